@@ -7,9 +7,11 @@ raises :class:`DataError` naming the file and, where it applies, the line.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -25,6 +27,7 @@ class DataError(ValueError):
 
 EXPERT_COLUMNS = ["image", "query_id", "expert_1", "expert_2", "expert_3"]
 CROWD_COLUMNS = ["image", "query_id", "share_yes", "n_yes", "n_no"]
+_OTHER_SEPARATORS = (",", "\t", "|", ";")
 
 
 def _require_file(path: Path) -> Path:
@@ -33,76 +36,121 @@ def _require_file(path: Path) -> Path:
     return path
 
 
-def _read_table(
-    path: Path,
-    sep: str,
-    columns: list[str],
-    header: bool = True,
-    numeric: tuple[str, ...] = (),
-) -> pd.DataFrame:
-    """Read a delimited file, checking columns, separator, numbers and duplicates."""
+def _read_text(path: Path) -> str:
+    """The whole file as text; a bad byte is reported with its line, not pandas' chunk offset."""
     _require_file(path)
-    if path.stat().st_size == 0:
+    raw = path.read_bytes()
+    if not raw.strip():
         raise DataError(path, "file is empty")
     try:
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            header=0 if header else None,
-            names=None if header else columns,
-            dtype=str,
-            keep_default_na=False,
-            quoting=csv.QUOTE_NONE,
-            engine="python" if len(sep) == 1 and sep == "|" else "c",
-        )
-    except pd.errors.ParserError as exc:
-        raise DataError(path, f"cannot parse with separator {sep!r}: {exc}") from exc
+        return raw.decode("utf-8-sig")  # a BOM (Excel's UTF-8 export) is not part of the header
     except UnicodeDecodeError as exc:
-        raise DataError(path, "not a UTF-8 text file") from exc
-    first_line = 2 if header else 1  # 1-based file line of the first data row
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+                        line=line) from exc
+
+
+def _separator_hint(line: str, sep: str) -> str:
+    counts = {s: line.count(s) for s in _OTHER_SEPARATORS if s != sep}
+    best = max(counts, key=lambda s: counts[s])
+    return f"; it looks separated by {best!r} instead" if counts[best] else ""
+
+
+def _read_table(path: Path, sep: str, columns: list[str], header: bool = True,
+                numeric: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a delimited file, checking columns, separator, numbers and blanks.
+
+    The frame's index holds the 1-based file line of each row, for messages; loaders reset it.
+    """
+    text = _read_text(path)
+    # Comma files are real CSV with quoted fields ("a large , white tube"); the tab and '|'
+    # files are raw text in which a quote is just a character (Young boy with a " ADHD " shirt).
+    quoting = csv.QUOTE_MINIMAL if sep == "," else csv.QUOTE_NONE
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting, strict=True)
+    positions = list(range(len(columns)))
+    expected = len(columns)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):  # blank lines (a trailing newline) are not rows
+                rows.append(fields)
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataError(path, f"cannot parse with separator {sep!r}: {exc}", line=reader.line_num) from exc
+    if not rows:
+        raise DataError(path, "file is empty")
     if header:
-        missing = [c for c in columns if c not in frame.columns]
+        names = [f.strip() for f in rows[0]]
+        missing = [c for c in columns if c not in names]
         if missing:
-            hint = ""
-            if len(frame.columns) == 1:
-                hint = f" (only one column read: is the separator {sep!r}?)"
-            raise DataError(path, f"missing column(s) {', '.join(missing)}{hint}", line=1)
-        frame = frame[columns]
-    else:
-        if frame.shape[1] != len(columns) or frame.isna().any(axis=None):
-            raise DataError(path, f"expected {len(columns)} columns separated by {sep!r}")
-        blank = frame.eq("").any(axis=1)
-        if blank.any():
-            line = int(blank.to_numpy().argmax()) + first_line
-            raise DataError(path, f"expected {len(columns)} columns separated by {sep!r}", line=line)
-    for column in numeric:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
             raise DataError(
                 path,
-                f"column {column!r} holds {frame[column].iloc[row]!r}, not a number",
-                line=row + first_line,
+                f"missing column(s) {', '.join(missing)}; expected columns separated by {sep!r}"
+                + _separator_hint(text.splitlines()[lines[0] - 1], sep),
+                line=lines[0],
             )
+        positions = [names.index(c) for c in columns]
+        expected = len(names)
+        rows, lines = rows[1:], lines[1:]
+        if not rows:
+            raise DataError(path, "has a header but no data rows")
+    for fields, line in zip(rows, lines, strict=True):
+        if len(fields) != expected:
+            raise DataError(
+                path,
+                f"{len(fields)} field(s) where {expected} are expected, separated by {sep!r}"
+                + _separator_hint(text.splitlines()[line - 1], sep),
+                line=line,
+            )
+    frame = pd.DataFrame([[f[i] for i in positions] for f in rows], columns=columns, index=lines)
+    for column in columns:
+        blank = frame[column].str.strip() == ""
+        if blank.any():
+            raise DataError(path, f"column {column!r} is empty", line=int(frame.index[blank.argmax()]))
+    for column in numeric:
+        values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+        bad = values.isna() | ~np.isfinite(values)
+        if bad.any():
+            line = int(frame.index[bad.argmax()])
+            raise DataError(path, f"column {column!r} holds {frame.at[line, column]!r}, not a number",
+                            line=line)
         frame[column] = values
     return frame
 
 
-def _reject_duplicates(frame: pd.DataFrame, path: Path, keys: list[str], header: bool) -> None:
+def _reject_duplicates(frame: pd.DataFrame, path: Path, keys: list[str]) -> None:
     dup = frame.duplicated(subset=keys, keep="first")
     if dup.any():
-        row = int(dup.to_numpy().argmax())
-        pair = ", ".join(str(frame[k].iloc[row]) for k in keys)
-        raise DataError(path, f"duplicate row for ({pair})", line=row + (2 if header else 1))
+        line = int(frame.index[dup.argmax()])
+        pair = ", ".join(str(frame.at[line, k]) for k in keys)
+        first = int(frame.index[(frame[keys] == frame.loc[line, keys]).all(axis=1).argmax()])
+        raise DataError(path, f"duplicate row for ({pair}), first seen on line {first}", line=line)
+
+
+def _check_range(frame: pd.DataFrame, path: Path, column: str, low: float, high: float,
+                 integer: bool = False) -> None:
+    values = frame[column]
+    bad = ~values.between(low, high)
+    if integer:
+        bad |= values != values.round()
+    if bad.any():
+        line = int(frame.index[bad.argmax()])
+        kind = "a whole number" if integer else "a number"
+        raise DataError(path, f"{column} must be {kind} from {low:g} to {high:g}, got {values[line]:g}",
+                        line=line)
+
+
+def _train_pairs(practicum_dir: Path) -> pd.DataFrame:
+    path = practicum_dir / "train_dataset.csv"
+    frame = _read_table(path, ",", ["image", "query_id", "query_text"])
+    _reject_duplicates(frame, path, ["image", "query_id"])
+    return frame
 
 
 def load_train_pairs(practicum_dir: Path) -> pd.DataFrame:
     """train_dataset.csv: image, query_id, query_text (one row per pair)."""
-    path = practicum_dir / "train_dataset.csv"
-    frame = _read_table(path, ",", ["image", "query_id", "query_text"])
-    _reject_duplicates(frame, path, ["image", "query_id"], header=True)
-    return frame
+    return _train_pairs(practicum_dir).reset_index(drop=True)
 
 
 def load_expert(practicum_dir: Path) -> pd.DataFrame:
@@ -111,50 +159,67 @@ def load_expert(practicum_dir: Path) -> pd.DataFrame:
     scores = ("expert_1", "expert_2", "expert_3")
     frame = _read_table(path, "\t", EXPERT_COLUMNS, header=False, numeric=scores)
     for column in scores:
-        bad = ~frame[column].between(1, 4)
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
-            raise DataError(path, f"{column} must be 1..4, got {frame[column].iloc[row]}", line=row + 1)
+        _check_range(frame, path, column, 1, 4, integer=True)
         frame[column] = frame[column].astype(int)
-    _reject_duplicates(frame, path, ["image", "query_id"], header=False)
-    return frame
+    _reject_duplicates(frame, path, ["image", "query_id"])
+    return frame.reset_index(drop=True)
 
 
 def load_crowd(practicum_dir: Path) -> pd.DataFrame:
     """CrowdAnnotations.tsv (no header): share of 'yes' votes and the vote counts."""
     path = practicum_dir / "CrowdAnnotations.tsv"
     frame = _read_table(path, "\t", CROWD_COLUMNS, header=False, numeric=("share_yes", "n_yes", "n_no"))
-    bad = ~frame["share_yes"].between(0, 1)
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise DataError(path, "share_yes must be within 0..1", line=row + 1)
-    _reject_duplicates(frame, path, ["image", "query_id"], header=False)
-    return frame
+    _check_range(frame, path, "share_yes", 0, 1)
+    for column in ("n_yes", "n_no"):
+        _check_range(frame, path, column, 0, 1e6, integer=True)
+        frame[column] = frame[column].astype(int)
+    _reject_duplicates(frame, path, ["image", "query_id"])
+    return frame.reset_index(drop=True)
 
 
-def load_test_queries(practicum_dir: Path) -> pd.DataFrame:
+def load_test_queries(practicum_dir: Path, check_files: bool = True) -> pd.DataFrame:
     """test_queries.csv, separated by '|', with an unnamed index column."""
     path = practicum_dir / "test_queries.csv"
     frame = _read_table(path, "|", ["query_id", "query_text", "image"])
-    _reject_duplicates(frame, path, ["query_id"], header=True)
-    return frame
+    _reject_duplicates(frame, path, ["query_id"])
+    if check_files:
+        check_images_exist(frame["image"].tolist(), practicum_dir / "test_images", path,
+                           lines=frame.index.tolist())
+    return frame.reset_index(drop=True)
 
 
-def load_test_images(practicum_dir: Path) -> list[str]:
+def load_test_images(practicum_dir: Path, check_files: bool = True) -> list[str]:
     path = practicum_dir / "test_images.csv"
     frame = _read_table(path, ",", ["image"])
-    _reject_duplicates(frame, path, ["image"], header=True)
+    _reject_duplicates(frame, path, ["image"])
+    if check_files:
+        check_images_exist(frame["image"].tolist(), practicum_dir / "test_images", path,
+                           lines=frame.index.tolist())
     return frame["image"].tolist()
 
 
-def check_images_exist(names: list[str], folder: Path, listed_in: Path) -> None:
-    """Every image a table names must be in its folder."""
+def check_images_exist(names: list[str], folder: Path, listed_in: Path,
+                       lines: list[int] | None = None) -> None:
+    """Every image a table names must be in its folder; ``lines`` are the names' file lines
+    (by default one name per row after a header)."""
     if not folder.is_dir():
-        raise DataError(folder, "image folder not found")
+        raise DataError(folder, f"image folder not found (named by {listed_in.name})")
     present = {p.name for p in folder.iterdir()}
     for row, name in enumerate(names):
         if name not in present:
-            raise DataError(listed_in, f"image {name!r} is listed but absent from {folder}", line=row + 2)
+            line = lines[row] if lines is not None else row + 2
+            raise DataError(listed_in, f"image {name!r} is listed but absent from {folder}", line=line)
+
+
+def check_image_readable(path: Path) -> None:
+    """Raise DataError naming the file when it is not a decodable image (empty, truncated, ...)."""
+    from core.encoders import ImageError, load_image  # PIL only; torch loads lazily there
+
+    try:
+        load_image(path)
+    except ImageError as exc:
+        reason = str(exc).removeprefix(f"{Path(path).name}: ")
+        raise DataError(path, f"unreadable image: {reason}") from exc
 
 
 def load_flickr_captions(flickr_dir: Path) -> pd.DataFrame:
@@ -163,16 +228,15 @@ def load_flickr_captions(flickr_dir: Path) -> pd.DataFrame:
     The token file also holds captions of the practicum and holdout photos; keeping only the
     images in this folder is what keeps the extra corpus disjoint from evaluation data.
     """
-    path = _require_file(flickr_dir / "Flickr8k.token.txt")
+    path = flickr_dir / "Flickr8k.token.txt"
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            if "\t" not in line or "#" not in line.split("\t", 1)[0]:
-                raise DataError(path, "expected '<image>#<n><TAB><caption>'", line=line_no)
-            caption_id, caption = line.rstrip("\n").split("\t", 1)
-            rows.append((caption_id.split("#", 1)[0], caption_id, caption))
+    for line_no, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        if "\t" not in line or "#" not in line.split("\t", 1)[0]:
+            raise DataError(path, "expected '<image>#<n><TAB><caption>'", line=line_no)
+        caption_id, caption = line.split("\t", 1)
+        rows.append((caption_id.split("#", 1)[0], caption_id, caption))
     frame = pd.DataFrame(rows, columns=["image", "caption_id", "caption"])
     images_dir = flickr_dir / "images"
     if not images_dir.is_dir():
@@ -185,8 +249,8 @@ def load_holdout(holdout_dir: Path) -> pd.DataFrame:
     """holdout/captions.tsv: image, caption_id, caption. FINAL EVALUATION ONLY."""
     path = holdout_dir / "captions.tsv"
     frame = _read_table(path, "\t", ["image", "caption_id", "caption"])
-    _reject_duplicates(frame, path, ["caption_id"], header=True)
-    return frame
+    _reject_duplicates(frame, path, ["caption_id"])
+    return frame.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -215,13 +279,9 @@ def majority_vote(expert: pd.DataFrame) -> pd.Series:
     return out
 
 
-def build_targets(
-    train: pd.DataFrame,
-    expert: pd.DataFrame,
-    crowd: pd.DataFrame,
-    expert_weight: float = 0.6,
-    crowd_weight: float = 0.4,
-) -> tuple[pd.DataFrame, TargetReport]:
+def build_targets(train: pd.DataFrame, expert: pd.DataFrame, crowd: pd.DataFrame,
+                  expert_weight: float = 0.6, crowd_weight: float = 0.4
+                  ) -> tuple[pd.DataFrame, TargetReport]:
     """Aggregate expert votes by majority, join the crowd share and combine them.
 
     The target is ``expert_weight * expert + crowd_weight * crowd`` where both exist and the
@@ -234,13 +294,9 @@ def build_targets(
     kept = scored.dropna(subset=["expert_majority"]).copy()
     kept["expert_majority"] = kept["expert_majority"].astype(int)
     kept["expert_score"] = (kept["expert_majority"] - 1) / 3.0
-    kept = kept.merge(
-        crowd[["image", "query_id", "share_yes", "n_yes", "n_no"]].rename(
-            columns={"share_yes": "crowd_share"}
-        ),
-        on=["image", "query_id"],
-        how="left",
-    )
+    crowd = crowd[["image", "query_id", "share_yes", "n_yes", "n_no"]]
+    kept = kept.merge(crowd.rename(columns={"share_yes": "crowd_share"}), on=["image", "query_id"],
+                      how="left")
     texts = train[["query_id", "query_text"]].drop_duplicates("query_id")
     kept = kept.merge(texts, on="query_id", how="left")
     without_text = int(kept["query_text"].isna().sum())
@@ -249,24 +305,20 @@ def build_targets(
     total = expert_weight + crowd_weight
     blended = (expert_weight * kept["expert_score"] + crowd_weight * kept["crowd_share"]) / total
     kept["target"] = blended.where(has_crowd, kept["expert_score"])
+    dropped = int(scored["expert_majority"].isna().sum())
     report = TargetReport(
-        expert_pairs=len(expert),
-        expert_majority=len(scored) - int(scored["expert_majority"].isna().sum()),
-        expert_dropped_no_majority=int(scored["expert_majority"].isna().sum()),
-        crowd_pairs=len(crowd),
-        with_crowd=int(has_crowd.sum()),
-        expert_only=int((~has_crowd).sum()),
-        pairs_without_text=without_text,
+        expert_pairs=len(expert), expert_majority=len(scored) - dropped,
+        expert_dropped_no_majority=dropped, crowd_pairs=len(crowd), with_crowd=int(has_crowd.sum()),
+        expert_only=int((~has_crowd).sum()), pairs_without_text=without_text,
     )
     return kept.reset_index(drop=True), report
 
 
-def load_relevance(
-    practicum_dir: Path, expert_weight: float = 0.6, crowd_weight: float = 0.4
-) -> tuple[pd.DataFrame, TargetReport]:
+def load_relevance(practicum_dir: Path, expert_weight: float = 0.6, crowd_weight: float = 0.4
+                   ) -> tuple[pd.DataFrame, TargetReport]:
     """The training table: one row per expert-judged pair with its text and 0..1 target."""
-    train = load_train_pairs(practicum_dir)
-    check_images_exist(train["image"].drop_duplicates().tolist(), practicum_dir / "train_images",
-                       practicum_dir / "train_dataset.csv")
-    return build_targets(train, load_expert(practicum_dir), load_crowd(practicum_dir),
-                         expert_weight, crowd_weight)
+    train = _train_pairs(practicum_dir)
+    check_images_exist(train["image"].tolist(), practicum_dir / "train_images",
+                       practicum_dir / "train_dataset.csv", lines=train.index.tolist())
+    return build_targets(train.reset_index(drop=True), load_expert(practicum_dir),
+                         load_crowd(practicum_dir), expert_weight, crowd_weight)
