@@ -1,0 +1,118 @@
+"""The trained artifact: encoders by name, the two-tower, its calibration and the child-photo
+classifier, saved as one file (plain tensors and lists, loaded with weights_only=True)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.embeddings import embed_images
+from core.encoders import get_encoder
+from core.legal import ChildPhotoClassifier
+from core.models import TwoTower
+from core.text import lemmatize
+
+BUNDLE_FILE = "model.pt"
+FORMAT_VERSION = 1
+
+
+class ArtifactsMissingError(FileNotFoundError):
+    """No trained model yet; the message says which command builds it."""
+
+
+@dataclass
+class ModelBundle:
+    text_encoder: str
+    image_encoder: str
+    lemmatize: bool
+    tower: TwoTower
+    # Isotonic calibration as knots: the score is linear between them, clipped at the ends.
+    calibration_x: np.ndarray
+    calibration_y: np.ndarray
+    child_classifier: ChildPhotoClassifier
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._text = get_encoder(self.text_encoder, "text")
+        self._lock = threading.Lock()
+
+    def prepare_text(self, text: str) -> str:
+        return lemmatize(text) if self.lemmatize else text
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw text vectors projected by the text tower (L2-normalised float32)."""
+        raw = self._text.encode([self.prepare_text(t) for t in texts])
+        return self.tower.embed_text(raw)
+
+    def score(self, similarity: np.ndarray | float) -> np.ndarray:
+        """Cosine similarity -> calibrated 0..1 relevance."""
+        return np.interp(np.asarray(similarity, dtype=np.float64), self.calibration_x,
+                         self.calibration_y).astype(np.float32)
+
+    def embed_photos(
+        self, paths: Sequence[Path], cache_dir: Path, progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        """(projected vectors, child flags from the classifier, child probabilities, failures)."""
+        raw, failures = embed_images(paths, self.image_encoder, cache_dir, progress=progress)
+        if not len(paths) or len(failures) == len(paths):
+            empty = np.zeros((len(paths), self.tower.dim), dtype=np.float32)
+            return empty, np.ones(len(paths), bool), np.ones(len(paths), np.float32), failures
+        projected = self.tower.embed_image(raw)
+        probability = self.child_classifier.predict_proba(raw).astype(np.float32)
+        flags = self.child_classifier.predict(raw)
+        for i in failures:
+            flags[i] = True  # never show what could not be checked
+        return projected, flags, probability, failures
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": FORMAT_VERSION,
+            "text_encoder": self.text_encoder,
+            "image_encoder": self.image_encoder,
+            "lemmatize": self.lemmatize,
+            "tower": self.tower.state(),
+            "calibration_x": torch.from_numpy(np.asarray(self.calibration_x, np.float64)),
+            "calibration_y": torch.from_numpy(np.asarray(self.calibration_y, np.float64)),
+            "child_classifier": self.child_classifier.to_dict(),
+            "info": self.info,
+        }
+        path = folder / BUNDLE_FILE
+        tmp = folder / f".{BUNDLE_FILE}.{uuid.uuid4().hex}.tmp"
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelBundle:
+        path = Path(folder) / BUNDLE_FILE
+        if not path.is_file():
+            raise ArtifactsMissingError(
+                f"No trained model at {path}. Build it with: python -m core train"
+            )
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for a damaged file
+            raise ArtifactsMissingError(
+                f"The model file {path} cannot be read ({exc}); rebuild it with: python -m core train"
+            ) from exc
+        if payload.get("format") != FORMAT_VERSION:
+            raise ArtifactsMissingError(f"{path} is from another version; run: python -m core train")
+        return cls(
+            text_encoder=payload["text_encoder"],
+            image_encoder=payload["image_encoder"],
+            lemmatize=payload["lemmatize"],
+            tower=TwoTower.from_state(payload["tower"]),
+            calibration_x=payload["calibration_x"].numpy(),
+            calibration_y=payload["calibration_y"].numpy(),
+            child_classifier=ChildPhotoClassifier.from_dict(payload["child_classifier"]),
+            info=payload["info"],
+        )

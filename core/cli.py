@@ -1,0 +1,171 @@
+"""`python -m core`: train, evaluate, search, index and bench from the command line.
+
+The only place that prints: library code raises, this module turns errors into messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core.config import Settings
+
+
+def _tqdm_factory() -> Callable[[str, int], Callable[[int], None]]:
+    from tqdm import tqdm
+
+    bars: list[Any] = []
+
+    def factory(stage: str, total: int) -> Callable[[int], None]:
+        for bar in bars:
+            bar.close()
+        bar = tqdm(total=total, desc=stage, unit="it", leave=False, file=sys.stderr)
+        bars.append(bar)
+        return bar.update
+
+    return factory
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from core.train import train
+
+    bundle = train(settings, progress=_tqdm_factory())
+    print(f"model saved to {settings.artifacts_dir / 'model.pt'}")
+    print(json.dumps(bundle.info, indent=2, default=str))
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def print_metrics(metrics: dict[str, Any]) -> None:
+    print(f"\n{'model':<16}{'RMSE':>10}{'± std':>9}{'MAE':>9}{'tau-c':>9}")
+    for name, m in metrics["relevance"].items():
+        print(f"{name:<16}{m['rmse']:>10.4f}{m['rmse_std']:>9.4f}{m['mae']:>9.4f}{m['kendall_tau_c']:>9.4f}")
+    print(f"\nzero-shot Kendall tau-c vs experts: {metrics['expert_zero_shot_kendall_tau_c']:.4f}")
+    print(f"\n{'retrieval':<16}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'MRR':>8}{'queries':>9}{'images':>8}")
+    for name, m in metrics["retrieval"].items():
+        print(f"{name:<16}{m['r1']:>8.1f}{m['r5']:>8.1f}{m['r10']:>8.1f}{m['mrr']:>8.3f}"
+              f"{m['queries']:>9}{m['images']:>8}")
+    print("\nlegal: " + ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.get("legal", {}).items()))
+    print("lemmatization: " + json.dumps(metrics.get("lemmatization", {})))
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from core.evaluate import evaluate
+
+    metrics = evaluate(settings, progress=_tqdm_factory())
+    output = Path(args.output) if args.output else settings.metrics_path
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2))
+    tmp.replace(output)
+    print_metrics(metrics)
+    print(f"\nwritten to {output}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from core.bundle import ModelBundle
+    from core.search import SearchService, open_gallery
+
+    bundle = ModelBundle.load(settings.artifacts_dir)
+    if args.gallery:
+        from core.ingest import ingest_folder
+
+        folder = Path(args.gallery)
+        report = ingest_folder(settings, folder)
+        name = report.gallery
+        if report.skipped:
+            print(f"skipped {len(report.skipped)} unreadable file(s)", file=sys.stderr)
+    else:
+        name = "test"
+    response = SearchService(bundle, open_gallery(settings, name)).search(args.query, args.top)
+    if args.json:
+        print(json.dumps(response.to_json(), indent=2))
+        return 0
+    if response.disclaimer:
+        print(response.disclaimer)
+        return 0
+    for hit in response.results:
+        print(f"{hit.rank:>3}  {hit.score:.2f}  {hit.image}")
+    if response.withheld:
+        print(f"({response.withheld} photo(s) withheld: they may show children)")
+    print(f"took {response.took_ms:.1f} ms")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from core.ingest import ingest_folder
+
+    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=_tqdm_factory())
+    print(json.dumps(report.to_json(), indent=2))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from core.bench import run_bench
+
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+    result = run_bench(settings, sizes=sizes, backends=args.backends.split(",") if args.backends else None)
+    print(json.dumps(result, indent=2) if args.json else json.dumps(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="With Sense photo search")
+    parser.add_argument("--data", help="data folder (default: data/ or $WITHSENSE_DATA)")
+    parser.add_argument("--artifacts", help="artifacts folder (default: artifacts/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("train", help="build artifacts/ for the default model")
+    ev = sub.add_parser("evaluate", help="measure every model; write reports/metrics.json")
+    ev.add_argument("--output", help="metrics file (default: reports/metrics.json)")
+    se = sub.add_parser("search", help="search the practicum test photos (or --gallery FOLDER)")
+    se.add_argument("query")
+    se.add_argument("--top", type=int, default=10)
+    se.add_argument("--json", action="store_true")
+    se.add_argument("--gallery", help="a folder of photos to index and search instead")
+    ix = sub.add_parser("index", help="add the photos of a folder to a gallery")
+    ix.add_argument("folder")
+    ix.add_argument("--name", help="gallery name (default: the folder's name)")
+    be = sub.add_parser("bench", help="latency, throughput, memory and concurrency benchmark")
+    be.add_argument("--json", action="store_true")
+    be.add_argument("--sizes", help="comma-separated gallery sizes (default 1000,10000,100000,1000000)")
+    be.add_argument("--backends", help="comma-separated: exact,pgvector")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "train": cmd_train, "evaluate": cmd_evaluate, "search": cmd_search, "index": cmd_index,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from core.bundle import ArtifactsMissingError
+    from core.data import DataError
+    from core.encoders import ImageError, UnknownEncoderError, WeightsUnavailableError
+    from core.text import QueryError, WordNetMissingError
+
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    if args.data:
+        settings = replace(settings, data_dir=Path(args.data))
+    if args.artifacts:
+        settings = replace(settings, artifacts_dir=Path(args.artifacts))
+    try:
+        return COMMANDS[args.command](args, settings)
+    except (ArtifactsMissingError, DataError, QueryError, ImageError, UnknownEncoderError,
+            WeightsUnavailableError, WordNetMissingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished batches are kept; run the command again to resume",
+              file=sys.stderr)
+        return 130

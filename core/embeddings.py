@@ -1,0 +1,147 @@
+"""On-disk embedding cache, keyed by encoder name and content hash, so re-runs do not recompute.
+
+Each write adds one shard file (written to a temporary name, then renamed), so an interrupted
+run keeps every finished batch and a crash never leaves a half-written shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.encoders import REGISTRY, get_encoder
+from core.text import lemmatize
+
+
+def content_key(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def file_key(path: Path) -> str:
+    return content_key(Path(path).read_bytes())
+
+
+def text_key(text: str) -> str:
+    return content_key(text.encode("utf-8"))
+
+
+def atomic_save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """np.savez to a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with tmp.open("wb") as handle:
+        np.savez(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class EmbeddingCache:
+    """Vectors of one encoder (plus a variant such as 'lemmatized'), keyed by content hash."""
+
+    def __init__(self, root: Path, namespace: str) -> None:
+        self.folder = Path(root) / namespace
+        self._vectors: dict[str, np.ndarray] = {}
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        if self.folder.is_dir():
+            for shard in sorted(self.folder.glob("shard-*.npz")):
+                try:
+                    with np.load(shard) as data:
+                        keys, vectors = data["keys"], data["vectors"]
+                except (OSError, ValueError, KeyError):
+                    continue  # a damaged shard only costs recomputation
+                self._vectors.update(zip(keys.tolist(), vectors, strict=True))
+        self._loaded = True
+
+    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            self._load()
+            return {k: self._vectors[k] for k in keys if k in self._vectors}
+
+    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(keys):
+            return
+        with self._lock:
+            self._load()
+            name = f"shard-{len(list(self.folder.glob('shard-*.npz'))):06d}-{uuid.uuid4().hex[:8]}.npz"
+            atomic_save_npz(self.folder / name, keys=np.array(keys), vectors=vectors.astype(np.float32))
+            self._vectors.update(zip(keys, vectors.astype(np.float32), strict=True))
+
+
+def embed_texts(
+    texts: Sequence[str],
+    encoder_name: str,
+    cache_dir: Path,
+    lemmatized: bool = False,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 256,
+) -> np.ndarray:
+    """Encode texts (optionally lemmatized first), reusing and filling the cache."""
+    prepared = [lemmatize(t) if lemmatized else t for t in texts]
+    revision = REGISTRY[encoder_name].revision if encoder_name in REGISTRY else "1"
+    cache = EmbeddingCache(cache_dir, f"text-{encoder_name}-r{revision}{'-lemma' if lemmatized else ''}")
+    keys = [text_key(t) for t in prepared]
+    found = cache.get(keys)
+    todo = sorted({k: t for k, t in zip(keys, prepared, strict=True) if k not in found}.items())
+    if todo:
+        encoder = get_encoder(encoder_name, "text")
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            vectors = encoder.encode([t for _, t in chunk])
+            cache.put([k for k, _ in chunk], vectors)
+            found.update(zip([k for k, _ in chunk], vectors, strict=True))
+            if progress is not None:
+                progress(len(chunk))
+    elif progress is not None:
+        progress(len(texts))
+    return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def embed_images(
+    paths: Sequence[Path],
+    encoder_name: str,
+    cache_dir: Path,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 256,
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Encode image files by content, reusing the cache; returns (vectors, {position: reason})."""
+    revision = REGISTRY[encoder_name].revision if encoder_name in REGISTRY else "1"
+    cache = EmbeddingCache(cache_dir, f"image-{encoder_name}-r{revision}")
+    keys: list[str | None] = []
+    failures: dict[int, str] = {}
+    for i, path in enumerate(paths):
+        try:
+            keys.append(file_key(path))
+        except OSError as exc:
+            keys.append(None)
+            failures[i] = f"{Path(path).name}: cannot read file ({exc.strerror})"
+    found = cache.get([k for k in keys if k is not None])
+    todo = [i for i, k in enumerate(keys) if k is not None and k not in found]
+    if progress is not None and len(paths) > len(todo):
+        progress(len(paths) - len(todo))
+    encoder = get_encoder(encoder_name, "image") if todo else None
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        vectors, failed = encoder.encode_paths([paths[i] for i in chunk], progress=progress)
+        for j, reason in failed.items():
+            failures[chunk[j]] = reason
+        good = [j for j in range(len(chunk)) if j not in failed]
+        cache.put([keys[chunk[j]] for j in good], vectors[good])  # type: ignore[misc]
+        found.update({keys[chunk[j]]: vectors[j] for j in good})  # type: ignore[misc]
+    dim = next(iter(found.values())).shape[0] if found else 0
+    out = np.zeros((len(paths), dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key is not None and i not in failures:
+            out[i] = found[key]
+    return out, failures

@@ -1,0 +1,199 @@
+"""Every figure the README quotes: cross-validated relevance, zero-shot agreement with experts,
+retrieval on the practicum test set and on holdout, and the legal checks.
+
+Holdout is read only here, after every choice has been made on other data.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import kendalltau
+from sklearn.model_selection import GroupShuffleSplit
+
+from core import data
+from core.config import PROJECT_ROOT, Settings
+from core.embeddings import embed_texts
+from core.legal import caption_child_labels, evaluate_query_check
+from core.models import ConstantModel, LinearConcat, MLPConcat, TwoTower, TwoTowerMLP, TwoTowerRelevance
+from core.train import (
+    ProgressFactory,
+    combine,
+    corpus_features,
+    fit_child_classifier,
+    fit_tower,
+    image_vectors,
+    no_progress,
+    own_caption_features,
+    relevance_features,
+)
+
+LEGAL_QUERIES = PROJECT_ROOT / "tests" / "legal_queries.tsv"
+
+
+def kendall_tau_c(x: np.ndarray, y: np.ndarray) -> float:
+    return float(kendalltau(x, y, variant="c").statistic)
+
+
+def model_factories(tower: TwoTower, text_dim: int, seed: int) -> dict[str, Callable[[], Any]]:
+    return {
+        "constant": ConstantModel,
+        "linear_concat": LinearConcat,
+        "mlp_concat": lambda: MLPConcat(seed=seed),
+        "two_tower": lambda: TwoTowerRelevance(tower, text_dim),
+        "two_tower_mlp": lambda: TwoTowerMLP(tower, text_dim, seed=seed),
+    }
+
+
+def cross_validate(factories: dict[str, Callable[[], Any]], X: np.ndarray, y: np.ndarray,
+                   groups: np.ndarray, n_splits: int = 5, test_size: float = 0.2, seed: int = 42
+                   ) -> dict[str, dict[str, float]]:
+    """GroupShuffleSplit by image: no photo is in both parts of a fold."""
+    splitter = GroupShuffleSplit(n_splits=n_splits, test_size=test_size, random_state=seed)
+    scores: dict[str, dict[str, list[float]]] = {n: {"rmse": [], "mae": [], "tau": []} for n in factories}
+    for train_idx, test_idx in splitter.split(X, y, groups):
+        for name, make in factories.items():
+            pred = make().fit(X[train_idx], y[train_idx]).predict(X[test_idx])
+            err = pred - y[test_idx]
+            scores[name]["rmse"].append(float(np.sqrt(np.mean(err**2))))
+            scores[name]["mae"].append(float(np.mean(np.abs(err))))
+            # a constant prediction has no ranking: tau is 0 by definition, not NaN
+            tau = kendall_tau_c(pred, y[test_idx]) if np.ptp(pred) > 0 else 0.0
+            scores[name]["tau"].append(tau)
+    return {
+        name: {"rmse": float(np.mean(s["rmse"])), "rmse_std": float(np.std(s["rmse"])),
+               "mae": float(np.mean(s["mae"])), "kendall_tau_c": float(np.mean(s["tau"]))}
+        for name, s in scores.items()
+    }
+
+
+def retrieval_metrics(tower: TwoTower, text_vectors: np.ndarray, image_vectors: np.ndarray,
+                      truth: np.ndarray) -> dict[str, float]:
+    """Text->image ranking: truth[i] is the row of image_vectors that query i describes."""
+    sims = tower.embed_text(text_vectors) @ tower.embed_image(image_vectors).T
+    true_scores = sims[np.arange(len(truth)), truth]
+    ranks = (sims > true_scores[:, None]).sum(1) + 1
+    return {"r1": float(np.mean(ranks <= 1) * 100), "r5": float(np.mean(ranks <= 5) * 100),
+            "r10": float(np.mean(ranks <= 10) * 100), "mrr": float(np.mean(1 / ranks)),
+            "queries": len(truth), "images": len(image_vectors)}
+
+
+def _retrieval_set(settings: Settings, texts: list[str], images: list[str], folder: Path,
+                   lemmatize: bool, progress: ProgressFactory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    gallery = sorted(set(images))
+    by_name = image_vectors(settings, folder, gallery, progress)
+    text = embed_texts(texts, settings.text_encoder, settings.cache_dir, lemmatized=lemmatize,
+                       progress=progress("texts", len(texts)))
+    position = {n: i for i, n in enumerate(gallery)}
+    return text, np.stack([by_name[n] for n in gallery]), np.array([position[n] for n in images])
+
+
+def practicum_test_retrieval(settings: Settings, tower: TwoTower, lemmatize: bool,
+                             progress: ProgressFactory = no_progress) -> dict[str, float]:
+    queries = data.load_test_queries(settings.practicum_dir)
+    own = queries["query_id"].str.split("#").str[0].tolist()
+    t, i, truth = _retrieval_set(settings, queries["query_text"].tolist(), own,
+                                 settings.practicum_dir / "test_images", lemmatize, progress)
+    return retrieval_metrics(tower, t, i, truth)
+
+
+def zero_shot_tau(settings: Settings, tower: TwoTower, lemmatize: bool,
+                  progress: ProgressFactory = no_progress) -> float:
+    """Tower similarity vs the mean expert score on every expert pair (no expert data used)."""
+    expert = data.load_expert(settings.practicum_dir)
+    texts = data.load_train_pairs(settings.practicum_dir).drop_duplicates("query_id")
+    expert = expert.merge(texts[["query_id", "query_text"]], on="query_id", how="inner")
+    by_name = image_vectors(settings, settings.practicum_dir / "train_images",
+                            expert["image"].tolist(), progress)
+    text = embed_texts(expert["query_text"].tolist(), settings.text_encoder, settings.cache_dir,
+                       lemmatized=lemmatize)
+    sims = tower.pair_similarity(text, np.stack([by_name[n] for n in expert["image"]]))
+    mean_expert = expert[["expert_1", "expert_2", "expert_3"]].mean(axis=1).to_numpy()
+    return kendall_tau_c(sims, mean_expert)
+
+
+def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFactory) -> dict[str, Any]:
+    corpus, captions = corpus_features(settings, lemmatize, progress)
+    tower = fit_tower(corpus, settings.seed, progress)
+    feats, table, report = relevance_features(settings, lemmatize, progress)
+    factories = model_factories(tower, corpus.text.shape[1], settings.seed)
+    relevance = cross_validate(factories, feats.X, table["target"].to_numpy(dtype=np.float32),
+                               feats.images, seed=settings.seed)
+    return {
+        "tower": tower, "corpus": corpus, "captions": captions, "report": report,
+        "relevance": relevance,
+        "zero_shot": zero_shot_tau(settings, tower, lemmatize, progress),
+        "practicum_test": practicum_test_retrieval(settings, tower, lemmatize, progress),
+    }
+
+
+def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
+                    progress: ProgressFactory) -> tuple[dict[str, float], dict[str, float]]:
+    """Retrieval and child-photo flags on holdout: read once, after every choice is made."""
+    holdout = data.load_holdout(settings.holdout_dir)
+    folder = settings.holdout_dir / "images"
+    t, i, truth = _retrieval_set(settings, holdout["caption"].tolist(), holdout["image"].tolist(),
+                                 folder, lemmatize, progress)
+    retrieval = retrieval_metrics(chosen["tower"], t, i, truth)
+    classifier = fit_child_classifier(chosen["corpus"], chosen["captions"], settings.seed)
+    labels = caption_child_labels(holdout)
+    by_name = image_vectors(settings, folder, labels.index.tolist(), progress)
+    flagged = classifier.predict(np.stack([by_name[n] for n in labels.index]))
+    child = labels.to_numpy(dtype=bool)
+    legal = {"image_recall_holdout": float(flagged[child].mean()),
+             "image_withheld_nonchild_holdout": float(flagged[~child].mean()),
+             "holdout_child_photos": int(child.sum()), "holdout_other_photos": int((~child).sum()),
+             "child_threshold": float(classifier.threshold_)}
+    return retrieval, legal
+
+
+def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_progress) -> dict[str, Any]:
+    settings = settings or Settings()
+    variants = {lem: evaluate_variant(settings, lem, progress) for lem in (False, True)}
+    # Lemmatization is chosen on the cross-validated two-tower RMSE (practicum train only).
+    lemmatize = min(variants, key=lambda lem: variants[lem]["relevance"]["two_tower"]["rmse"])
+    chosen = variants[lemmatize]
+    # The deployed tower (what `train` builds) also learns from practicum train captions of their
+    # own photos; test and holdout photos are disjoint from those, so its retrieval is fair.
+    own = own_caption_features(settings, lemmatize, progress=progress)
+    chosen["tower"] = fit_tower(combine(chosen["corpus"], own), settings.seed, progress)
+    practicum_test = practicum_test_retrieval(settings, chosen["tower"], lemmatize, progress)
+    holdout, legal = holdout_metrics(settings, chosen, lemmatize, progress)
+    legal = {**{k: v for k, v in evaluate_query_check(LEGAL_QUERIES).items()
+                if k in ("query_recall", "query_false_alarm")}, **legal}
+    return {
+        "relevance": chosen["relevance"],
+        "expert_zero_shot_kendall_tau_c": chosen["zero_shot"],
+        "retrieval": {"practicum_test": practicum_test, "holdout": holdout},
+        "legal": legal,
+        "lemmatization": {
+            ("lemmatized" if lem else "raw"): {
+                "two_tower_rmse": v["relevance"]["two_tower"]["rmse"],
+                "two_tower_kendall_tau_c": v["relevance"]["two_tower"]["kendall_tau_c"],
+                "zero_shot_kendall_tau_c": v["zero_shot"],
+                "practicum_test_r1_corpus_only_tower": v["practicum_test"]["r1"],
+            } for lem, v in variants.items()
+        },
+        "targets": chosen["report"].__dict__,
+        "config": {
+            "text_encoder": settings.text_encoder, "image_encoder": settings.image_encoder,
+            "lemmatize": lemmatize, "seed": settings.seed, "folds": 5, "test_size": 0.2,
+            "cv_tower": "trained on the flickr8k extra corpus only (no practicum data)",
+            "retrieval_tower": "flickr8k corpus + practicum train captions of their own photos",
+            "target": "0.6*expert + 0.4*crowd (expert alone without crowd)",
+            "tower": chosen["tower"].state()["params"], "machine": machine(),
+        },
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def machine() -> str:
+    import os
+
+    return (f"{platform.machine()} {os.cpu_count()} CPU cores, {platform.system()}, "
+            f"Python {platform.python_version()}")

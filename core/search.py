@@ -1,0 +1,145 @@
+"""The search service: a query in, ranked photos with 0..1 scores (or the disclaimer) out.
+
+Used alike by the Streamlit pages, the command line and the benchmark. One service is safe to
+share between threads: the model is read-only and the index swaps its arrays atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.bundle import ArtifactsMissingError, ModelBundle
+from core.config import Settings
+from core.index import ExactIndex, IndexFileError, VectorIndex
+from core.legal import DISCLAIMER, is_child_query
+from core.text import validate_query
+
+DEFAULT_TOP_K = 12
+MAX_TOP_K = 100
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    image: str
+    path: Path
+    score: float  # calibrated relevance, 0..1
+    similarity: float  # raw cosine in the two-tower space
+    rank: int
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    query: str
+    disclaimer: str | None
+    results: list[SearchHit] = field(default_factory=list)
+    withheld: int = 0
+    took_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "disclaimer": self.disclaimer,
+            "results": [
+                {"image": h.image, "score": round(h.score, 4), "rank": h.rank} for h in self.results
+            ],
+            "withheld": self.withheld,
+            "took_ms": round(self.took_ms, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """A named set of indexed photos: where the files are and their index."""
+
+    name: str
+    root: Path
+    index: VectorIndex
+
+    def path_of(self, image_id: str) -> Path:
+        return self.root / image_id
+
+
+GALLERY_ROOTS = {"test": ("practicum", "test_images"), "train": ("practicum", "train_images")}
+
+
+def gallery_paths(settings: Settings, name: str) -> tuple[Path, Path]:
+    """(index file, metadata file) of a gallery under artifacts/galleries/."""
+    folder = settings.artifacts_dir / "galleries"
+    return folder / f"{name}.npz", folder / f"{name}.json"
+
+
+def write_gallery_meta(settings: Settings, name: str, root: Path, extra: dict[str, Any]) -> None:
+    _, meta = gallery_paths(settings, name)
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    tmp = meta.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"name": name, "root": str(root), **extra}, indent=2))
+    tmp.replace(meta)
+
+
+def list_galleries(settings: Settings) -> list[str]:
+    folder = settings.artifacts_dir / "galleries"
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def open_gallery(settings: Settings, name: str) -> Gallery:
+    index_file, meta_file = gallery_paths(settings, name)
+    if not meta_file.is_file():
+        known = ", ".join(list_galleries(settings)) or "none yet"
+        raise ArtifactsMissingError(
+            f"Gallery {name!r} is not indexed (known: {known}). Build it with: python -m core train"
+        )
+    meta = json.loads(meta_file.read_text())
+    if settings.index_url:
+        from core.pgindex import PgVectorIndex  # optional backend, imported only when chosen
+
+        index: VectorIndex = PgVectorIndex.open(settings.index_url, name)
+    else:
+        try:
+            index = ExactIndex.load(index_file)
+        except IndexFileError as exc:
+            raise ArtifactsMissingError(str(exc)) from exc
+    return Gallery(name=name, root=Path(meta["root"]), index=index)
+
+
+class SearchService:
+    def __init__(self, bundle: ModelBundle, gallery: Gallery) -> None:
+        self.bundle = bundle
+        self.gallery = gallery
+
+    def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
+        """Raises core.text.QueryError for a query that cannot be answered (empty, too long...)."""
+        started = time.perf_counter()
+        text = validate_query(query)
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}")
+        if is_child_query(text):
+            return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
+        vector = self.bundle.encode_queries([text])[0]
+        found = self.gallery.index.search(vector, top_k)
+        offset = float(self.bundle.tower.query_offset(vector[None, :])[0])
+        scores = self.bundle.score(np.array([h.similarity for h in found.hits]) - offset)
+        hits = [
+            SearchHit(h.id, self.gallery.path_of(h.id), float(s), h.similarity, rank)
+            for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)
+        ]
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(text, None, hits, found.withheld, took)
+
+
+def load_service(settings: Settings | None = None, gallery: str = "test") -> SearchService:
+    """The service over a trained model and one indexed gallery ('test' by default)."""
+    settings = settings or Settings()
+    return SearchService(ModelBundle.load(settings.artifacts_dir), open_gallery(settings, gallery))
+
+
+def response_dict(response: SearchResponse) -> dict[str, Any]:
+    data = asdict(response)
+    for hit in data["results"]:
+        hit["path"] = str(hit["path"])
+    return data

@@ -1,0 +1,174 @@
+"""From raw data to artifacts/: features, the two-tower, its calibration, the child-photo
+classifier and the indexed galleries. Every step reuses the on-disk embedding cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core import data
+from core.bundle import ModelBundle
+from core.config import Settings
+from core.embeddings import embed_images, embed_texts
+from core.index import ExactIndex
+from core.legal import ChildPhotoClassifier, caption_child_labels, mentions_child
+from core.models import TwoTower, TwoTowerRelevance
+from core.search import GALLERY_ROOTS, gallery_paths, write_gallery_meta
+
+Progress = Callable[[int], None]
+ProgressFactory = Callable[[str, int], Progress]
+DEFAULT_LEMMATIZE = False  # chosen by `evaluate` (see README): raw text suits MiniLM better
+
+
+def no_progress(stage: str, total: int) -> Progress:
+    return lambda n: None
+
+
+@dataclass
+class PairFeatures:
+    """Rows of (text vector, image vector) with the image each row belongs to."""
+
+    text: np.ndarray
+    image: np.ndarray
+    images: np.ndarray  # image file name per row
+
+    @property
+    def X(self) -> np.ndarray:
+        return np.hstack([self.text, self.image]).astype(np.float32)
+
+
+def image_vectors(settings: Settings, folder: Path, names: list[str],
+                  progress: ProgressFactory = no_progress) -> dict[str, np.ndarray]:
+    unique = sorted(set(names))
+    vectors, failures = embed_images([folder / n for n in unique], settings.image_encoder,
+                                     settings.cache_dir, progress=progress(folder.name, len(unique)))
+    if failures:
+        first = next(iter(failures.values()))
+        raise data.DataError(folder, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+    return dict(zip(unique, vectors, strict=True))
+
+
+def pair_features(settings: Settings, texts: list[str], images: list[str], folder: Path,
+                  lemmatize: bool, progress: ProgressFactory = no_progress) -> PairFeatures:
+    by_name = image_vectors(settings, folder, images, progress)
+    text = embed_texts(texts, settings.text_encoder, settings.cache_dir, lemmatized=lemmatize,
+                       progress=progress("texts", len(texts)))
+    return PairFeatures(text, np.stack([by_name[n] for n in images]), np.asarray(images))
+
+
+def corpus_features(settings: Settings, lemmatize: bool,
+                    progress: ProgressFactory = no_progress) -> tuple[PairFeatures, pd.DataFrame]:
+    """Caption-photo pairs of the flickr8k extra corpus (never practicum or holdout photos)."""
+    captions = data.load_flickr_captions(settings.flickr_dir)
+    feats = pair_features(settings, captions["caption"].tolist(), captions["image"].tolist(),
+                          settings.flickr_dir / "images", lemmatize, progress)
+    return feats, captions
+
+
+def relevance_features(settings: Settings, lemmatize: bool, progress: ProgressFactory = no_progress
+                       ) -> tuple[PairFeatures, pd.DataFrame, data.TargetReport]:
+    table, report = data.load_relevance(settings.practicum_dir)
+    feats = pair_features(settings, table["query_text"].tolist(), table["image"].tolist(),
+                          settings.practicum_dir / "train_images", lemmatize, progress)
+    return feats, table, report
+
+
+def own_caption_features(settings: Settings, lemmatize: bool, images: set[str] | None = None,
+                         progress: ProgressFactory = no_progress) -> PairFeatures:
+    """Practicum train captions paired with the photo their query id names (a true match),
+    optionally only for some photos (a fold's training part)."""
+    pairs = data.load_train_pairs(settings.practicum_dir).drop_duplicates("query_id")
+    own = pairs["query_id"].str.split("#").str[0]
+    present = {p.name for p in (settings.practicum_dir / "train_images").iterdir()}
+    keep = own.isin(present if images is None else present & images)
+    return pair_features(settings, pairs.loc[keep, "query_text"].tolist(), own[keep].tolist(),
+                         settings.practicum_dir / "train_images", lemmatize, progress)
+
+
+def combine(a: PairFeatures, b: PairFeatures) -> PairFeatures:
+    return PairFeatures(np.vstack([a.text, b.text]), np.vstack([a.image, b.image]),
+                        np.concatenate([a.images, b.images]))
+
+
+def fit_tower(corpus: PairFeatures, seed: int, progress: ProgressFactory = no_progress,
+              **params: float) -> TwoTower:
+    tower = TwoTower(seed=seed, **params)  # type: ignore[arg-type]
+    return tower.fit(corpus.text, corpus.image, corpus.images,
+                     progress=progress("two-tower epochs", tower.epochs))
+
+
+def fit_child_classifier(corpus: PairFeatures, captions: pd.DataFrame, seed: int
+                         ) -> ChildPhotoClassifier:
+    labels = caption_child_labels(captions)
+    names = labels.index.to_numpy()
+    first_row = pd.Series(np.arange(len(corpus.images)), index=corpus.images).groupby(level=0).first()
+    X = corpus.image[first_row.loc[names].to_numpy()]
+    return ChildPhotoClassifier(seed=seed).fit(X, labels.to_numpy())
+
+
+def practicum_captions(settings: Settings, gallery: str) -> pd.DataFrame:
+    """Descriptions a practicum gallery has of its own photos: captions whose id names them."""
+    if gallery == "test":
+        queries = data.load_test_queries(settings.practicum_dir)
+    else:
+        queries = data.load_train_pairs(settings.practicum_dir)
+    own = queries["query_id"].str.split("#").str[0]
+    return pd.DataFrame({"image": own, "caption": queries["query_text"]}).drop_duplicates()
+
+
+def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path,
+                  captions: pd.DataFrame | None, progress: ProgressFactory = no_progress) -> ExactIndex:
+    """Index every photo of a folder; a photo is flagged when its own captions mention a child or
+    the classifier says so (either suffices: the law is one-sided)."""
+    paths = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    projected, flags, _, failures = bundle.embed_photos(paths, settings.cache_dir,
+                                                        progress(f"gallery {name}", len(paths)))
+    names = [p.name for p in paths]
+    caption_flags = np.zeros(len(names), dtype=bool)
+    if captions is not None and len(captions):
+        mention = captions.assign(child=captions["caption"].map(mentions_child))
+        flagged = set(mention.loc[mention["child"], "image"])
+        caption_flags = np.array([n in flagged for n in names])
+    keep = [i for i in range(len(paths)) if i not in failures]
+    index = ExactIndex(bundle.tower.dim)
+    index.add([names[i] for i in keep], projected[keep], (flags | caption_flags)[keep])
+    index_file, _ = gallery_paths(settings, name)
+    index.save(index_file)
+    write_gallery_meta(settings, name, root, {
+        "photos": len(keep), "flagged": int((flags | caption_flags)[keep].sum()),
+        "flagged_by_captions": int(caption_flags[keep].sum()),
+        "flagged_by_classifier": int(flags[keep].sum()),
+        "skipped": {names[i]: reason for i, reason in failures.items()},
+    })
+    return index
+
+
+def train(settings: Settings | None = None, lemmatize: bool = DEFAULT_LEMMATIZE,
+          progress: ProgressFactory = no_progress) -> ModelBundle:
+    """Build artifacts/ for the default model: seconds when the embedding cache is warm."""
+    settings = settings or Settings()
+    corpus, captions = corpus_features(settings, lemmatize, progress)
+    own = own_caption_features(settings, lemmatize, progress=progress)
+    tower = fit_tower(combine(corpus, own), settings.seed, progress)
+    feats, table, report = relevance_features(settings, lemmatize, progress)
+    relevance = TwoTowerRelevance(tower, corpus.text.shape[1]).fit(feats.X, table["target"].to_numpy())
+    child = fit_child_classifier(corpus, captions, settings.seed)
+    bundle = ModelBundle(
+        text_encoder=settings.text_encoder, image_encoder=settings.image_encoder,
+        lemmatize=lemmatize, tower=tower,
+        calibration_x=relevance.calibrator_.X_thresholds_,
+        calibration_y=relevance.calibrator_.y_thresholds_,
+        child_classifier=child,
+        info={"model": "two_tower", "corpus_pairs": len(corpus.text), "own_caption_pairs": len(own.text),
+              "calibration_pairs": len(table), "targets": report.__dict__,
+              "child_threshold": float(child.threshold_)},
+    )
+    bundle.save(settings.artifacts_dir)
+    for name, (part, folder) in GALLERY_ROOTS.items():
+        root = settings.data_dir / part / folder
+        build_gallery(settings, bundle, name, root, practicum_captions(settings, name), progress)
+    return bundle
