@@ -222,8 +222,8 @@ def check_image_readable(path: Path) -> None:
         raise DataError(path, f"unreadable image: {reason}") from exc
 
 
-def load_flickr_captions(flickr_dir: Path) -> pd.DataFrame:
-    """Flickr8k.token.txt restricted to the photos present in flickr8k/images/.
+def load_flickr_captions(flickr_dir: Path, images: set[str] | None = None) -> pd.DataFrame:
+    """Flickr8k.token.txt restricted to the photos present in flickr8k/images/ (or to `images`).
 
     The token file also holds captions of the practicum and holdout photos; keeping only the
     images in this folder is what keeps the extra corpus disjoint from evaluation data.
@@ -238,6 +238,8 @@ def load_flickr_captions(flickr_dir: Path) -> pd.DataFrame:
         caption_id, caption = line.split("\t", 1)
         rows.append((caption_id.split("#", 1)[0], caption_id, caption))
     frame = pd.DataFrame(rows, columns=["image", "caption_id", "caption"])
+    if images is not None:
+        return frame[frame["image"].isin(images)].reset_index(drop=True)
     images_dir = flickr_dir / "images"
     if not images_dir.is_dir():
         raise DataError(images_dir, "image folder not found")
