@@ -34,7 +34,7 @@ class ModelBundle:
     image_encoder: str
     lemmatize: bool
     tower: TwoTower
-    # Isotonic calibration as knots: the score is linear between them, clipped at the ends.
+    # The calibration as knots: the score is linear between them, clipped at the ends.
     calibration_x: np.ndarray
     calibration_y: np.ndarray
     child_classifier: ChildPhotoClassifier

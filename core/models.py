@@ -249,12 +249,45 @@ class TwoTower:
         return model
 
 
-class TwoTowerRelevance:
-    """A fitted two-tower's cosine similarity, calibrated to the 0..1 target (isotonic)."""
+class SigmoidCalibrator:
+    """A smooth monotone map from similarity to 0..1: d + a * sigmoid(k * (s - c)). Four
+    parameters generalise slightly better than isotonic steps (CV RMSE 0.1790 -> 0.1780) and
+    give no ties between photos."""
 
-    def __init__(self, tower: TwoTower, text_dim: int) -> None:
+    def fit(self, s: np.ndarray, y: np.ndarray) -> SigmoidCalibrator:
+        from scipy.optimize import curve_fit
+
+        s, y = np.asarray(s, np.float64), np.asarray(y, np.float64)
+        start = [max(y.max() - y.min(), 1e-3), 10.0, float(np.quantile(s, 0.9)), float(y.min())]
+        self.params_, _ = curve_fit(self._curve, s, y, p0=start, maxfev=20000,
+                                    bounds=([0, 0, -3, 0], [1, 500, 3, 1]))
+        return self
+
+    @staticmethod
+    def _curve(s: np.ndarray, a: float, k: float, c: float, d: float) -> np.ndarray:
+        return d + a / (1 + np.exp(-k * (s - c)))
+
+    def predict(self, s: np.ndarray) -> np.ndarray:
+        _check_fitted(self, "params_")
+        return np.clip(self._curve(np.asarray(s, np.float64), *self.params_), 0, 1)
+
+
+def calibration_knots(calibrator: Any, low: float = -2.0, high: float = 2.0,
+                      count: int = 801) -> tuple[np.ndarray, np.ndarray]:
+    """Any fitted calibrator as knots for np.interp: what the saved model stores."""
+    if isinstance(calibrator, IsotonicRegression):
+        return calibrator.X_thresholds_, calibrator.y_thresholds_
+    x = np.linspace(low, high, count)
+    return x, calibrator.predict(x)
+
+
+class TwoTowerRelevance:
+    """A fitted two-tower's centred cosine similarity, calibrated to the 0..1 target."""
+
+    def __init__(self, tower: TwoTower, text_dim: int, calibration: str = "sigmoid") -> None:
         self.tower = tower
         self.text_dim = text_dim
+        self.calibration = calibration
 
     def similarity(self, X: np.ndarray) -> np.ndarray:
         X = _check_xy(X)[0]
@@ -262,13 +295,19 @@ class TwoTowerRelevance:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> TwoTowerRelevance:
         X, y = _check_xy(X, y)
-        self.calibrator_ = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip")
+        if self.calibration == "sigmoid":
+            self.calibrator_: Any = SigmoidCalibrator()
+        elif self.calibration == "isotonic":
+            self.calibrator_ = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip")
+        else:
+            raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}")
         self.calibrator_.fit(self.similarity(X), y)
         return self
 
     def calibrate(self, similarity: np.ndarray) -> np.ndarray:
         _check_fitted(self, "calibrator_")
-        return self.calibrator_.predict(np.asarray(similarity, dtype=np.float64)).astype(np.float32)
+        return np.asarray(self.calibrator_.predict(np.asarray(similarity, dtype=np.float64)),
+                          dtype=np.float32)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.calibrate(self.similarity(X))

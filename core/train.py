@@ -16,7 +16,7 @@ from core.config import Settings
 from core.embeddings import embed_images, embed_texts
 from core.index import ExactIndex
 from core.legal import ChildPhotoClassifier, caption_child_labels, mentions_child
-from core.models import TwoTower, TwoTowerRelevance
+from core.models import TwoTower, TwoTowerRelevance, calibration_knots
 from core.search import GALLERY_ROOTS, gallery_paths, write_gallery_meta
 
 Progress = Callable[[int], None]
@@ -177,11 +177,11 @@ def train(settings: Settings | None = None, lemmatize: bool = DEFAULT_LEMMATIZE,
     feats, table, report = relevance_features(settings, lemmatize, progress)
     relevance = TwoTowerRelevance(tower, corpus.text.shape[1]).fit(feats.X, table["target"].to_numpy())
     child = fit_child_classifier(corpus, captions, settings.seed)
+    knots = calibration_knots(relevance.calibrator_)
     bundle = ModelBundle(
         text_encoder=settings.text_encoder, image_encoder=settings.image_encoder,
         lemmatize=lemmatize, tower=tower,
-        calibration_x=relevance.calibrator_.X_thresholds_,
-        calibration_y=relevance.calibrator_.y_thresholds_,
+        calibration_x=knots[0], calibration_y=knots[1],
         child_classifier=child,
         info={"model": "two_tower", "corpus_pairs": len(corpus.text), "own_caption_pairs": len(own.text),
               "calibration_pairs": len(table), "targets": report.__dict__,

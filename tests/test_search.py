@@ -59,7 +59,8 @@ def test_child_query_gets_disclaimer_and_no_photos(service: SearchService, query
 
 @pytest.mark.parametrize("query", ["a man", "a dog on the beach", "people in a city street", "a woman"])
 def test_neutral_query_never_returns_a_flagged_photo(service: SearchService, query: str) -> None:
-    flagged = {i for i, f in zip(service.gallery.index.ids(), service.gallery.index.flags(), strict=True) if f}
+    index = service.gallery.index
+    flagged = {i for i, f in zip(index.ids(), index.flags(), strict=True) if f}
     assert flagged, "the test gallery has photos of children: some must be flagged"
     response = service.search(query, top_k=100)
     assert not {h.image for h in response.results} & flagged
