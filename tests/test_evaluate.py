@@ -37,7 +37,17 @@ def test_cross_validation_splits_by_group_and_beats_constant() -> None:
     X = rng.normal(size=(600, 5)).astype(np.float32)
     y = np.clip(0.5 + 0.2 * X[:, 0], 0, 1).astype(np.float32)
     groups = np.repeat(np.arange(120), 5)
-    scores = cross_validate({"constant": ConstantModel, "linear": LinearConcat}, X, y, groups)
+    seen: list[np.ndarray] = []
+
+    def linear(train_idx: np.ndarray) -> LinearConcat:
+        seen.append(train_idx)
+        return LinearConcat()
+
+    scores = cross_validate({"constant": lambda idx: ConstantModel(), "linear": linear}, X, y, groups)
+    assert len(seen) == 5
+    for train_idx in seen:  # a fold never holds part of a group back
+        test_groups = set(groups) - set(groups[train_idx])
+        assert len(test_groups) == 24 and not test_groups & set(groups[train_idx])
     assert scores["linear"]["rmse"] < scores["constant"]["rmse"] / 2
     assert scores["constant"]["kendall_tau_c"] == 0.0
     assert scores["linear"]["kendall_tau_c"] > 0.8
