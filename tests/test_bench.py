@@ -1,0 +1,71 @@
+"""The benchmark runs end to end on a tiny gallery and reports what the CLI prints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from core.bench import BenchError, run_bench
+from core.config import Settings
+
+
+@pytest.fixture(scope="session")
+def model_dir(request: pytest.FixtureRequest) -> Path:
+    """conftest's `trained_artifacts` when it exists, else the project's artifacts folder."""
+    try:
+        folder = Path(request.getfixturevalue("trained_artifacts"))
+    except pytest.FixtureLookupError:
+        folder = Settings().artifacts_dir
+    if not (folder / "model.pt").is_file():
+        pytest.skip(f"no trained model at {folder / 'model.pt'} (run `python -m core train`)")
+    return folder
+
+
+def test_tiny_bench(tmp_path: Path, model_dir: Path, request: pytest.FixtureRequest,
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pgserver")
+    monkeypatch.setenv("WITHSENSE_TORCH_THREADS", "1")  # fast on a busy machine too (see run_bench)
+    artifacts, data = tmp_path / "artifacts", tmp_path / "data"
+    artifacts.mkdir()
+    data.mkdir()
+    shutil.copy(model_dir / "model.pt", artifacts / "model.pt")
+    for name in ("test.npz", "test.json"):
+        if (model_dir / "galleries" / name).is_file():
+            (artifacts / "galleries").mkdir(exist_ok=True)
+            shutil.copy(model_dir / "galleries" / name, artifacts / "galleries" / name)
+    practicum: Path | None = None  # without it the bench uses built-in queries and skips indexing
+    try:
+        practicum = Path(request.getfixturevalue("practicum_dir"))
+        (data / "practicum").symlink_to(practicum.resolve())
+    except pytest.skip.Exception:
+        pass
+    settings = replace(Settings(), artifacts_dir=artifacts, data_dir=data, cache_dir=tmp_path / "cache",
+                       index_url="")
+    messages: list[str] = []
+    result = run_bench(settings, sizes=[1000, 3000], backends=["exact", "pgvector"], queries=20, threads=2,
+                       queries_per_thread=10, index_photos=8, pg_max_size=1000, log=messages.append)
+    json.dumps(result)  # the CLI prints it as JSON
+    latency = result["query_latency_ms"]
+    assert set(latency) == {"exact", "pgvector"} and set(latency["exact"]) == {"1000", "3000"}
+    assert set(latency["pgvector"]) == {"1000"} and "3000" in result["skipped"]["pgvector"]
+    assert 0 < latency["exact"]["1000"]["p50"] <= latency["exact"]["1000"]["p95"]
+    concurrency = result["concurrency"]
+    assert concurrency["threads"] == 2 and concurrency["queries"] == 20 and concurrency["errors"] == 0
+    assert result["concurrency_by_backend"]["pgvector"]["errors"] == 0 and concurrency["qps"] > 0
+    assert result["peak_rss_mb"] > 0 and "CPU cores" in result["machine"] and messages
+    if practicum is not None:
+        assert result["indexing_photos_per_s"] > 0 and result["indexing"]["photos"] == 8
+    recall = result["recall_at_10_test"]
+    if recall["exact"] is not None:
+        assert recall["pgvector"] == recall["exact"]
+
+
+def test_bad_parameters(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="unknown backend"):
+        run_bench(Settings(artifacts_dir=tmp_path), backends=["faiss"])
+    with pytest.raises(BenchError, match="positive"):
+        run_bench(Settings(artifacts_dir=tmp_path), sizes=[0])

@@ -1,0 +1,223 @@
+"""Adding photos: bad files listed and skipped, re-runs skip, interrupted runs resume, uploads."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.bundle import ModelBundle
+from core.config import Settings
+from core.index import ExactIndex
+from core.ingest import UPLOADS_GALLERY, IngestError, ingest_folder, ingest_uploads
+from core.search import gallery_paths, open_gallery
+
+
+@pytest.fixture(scope="session")
+def model_dir(request: pytest.FixtureRequest) -> Path:
+    """conftest's `trained_artifacts` when it exists, else the project's artifacts folder."""
+    try:
+        folder = Path(request.getfixturevalue("trained_artifacts"))
+    except pytest.FixtureLookupError:
+        folder = Settings().artifacts_dir
+    if not (folder / "model.pt").is_file():
+        pytest.skip(f"no trained model at {folder / 'model.pt'} (run `python -m core train`)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bundle(model_dir: Path) -> ModelBundle:
+    return ModelBundle.load(model_dir)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_dir: Path) -> Settings:
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    shutil.copy(model_dir / "model.pt", artifacts / "model.pt")
+    return replace(Settings(), artifacts_dir=artifacts, cache_dir=tmp_path / "cache",
+                   data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", index_url="")
+
+
+@pytest.fixture(scope="session")
+def photos(practicum_dir: Path) -> list[Path]:
+    """Real JPEGs from the practicum test set (read-only: tests copy them)."""
+    found = sorted((practicum_dir / "test_images").glob("*.jpg"))
+    if len(found) < 6:
+        pytest.skip(f"practicum test images not found in {practicum_dir / 'test_images'}")
+    return found
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG that declares huge dimensions (a decompression bomb's header)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+def make_folder(folder: Path, photos: list[Path], n_good: int = 4) -> list[str]:
+    folder.mkdir(parents=True)
+    good = []
+    for i, photo in enumerate(photos[:n_good]):
+        target = folder / ("sub" if i % 2 else "") / photo.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(photo, target)
+        good.append(target.relative_to(folder).as_posix())
+    data = photos[0].read_bytes()
+    (folder / "zero.jpg").write_bytes(b"")
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (folder / "notes.jpg").write_text("this is not a photo\n")
+    (folder / "bomb.png").write_bytes(png_bomb(100_000, 100_000))
+    Image.new("1", (8000, 8000)).save(folder / "big.png")  # 64 Mpx: PIL itself only warns
+    (folder / "readme.txt").write_text("hello")
+    return sorted(good)
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_folder_with_bad_files(settings: Settings, bundle: ModelBundle,
+                               photos: list[Path], tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    good = make_folder(folder, photos)
+    shutil.copy(folder / good[0], folder / "copy-of-first.jpg")
+    counts: list[tuple[str, int]] = []
+
+    def factory(stage: str, total: int) -> Callable[[int], None]:
+        counts.append((stage, total))
+        return lambda n: counts.append(("", n))
+
+    report = ingest_folder(settings, folder, progress=factory, bundle=bundle, batch_size=2)
+    assert report.gallery == "photos"
+    assert sorted(report.added) == good
+    reasons = {s.name: s.reason for s in report.skipped}
+    assert set(reasons) == {"zero.jpg", "truncated.jpg", "notes.jpg", "bomb.png", "big.png", "readme.txt"}
+    assert reasons["zero.jpg"] == "empty file"
+    assert "truncated" in reasons["truncated.jpg"]
+    assert reasons["notes.jpg"] == "not an image"
+    assert "too large" in reasons["bomb.png"] and "too large" in reasons["big.png"]
+    assert "not an image file type" in reasons["readme.txt"]
+    assert report.duplicates == {"copy-of-first.jpg": good[0]}
+    assert counts[0][1] == 11 and sum(n for stage, n in counts[1:]) == 11
+
+    gallery = open_gallery(settings, "photos")
+    assert sorted(gallery.index.ids()) == good and report.total == len(good)
+    assert gallery.path_of(good[1]).is_file()
+    flags = dict(zip(gallery.index.ids(), gallery.index.flags(), strict=True))  # type: ignore[attr-defined]
+    assert sorted(report.flagged) == sorted(i for i, f in flags.items() if f)
+    found = gallery.index.search(np.ones(gallery.index.dim, np.float32) / 16, k=len(good))
+    assert not {h.id for h in found.hits} & set(report.flagged)
+    meta = json.loads(gallery_paths(settings, "photos")[1].read_text())
+    assert meta["photos"] == len(good) and Path(meta["root"]) == folder.resolve()
+
+    again = ingest_folder(settings, folder, bundle=bundle)
+    assert again.added == [] and sorted(again.already_indexed) == good
+    assert len(open_gallery(settings, "photos").index) == len(good)
+
+
+def test_interrupted_run_resumes(settings: Settings, bundle: ModelBundle,
+                                 photos: list[Path], tmp_path: Path) -> None:
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    for photo in photos[:6]:
+        shutil.copy(photo, folder / photo.name)
+    calls: list[int] = []
+
+    def interrupt(n: int) -> None:
+        calls.append(n)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_folder(settings, folder, progress=interrupt, bundle=bundle, batch_size=2)
+    index_file, _ = gallery_paths(settings, "holiday")
+    assert len(ExactIndex.load(index_file)) == 2 and calls == [2]
+    (index_file.parent / f".{index_file.name}.dead.tmp").write_bytes(b"half a write")  # a killed save
+
+    report = ingest_folder(settings, folder, bundle=bundle, batch_size=2)
+    assert len(report.added) == 4 and len(report.already_indexed) == 2
+    ids = ExactIndex.load(index_file).ids()
+    assert sorted(ids) == sorted(p.name for p in folder.iterdir()) and len(ids) == len(set(ids)) == 6
+
+
+def test_uploads_get_safe_names(settings: Settings, bundle: ModelBundle, photos: list[Path]) -> None:
+    jpeg, other = (p.read_bytes() for p in photos[:2])
+    png = _as_png(other)
+    files = [("../../evil name.jpg", jpeg), ("photo.jpg", png), ("C:\\x\\empty.jpg", b""),
+             ("fake.jpg", b"GIF89a but no image"), ("bomb.png", png_bomb(60_000, 60_000)),
+             ("again.jpeg", jpeg)]
+    live = ExactIndex(bundle.tower.dim)
+    report = ingest_uploads(settings, files, bundle=bundle, live_index=live)
+    assert report.gallery == UPLOADS_GALLERY and len(report.added) == 2
+    stored = sorted(p.name for p in settings.uploads_dir.iterdir())
+    assert stored == sorted(report.added)
+    assert all(re.fullmatch(r"[0-9a-f]{40}\.(jpg|png)", name) for name in stored)
+    assert {report.labels[i] for i in report.added} == {"evil name.jpg", "photo.jpg"}
+    assert next(i for i in report.added if report.labels[i] == "photo.jpg").endswith(".png")
+    assert {s.name for s in report.skipped} == {"empty.jpg", "fake.jpg", "bomb.png"}
+    assert report.already_indexed == ["again.jpeg"]
+    assert not list(settings.data_dir.rglob("evil*")) and sorted(live.ids()) == sorted(report.added)
+    gallery = open_gallery(settings, UPLOADS_GALLERY)
+    assert gallery.root == settings.uploads_dir.resolve() and len(gallery.index) == 2
+
+    again = ingest_uploads(settings, [("new name.jpg", jpeg)], bundle=bundle)
+    assert again.added == [] and again.already_indexed == ["new name.jpg"]
+
+
+def test_name_clash_and_missing_folder(settings: Settings, bundle: ModelBundle,
+                                       photos: list[Path], tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="not a folder"):
+        ingest_folder(settings, tmp_path / "nowhere", bundle=bundle)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        shutil.copy(photos[0], tmp_path / name / "one.jpg")
+    ingest_folder(settings, tmp_path / "a", gallery="mine", bundle=bundle)
+    with pytest.raises(IngestError, match="already holds photos"):
+        ingest_folder(settings, tmp_path / "b", gallery="mine", bundle=bundle)
+    for bad in ("../escape", ".hidden", "a/b", ""):
+        with pytest.raises(IngestError, match="invalid gallery name"):
+            ingest_folder(settings, tmp_path / "b", gallery=bad or "x" * 65, bundle=bundle)
+
+
+def _as_png(data: bytes) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(data)) as img:
+        img.convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_ingest_mirrors_to_pgvector(settings: Settings, bundle: ModelBundle, photos: list[Path],
+                                    tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    pytest.importorskip("pgserver")
+    from core.pgindex import PgVectorIndex, start_local_server, stop_local_server
+
+    folder = tmp_path / "mirrored"
+    folder.mkdir()
+    for photo in photos[:3]:
+        shutil.copy(photo, folder / photo.name)
+    ingest_folder(settings, folder, bundle=bundle)  # the in-process index only
+    for photo in photos[3:5]:
+        shutil.copy(photo, folder / photo.name)
+    pg_settings = replace(settings, index_url=start_local_server(tmp_path / "pg"))
+    request.addfinalizer(lambda: stop_local_server(pg_settings.index_url))
+    report = ingest_folder(pg_settings, folder, bundle=bundle)
+    assert len(report.added) == 2 and report.total == 5
+    gallery = open_gallery(pg_settings, "mirrored")
+    assert isinstance(gallery.index, PgVectorIndex)
+    assert sorted(gallery.index.ids()) == sorted(p.name for p in photos[:5])
+    exact = ExactIndex.load(gallery_paths(settings, "mirrored")[0])
+    query = exact.vectors()[0]
+    assert [h.id for h in gallery.index.search(query, 3).hits] == [h.id for h in exact.search(query, 3).hits]
+    gallery.index.close()
