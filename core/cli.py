@@ -113,7 +113,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from core.bench import run_bench
 
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-    result = run_bench(settings, sizes=sizes, backends=args.backends.split(",") if args.backends else None)
+    result = run_bench(settings, sizes=sizes, backends=args.backends.split(",") if args.backends else None,
+                       log=lambda message: print(message, file=sys.stderr))
     print(json.dumps(result, indent=2) if args.json else json.dumps(result))
     return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,17 +66,40 @@ def render(m: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    metrics = json.loads((ROOT / "reports" / "metrics.json").read_text())
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    block = f"<!-- metrics:start -->\n{render(metrics)}\n<!-- metrics:end -->"
-    new, count = re.subn(r"<!-- metrics:start -->.*?<!-- metrics:end -->", lambda _: block, text,
+def render_bench(b: dict) -> str:
+    sizes = sorted({int(n) for per in b["query_latency_ms"].values() for n in per})
+    lines = [f"Measured by `python -m core bench --json > reports/bench.json` on {b.get('machine', '?')}.",
+             "", "Warm query latency, p50 / p95 in ms (text encoding + search + calibration + legal check):",
+             "", "| backend | " + " | ".join(f"{n:,} photos" for n in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for backend, per in b["query_latency_ms"].items():
+        cells = [f"{per[str(n)]['p50']:.1f} / {per[str(n)]['p95']:.1f}" if str(n) in per else "not run"
+                 for n in sizes]
+        lines.append(f"| {backend} | " + " | ".join(cells) + " |")
+    c = b["concurrency"]
+    lines += ["", f"Indexing: {b['indexing_photos_per_s']:.0f} photos/s (decode + resize + encode). "
+              f"Peak memory: {b['peak_rss_mb']:.0f} MB. Concurrency: {c['threads']} threads x "
+              f"{c['queries'] // c['threads']} queries, {c['errors']} errors, {c['qps']:.0f} queries/s."]
+    return "\n".join(lines)
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    block = f"<!-- {name}:start -->\n{body}\n<!-- {name}:end -->"
+    new, count = re.subn(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", lambda _: block, text,
                          flags=re.DOTALL)
     if count != 1:
-        sys.stderr.write("README.md has no metrics block\n")
-        return 1
-    readme.write_text(new)
+        raise SystemExit(f"README.md has no {name} block")
+    return new
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    text = replace_block(readme.read_text(), "metrics",
+                         render(json.loads((ROOT / "reports" / "metrics.json").read_text())))
+    bench = ROOT / "reports" / "bench.json"
+    if bench.is_file():
+        text = replace_block(text, "bench", render_bench(json.loads(bench.read_text())))
+    readme.write_text(text)
     return 0
 
 

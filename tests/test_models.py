@@ -45,7 +45,7 @@ def test_fit_rejects_bad_input() -> None:
         LinearConcat().fit(np.zeros(5), np.zeros(5))
     with pytest.raises(ValueError, match="rows"):
         LinearConcat().fit(np.zeros((5, 2)), np.zeros(4))
-    with pytest.raises(ValueError, match="0..1"):
+    with pytest.raises(ValueError, match=r"0\.\.1"):
         LinearConcat().fit(np.zeros((5, 2)), np.full(5, 3.0))
 
 

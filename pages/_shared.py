@@ -1,0 +1,189 @@
+"""Streamlit glue shared by the pages: cached loaders and how core's errors are shown.
+
+Not a page itself (app.py lists the pages explicitly). Everything computed lives in core/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+from streamlit import config
+
+from core import app_data
+from core.config import Settings
+from core.data import DataError, TargetReport, load_relevance
+from core.encoders import ImageError, UnknownEncoderError, WeightsUnavailableError
+from core.text import QueryError, WordNetMissingError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from core.ingest import IngestReport
+    from core.search import SearchService
+
+# core.bundle and core.search import torch (seconds): they are imported on first use, so every
+# page paints at once and the dataset and metrics pages never pay for them.
+
+def run_through_app() -> None:
+    """Make sure this page runs inside app.py (layout, logo, st.navigation); call it first.
+
+    Streamlit treats a folder named pages/ beside the entrypoint as a legacy multipage app until
+    st.navigation has run once in the process, so a first visit straight to /search would run
+    the page on its own: no wide layout, no logo, every file of pages/ listed in the sidebar.
+    Here such a run leaves legacy mode and reruns through app.py, which opens the same page
+    (st.Page's URL path is the file name, as in legacy mode).
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # internal module moved: then the legacy layout is all we lose
+        return
+    if config.get_option("global.appTest"):
+        # streamlit.testing resets legacy mode before every run, so a rerun here would drop
+        # the widget events of each run; under test the page simply runs on its own.
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def settings() -> Settings:
+    """Read on every run, so WITHSENSE_* changes (tests) are honoured; cheap."""
+    return Settings()
+
+
+@st.cache_resource(show_spinner="Loading the model and the photo index…")
+def search_service(settings: Settings, gallery: str) -> SearchService:
+    """One warmed-up service per (settings, gallery) for the whole process. Errors are not
+    cached, so a model trained while the app runs is picked up on the next rerun."""
+    from core.search import load_service
+
+    return load_service(settings, gallery)
+
+
+def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Callable[[int], None]
+                ) -> IngestReport:
+    """Store and index uploaded photos in the 'uploads' gallery with the cached model; the
+    cached uploads index is then dropped so the next search sees the new photos."""
+    from core.ingest import UPLOADS_GALLERY, ingest_uploads
+
+    base = search_service(settings, app_data.default_gallery(list_galleries(settings)) or "test")
+    report = ingest_uploads(settings, files, progress, bundle=base.bundle)
+    search_service.clear(settings, UPLOADS_GALLERY)
+    return report
+
+
+def list_galleries(settings: Settings) -> list[str]:
+    from core.search import list_galleries as _list
+
+    return _list(settings)
+
+
+def top_k_range() -> tuple[int, int]:
+    """(default, maximum) number of results of a search."""
+    from core.search import DEFAULT_TOP_K, MAX_TOP_K
+
+    return DEFAULT_TOP_K, MAX_TOP_K
+
+
+@st.cache_data(show_spinner="Reading the dataset…")
+def relevance(practicum_dir: str) -> tuple[pd.DataFrame, TargetReport]:
+    return load_relevance(Path(practicum_dir))
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def thumbnail(path: str, mtime_ns: int) -> bytes | None:
+    return app_data.thumbnail(path)
+
+
+def photo_bytes(path: Path) -> bytes | None:
+    """A thumbnail for st.image, keyed on the file's modification time so edits show."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return thumbnail(str(path), mtime)
+
+
+@st.cache_data(show_spinner=False)
+def _cleared(settings: Settings, gallery: str, mtime_ns: int) -> frozenset[str]:
+    return app_data.cleared_photos(settings, gallery)
+
+
+def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]:
+    """Photos checked and not flagged as showing a child; re-read when the index changes."""
+    try:
+        mtime = (settings.artifacts_dir / "galleries" / f"{gallery}.npz").stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return _cleared(settings, gallery, mtime)
+
+
+@st.cache_data(show_spinner=False)
+def metrics(path: str, mtime_ns: int) -> app_data.MetricsReport:
+    return app_data.load_metrics(Path(path))
+
+
+def load_metrics(path: Path) -> app_data.MetricsReport:
+    """The metrics report, re-read when the file changes; MetricsMissingError when absent."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return metrics(str(path), mtime)
+
+
+def show_problem(exc: Exception) -> None:
+    """Turn one of core's exceptions into a message (never a traceback)."""
+    from core.bundle import ArtifactsMissingError
+
+    message = app_data.escape_markdown(str(exc))
+    if isinstance(exc, ArtifactsMissingError):
+        st.info(
+            "**No trained model yet.** Search needs the model and the photo indexes. "
+            "Build them (a few minutes on a laptop CPU) with:",
+            icon=":material/model_training:",
+        )
+        st.code(app_data.TRAIN_COMMAND, language="bash")
+        st.caption(message)
+    elif isinstance(exc, app_data.MetricsMissingError):
+        st.info("**No metrics report yet.** Produce it with:", icon=":material/analytics:")
+        st.code(app_data.EVALUATE_COMMAND, language="bash")
+        st.caption(message)
+    elif isinstance(exc, QueryError):
+        st.warning(message, icon=":material/edit_note:")
+    elif isinstance(exc, DataError):
+        st.error(f"**The dataset could not be read.** {message}", icon=":material/database:")
+    elif isinstance(exc, app_data.MetricsFormatError):
+        st.error(message, icon=":material/analytics:")
+    elif isinstance(exc, WeightsUnavailableError | WordNetMissingError | UnknownEncoderError):
+        st.error(f"**The model cannot run on this machine yet.** {message}", icon=":material/build:")
+    elif isinstance(exc, ImageError):
+        st.warning(message, icon=":material/broken_image:")
+    else:
+        st.error(f"Something went wrong: {message}", icon=":material/error:")
+
+
+def __getattr__(name: str) -> tuple[type[Exception], ...]:
+    """EXPECTED_ERRORS: the exceptions the pages expect from core and show with show_problem().
+
+    Built on first access (``except _shared.EXPECTED_ERRORS`` evaluates it only when an exception
+    is raised), so importing this module does not import torch.
+    """
+    if name != "EXPECTED_ERRORS":
+        raise AttributeError(name)
+    from core.bundle import ArtifactsMissingError
+
+    return (
+        ArtifactsMissingError,
+        app_data.MetricsMissingError,
+        app_data.MetricsFormatError,
+        QueryError,
+        DataError,
+        WeightsUnavailableError,
+        WordNetMissingError,
+        UnknownEncoderError,
+        ImageError,
+    )

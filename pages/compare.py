@@ -1,0 +1,74 @@
+"""Model comparison: RMSE with error bars, MAE and Kendall tau-c, search recall, legal checks."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import app_data
+from pages import _shared
+
+_shared.run_through_app()
+settings = _shared.settings()
+
+st.title("Model comparison")
+st.markdown(
+    "Which model predicts best how well a photo matches a description? Each model is fitted on "
+    "four fifths of the practicum photos and scored on the rest, five times over (no photo is on "
+    "both sides of a split); bars show the mean and the error bars the spread across folds."
+)
+
+try:
+    report = _shared.load_metrics(settings.metrics_path)
+except _shared.EXPECTED_ERRORS as exc:
+    _shared.show_problem(exc)
+    st.stop()
+
+st.caption(f"Metrics produced {report.produced} · {app_data.escape_markdown(report.source)}")
+
+st.subheader("Linear regression vs neural network")
+verdict = app_data.linear_vs_neural(report)
+if verdict:
+    st.success(verdict, icon=":material/balance:")
+if report.relevance.empty:
+    st.info("This metrics file has no relevance results; rerun the evaluation to add them.")
+else:
+    chart_col, table_col = st.columns(2)
+    with chart_col:
+        st.plotly_chart(app_data.rmse_figure(report), key="rmse_chart")
+    with table_col:
+        st.dataframe(app_data.relevance_table(report), hide_index=True)
+        if report.expert_zero_shot_kendall_tau_c is not None:
+            st.caption(
+                "Zero-shot reference: the two-tower similarity, trained on captions only (no expert "
+                f"data), agrees with the mean expert score at Kendall tau-c "
+                f"{report.expert_zero_shot_kendall_tau_c:.3f}."
+            )
+        st.caption("RMSE and MAE on the 0–1 target (lower is better); std: spread of the RMSE over "
+                   "the 5 folds; τc: Kendall tau-c rank agreement with the target (higher is better).")
+
+st.subheader("Search quality")
+if report.retrieval.empty:
+    st.info("This metrics file has no retrieval results; rerun the evaluation to add them.")
+else:
+    chart_col, table_col = st.columns(2)
+    with chart_col:
+        st.plotly_chart(app_data.retrieval_figure(report), key="retrieval_chart")
+    with table_col:
+        st.dataframe(app_data.retrieval_table(report), hide_index=True)
+        st.caption("R@k (%): share of descriptions whose own photo is among the first k results; "
+                   "MRR: mean reciprocal rank of that photo. Holdout photos and captions were never seen "
+                   "while building the model.")
+        sizes = app_data.retrieval_sizes(report)
+        if sizes:
+            st.caption(sizes + ".")
+
+legal = app_data.legal_rows(report)
+if legal:
+    st.subheader("Legal checks")
+    cols = st.columns(len(legal))
+    for col, (label, value, meaning) in zip(cols, legal, strict=True):
+        col.metric(label, value, help=meaning)
+
+if report.config:
+    with st.expander("Evaluation settings"):
+        st.json(report.config)

@@ -1,0 +1,509 @@
+"""The Streamlit demo, page by page, with streamlit.testing (no browser), and core.app_data.
+
+Search tests need a trained model: the `trained_artifacts` fixture (a folder holding model.pt and
+galleries/). The comparison and explorer tests need only the practicum data and a metrics file.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import app_data
+from core.config import PROJECT_ROOT, Settings
+from core.data import TargetReport
+from core.text import MAX_QUERY_CHARS
+
+APP = PROJECT_ROOT / "app.py"
+TIMEOUT = 90  # seconds: the first run of a search page loads torch and the model
+DISCLAIMER = "This image is unavailable in your country in compliance with local legislation"
+SCORE = re.compile(r"Score \*\*(0\.\d\d|1\.00)\*\*")
+
+
+def _conftest_defines(name: str) -> bool:
+    conftest = Path(__file__).with_name("conftest.py")
+    if not conftest.is_file():
+        return False
+    try:
+        tree = ast.parse(conftest.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return False
+    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in ast.walk(tree))
+
+
+if not _conftest_defines("trained_artifacts"):
+    # Fallback while tests/conftest.py has no `trained_artifacts` session fixture: the project's
+    # own artifacts/ folder. Delete this block once conftest provides the fixture.
+    @pytest.fixture(scope="session")
+    def trained_artifacts() -> Path:
+        path = Settings().artifacts_dir
+        if not (path / "model.pt").is_file() or not (path / "galleries" / "test.json").is_file():
+            pytest.skip(f"no trained model in {path}: run `python -m core train` first")
+        return path
+
+
+needs_data = pytest.mark.skipif(
+    not (Settings().practicum_dir / "train_dataset.csv").is_file(),
+    reason="practicum data absent: run scripts/setup.sh",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+METRICS = {
+    "relevance": {
+        "constant": {"rmse": 0.262, "rmse_std": 0.006, "mae": 0.22, "kendall_tau_c": 0.0},
+        "linear_concat": {"rmse": 0.231, "rmse_std": 0.008, "mae": 0.18, "kendall_tau_c": 0.31},
+        "mlp_concat": {"rmse": 0.226, "rmse_std": 0.007, "mae": 0.175, "kendall_tau_c": 0.33},
+        "two_tower": {"rmse": 0.205, "rmse_std": 0.006, "mae": 0.15, "kendall_tau_c": 0.41},
+        "two_tower_mlp": {"rmse": 0.207, "rmse_std": 0.009, "mae": 0.152, "kendall_tau_c": 0.40},
+    },
+    "expert_zero_shot_kendall_tau_c": 0.36,
+    "retrieval": {
+        "practicum_test": {"r1": 21.0, "r5": 48.2, "r10": 63.0, "mrr": 0.34, "queries": 500, "images": 100},
+        "holdout": {"r1": 9.5, "r5": 27.1, "r10": 39.8, "mrr": 0.19, "queries": 1000, "images": 200},
+    },
+    "legal": {"query_recall": 0.98, "query_false_alarm": 0.02, "image_recall_holdout": 0.91,
+              "image_withheld_nonchild_holdout": 0.08},
+    "config": {"text_encoder": "minilm", "folds": 5},
+    "generated_at": "2025-11-26T15:00:00+00:00",
+}
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Reports in a temporary folder; returns that folder."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    monkeypatch.setenv("WITHSENSE_REPORTS", str(reports))
+    yield reports
+
+
+@pytest.fixture
+def with_model(app_env: Path, trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(trained_artifacts))
+    return trained_artifacts
+
+
+@pytest.fixture
+def without_model(app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    empty = tmp_path / "no_artifacts"
+    empty.mkdir()
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(empty))
+    return empty
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _open(page: str) -> AppTest:
+    at = _app()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(elements: object) -> list[str]:
+    return [str(e.value) for e in elements]  # type: ignore[attr-defined]
+
+
+def _plain(elements: object) -> list[str]:
+    """Element texts without the backslashes that escape markdown characters."""
+    return [text.replace("\\", "") for text in _texts(elements)]
+
+
+def _scores(at: AppTest) -> list[float]:
+    """The score of each photo card, read from its labelled score bar."""
+    return [float(m.group(1)) for bar in at.get("progress") if (m := SCORE.search(bar.text))]
+
+
+# --------------------------------------------------------------------------------------------
+# Home
+# --------------------------------------------------------------------------------------------
+
+
+@needs_data
+def test_home_shows_dataset_figures_and_model(with_model: Path) -> None:
+    at = _app()
+    assert at.title[0].value == "With Sense"
+    labels = [m.label for m in at.metric]
+    assert labels == ["Photos", "Query–photo pairs judged", "Pairs kept after aggregation", "Votes kept"]
+    values = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert values["Pairs kept after aggregation"] <= values["Query–photo pairs judged"]
+    facts = at.dataframe[-1].value
+    assert "Text encoder" in facts.iloc[:, 0].tolist()
+
+
+def test_home_without_model_names_the_train_command(without_model: Path) -> None:
+    at = _app()
+    assert "python -m core train" in _texts(at.code)
+    assert any("No trained model yet" in text for text in _texts(at.info))
+
+
+@pytest.mark.parametrize("page", ["home", "explore"])
+def test_missing_data_is_a_message_not_a_traceback(
+    without_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    monkeypatch.setenv("WITHSENSE_DATA", str(tmp_path / "no_data"))
+    at = _open(page)
+    assert any("The dataset could not be read" in text and "train_dataset.csv: file not found" in text
+               for text in _plain(at.error)), _texts(at.error)
+
+
+# --------------------------------------------------------------------------------------------
+# Search
+# --------------------------------------------------------------------------------------------
+
+
+def test_search_without_model_says_how_to_build_it(without_model: Path) -> None:
+    at = _open("search")
+    assert "python -m core train" in _texts(at.code)
+    assert not at.image
+
+
+def test_search_fills_the_grid_with_scored_photos(with_model: Path) -> None:
+    at = _open("search")
+    assert not at.image  # nothing before a query
+    at.number_input(key="top_k").set_value(8).run()
+    at.text_input(key="query").input("A dog runs across the grass").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.image) == 8
+    scores = _scores(at)
+    assert len(scores) == 8
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    assert any("search took" in text and "ms" in text for text in _texts(at.caption))
+    assert any(app_data.SCORE_LEGEND == text for text in _texts(at.caption))
+
+
+def test_example_button_runs_its_query(with_model: Path) -> None:
+    at = _open("search")
+    at.button(key="example_0").click().run()
+    assert at.text_input(key="query").value == app_data.EXAMPLE_QUERIES[0]
+    assert len(at.image) > 0
+    assert _scores(at)
+
+
+def test_gallery_switches_to_train_photos(with_model: Path) -> None:
+    at = _open("search")
+    assert at.selectbox(key="gallery").value == "test"
+    at.selectbox(key="gallery").set_value("train").run()
+    at.text_input(key="query").input("A man climbs a rock").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.image) == 12
+    from core.index import ExactIndex
+
+    indexed = len(ExactIndex.load(with_model / "galleries" / "train.npz"))
+    assert f"among {indexed:,}" in " ".join(_texts(at.caption))
+
+
+def test_child_query_shows_the_disclaimer_and_no_photo(with_model: Path) -> None:
+    at = _open("search")
+    at.text_input(key="query").input("two little girls").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert DISCLAIMER in _texts(at.warning)
+    assert not at.image
+    assert not _scores(at)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("   ", "Please type what you are looking for"),
+        ("a" * 600, f"please keep it under {MAX_QUERY_CHARS}"),
+        ("две собаки бегут по снегу", "Search works in English"),
+    ],
+    ids=["whitespace", "600-chars", "cyrillic"],
+)
+def test_bad_query_shows_a_friendly_message(with_model: Path, query: str, expected: str) -> None:
+    at = _open("search")
+    at.text_input(key="query").input(query).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(expected in text for text in _texts(at.warning)), _texts(at.warning)
+    assert not at.image
+
+
+def test_empty_query_submitted_shows_a_message(with_model: Path) -> None:
+    at = _open("search")
+    at.button(key="search").click().run()
+    assert not at.exception
+    assert any("Please type what you are looking for" in text for text in _texts(at.warning))
+    assert not at.image
+
+
+def test_query_text_is_shown_as_text_not_markup(with_model: Path) -> None:
+    at = _open("search")
+    at.text_input(key="query").input("dog <b>bold</b> [link](http://x) **star**").run()
+    assert not at.exception
+    echo = next(text for text in _texts(at.markdown) if text.startswith("Results for"))
+    assert r"\<b\>" in echo and r"\[link\](" in echo and r"\*\*star\*\*" in echo
+
+
+# --------------------------------------------------------------------------------------------
+# Model comparison
+# --------------------------------------------------------------------------------------------
+
+
+def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, app_env: Path) -> None:
+    (app_env / "metrics.json").write_text(json.dumps(METRICS))
+    at = _open("compare")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    rmse_chart = json.loads(charts[0].proto.spec)
+    bars = rmse_chart["data"]
+    assert sum(len(trace["x"]) for trace in bars) == 5  # y may be a base64 typed array
+    assert all(trace["error_y"]["visible"] for trace in bars)
+    assert any("2025-11-26 15:00 UTC" in text for text in _texts(at.caption))
+    assert any("Linear regression" in text for text in _texts(at.success))
+    table = at.dataframe[0].value
+    assert table["Model"].tolist() == [app_data.MODEL_LABELS[m] for m in app_data.MODEL_ORDER]
+    assert {"RMSE", "std", "MAE", "τc"} <= set(table.columns)
+    assert len(at.metric) == 4  # legal checks
+    assert any("Holdout: 1,000 descriptions of 200 photos" in text for text in _texts(at.caption))
+
+
+def test_compare_page_without_metrics_names_the_command(without_model: Path, app_env: Path) -> None:
+    at = _open("compare")
+    assert "python -m core evaluate --output reports/metrics.json" in _texts(at.code)
+    assert not at.get("plotly_chart")
+
+
+def test_compare_page_reads_an_older_metrics_file(without_model: Path, app_env: Path) -> None:
+    old = {"relevance": {"constant": {"rmse": 0.26}, "linear_concat": {"rmse": 0.23, "mae": 0.18}}}
+    path = app_env / "metrics.json"
+    path.write_text(json.dumps(old))
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    at = _open("compare")
+    assert len(at.get("plotly_chart")) == 1
+    assert any("no retrieval results" in text for text in _texts(at.info))
+    assert any("2023-11-14" in text and "modification time" in text for text in _texts(at.caption))
+
+
+def test_compare_page_reports_a_broken_metrics_file(without_model: Path, app_env: Path) -> None:
+    (app_env / "metrics.json").write_text("{not json")
+    at = _open("compare")
+    assert any("not a readable JSON report" in text for text in _texts(at.error))
+
+
+# --------------------------------------------------------------------------------------------
+# Dataset explorer
+# --------------------------------------------------------------------------------------------
+
+
+@needs_data
+def test_explorer_filters_pairs(without_model: Path) -> None:
+    at = _open("explore")
+    assert len(at.get("plotly_chart")) == 2
+    count = re.compile(r"([\d,]+) of ([\d,]+) pairs match")
+
+    def shown() -> tuple[int, int]:
+        match = next(m for text in _texts(at.caption) if (m := count.search(text)))
+        return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+
+    everything, total = shown()
+    assert everything == total > 0
+    at.text_input(key="explore_text").input("dog").run()
+    dogs, _ = shown()
+    assert 0 < dogs < total
+    table = at.dataframe[0].value
+    assert table["query_text"].str.lower().str.contains("dog").all()
+    at.multiselect(key="explore_votes").set_value([4]).run()
+    at.button_group(key="explore_agree").set_value(app_data.AGREEMENT_ALL).run()
+    assert not at.exception, [e.value for e in at.exception]
+    strict, _ = shown()
+    assert strict < dogs
+    table = at.dataframe[0].value
+    assert (table["expert_majority"] == 4).all()
+    assert (table[["expert_1", "expert_2", "expert_3"]] == 4).all(axis=None)
+    assert not at.image  # no index yet, so no photo has been checked for children
+    assert any("once the model is trained" in text for text in _texts(at.info))
+    reasons = at.dataframe[1].value
+    assert reasons["Reason"].str.contains("No majority").any()
+
+
+@needs_data
+def test_explorer_shows_only_photos_cleared_by_the_index(with_model: Path) -> None:
+    cleared = app_data.cleared_photos(Settings())
+    at = _open("explore")
+    at.selectbox(key="explore_order").set_value(app_data.ORDER_PHOTO).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table, _ = _relevance()
+    first = app_data.page_of(app_data.sort_pairs(table, app_data.ORDER_PHOTO), 1, 8)
+    expected = int(first["image"].isin(cleared).sum())
+    assert len(at.image) == expected
+    withheld = sum(text == app_data.WITHHELD_PHOTO for text in _texts(at.caption))
+    assert withheld == len(first) - expected
+
+
+# --------------------------------------------------------------------------------------------
+# core.app_data (no Streamlit)
+# --------------------------------------------------------------------------------------------
+
+
+def _relevance() -> tuple[pd.DataFrame, TargetReport]:
+    from core.data import load_relevance
+
+    return load_relevance(Settings().practicum_dir)
+
+
+def _pairs() -> pd.DataFrame:
+    return pd.DataFrame({
+        "image": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"],
+        "query_id": ["q1", "q2", "q3", "q4"],
+        "query_text": ["A dog on a beach", "Two DOGS play", "A man rides a bike", "A cat sleeps"],
+        "expert_1": [4, 1, 3, 2],
+        "expert_2": [4, 1, 3, 2],
+        "expert_3": [4, 2, 1, 2],
+        "expert_majority": [4, 1, 3, 2],
+        "expert_score": [1.0, 0.0, 2 / 3, 1 / 3],
+        "crowd_share": [1.0, None, 0.33, None],
+        "target": [1.0, 0.0, 0.53, 1 / 3],
+    })
+
+
+def test_filter_pairs_by_text_vote_and_agreement() -> None:
+    pairs = _pairs()
+    assert len(app_data.filter_pairs(pairs)) == 4
+    assert app_data.filter_pairs(pairs, "dog")["image"].tolist() == ["a.jpg", "b.jpg"]
+    assert app_data.filter_pairs(pairs, "  DOG  beach ")["image"].tolist() == ["a.jpg"]
+    assert app_data.filter_pairs(pairs, "c.jpg")["image"].tolist() == ["c.jpg"]
+    assert app_data.filter_pairs(pairs, votes=[1, 3])["image"].tolist() == ["b.jpg", "c.jpg"]
+    assert app_data.filter_pairs(pairs, votes=[])["image"].tolist() == ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]
+    all_agree = app_data.filter_pairs(pairs, agreement_level=app_data.AGREEMENT_ALL)
+    assert all_agree["image"].tolist() == ["a.jpg", "d.jpg"]
+    two = app_data.filter_pairs(pairs, "dog", agreement_level=app_data.AGREEMENT_TWO)
+    assert two["image"].tolist() == ["b.jpg"]
+    assert app_data.filter_pairs(pairs, "zebra").empty
+    assert app_data.filter_pairs(pairs, "(regex[").empty  # plain text, not a pattern
+    with pytest.raises(ValueError):
+        app_data.filter_pairs(pairs, agreement_level="most")
+
+
+def test_sort_pairs() -> None:
+    pairs = _pairs()
+    shuffled = app_data.sort_pairs(pairs)
+    assert sorted(shuffled["image"]) == sorted(pairs["image"])
+    assert shuffled["image"].tolist() == app_data.sort_pairs(pairs)["image"].tolist()  # repeatable
+    assert app_data.sort_pairs(pairs, app_data.ORDER_TARGET_DESC)["image"].tolist()[0] == "a.jpg"
+    assert app_data.sort_pairs(pairs, app_data.ORDER_TARGET_ASC)["image"].tolist()[0] == "b.jpg"
+    with pytest.raises(ValueError):
+        app_data.sort_pairs(pairs, "by mood")
+
+
+def test_cleared_photos_come_from_the_index_flags(tmp_path: Path) -> None:
+    import numpy as np
+
+    from core.index import ExactIndex
+
+    settings = Settings(artifacts_dir=tmp_path)
+    assert app_data.cleared_photos(settings) == frozenset()  # not indexed: nothing is cleared
+    index = ExactIndex(2)
+    index.add(["a.jpg", "b.jpg", "c.jpg"], np.eye(3, 2, dtype=np.float32), np.array([False, True, False]))
+    (tmp_path / "galleries").mkdir()
+    index.save(tmp_path / "galleries" / "train.npz")
+    assert app_data.cleared_photos(settings) == {"a.jpg", "c.jpg"}
+
+
+def test_pages_and_captions() -> None:
+    pairs = _pairs()
+    assert app_data.page_count(0, 8) == 1
+    assert app_data.page_count(9, 8) == 2
+    assert app_data.page_of(pairs, 2, 3)["image"].tolist() == ["d.jpg"]
+    assert app_data.page_of(pairs, 99, 3)["image"].tolist() == ["d.jpg"]
+    assert app_data.pair_caption(pairs.iloc[2]) == "Experts 3 · 3 · 1 → 3 | crowd 0.33 | target 0.53"
+    assert "no crowd votes" in app_data.pair_caption(pairs.iloc[1])
+
+
+def test_dataset_figures_and_drop_reasons(tmp_path: Path) -> None:
+    (tmp_path / "test_images").mkdir()
+    (tmp_path / "test_images" / "x.jpg").write_bytes(b"")
+    pairs = _pairs().assign(n_yes=[3, None, 1, None], n_no=[0, None, 2, None])
+    report = TargetReport(expert_pairs=6, expert_majority=4, expert_dropped_no_majority=2, crowd_pairs=9,
+                          with_crowd=2, expert_only=2, pairs_without_text=0)
+    figures = app_data.dataset_figures(pairs, report, tmp_path)
+    assert (figures.train_photos, figures.test_photos) == (4, 1)
+    assert (figures.pairs_kept, figures.pairs_dropped) == (4, 2)
+    assert (figures.expert_votes_kept, figures.crowd_votes_kept) == (12, 6)
+    assert app_data.drop_reasons(report)["Pairs dropped"].tolist() == [2, 0]
+
+
+def test_load_metrics_handles_missing_and_fractional_values(tmp_path: Path) -> None:
+    with pytest.raises(app_data.MetricsMissingError, match="python -m core evaluate"):
+        app_data.load_metrics(tmp_path / "metrics.json")
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"relevance": {"two_tower": {"rmse": 0.2}, "mystery": "x"},
+                                "retrieval": {"holdout": {"r1": 0.1, "r5": 0.3, "r10": 0.5}}}))
+    report = app_data.load_metrics(path)
+    assert report.relevance["model"].tolist() == ["two_tower", "mystery"]
+    assert report.relevance["mae"].isna().all()
+    assert report.retrieval.loc[0, "r10"] == pytest.approx(50.0)  # fractions shown as percent
+    assert report.expert_zero_shot_kendall_tau_c is None
+    assert "modification time" in report.produced
+    assert app_data.linear_vs_neural(report) is None
+    app_data.rmse_figure(report)
+    app_data.retrieval_figure(report)
+    path.write_text("[1, 2]")
+    with pytest.raises(app_data.MetricsFormatError):
+        app_data.load_metrics(path)
+
+
+def test_linear_vs_neural_reads_the_error_bars(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(METRICS))
+    assert "within each other's error bars" in (app_data.linear_vs_neural(app_data.load_metrics(path)) or "")
+    far = json.loads(json.dumps(METRICS))
+    far["relevance"]["mlp_concat"]["rmse"] = 0.18
+    path.write_text(json.dumps(far))
+    assert "neural network beats" in (app_data.linear_vs_neural(app_data.load_metrics(path)) or "")
+
+
+def test_wording_helpers() -> None:
+    assert app_data.format_score(0.876) == "0.88"
+    assert app_data.format_score(1.2) == "1.00"
+    assert app_data.format_score(-0.001) == "0.00"
+    assert app_data.took_note(75.6, 12, 100) == "12 photos among 100 · search took 76 ms"
+    assert app_data.took_note(1.2, None, 100) == "search took 1 ms"
+    assert app_data.withheld_note(0, 12) is None
+    note = app_data.withheld_note(2, 12) or ""
+    assert "2 photos" in note and "top 12" in note and "legislation" in note
+    assert app_data.escape_markdown("**x** <b>[a](b)") == r"\*\*x\*\* \<b\>\[a\](b)"
+    assert app_data.escape_markdown("1. dog\n- cat :red[x] $y$") == r"1\. dog - cat \:red\[x\] \$y\$"
+    assert app_data.default_gallery(["train", "test"]) == "test"
+    assert app_data.default_gallery(["train"]) == "train"
+    assert app_data.default_gallery([]) is None
+
+
+def test_thumbnail_crops_to_one_shape(tmp_path: Path) -> None:
+    from PIL import Image
+
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (500, 200), "teal").save(photo)
+    data = app_data.thumbnail(photo)
+    assert data is not None
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.size == app_data.THUMB_SIZE
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    assert app_data.thumbnail(tmp_path / "broken.jpg") is None
+    assert app_data.thumbnail(tmp_path / "absent.jpg") is None
+
+
+def test_upload_summary_counts_what_happened() -> None:
+    report = {"added": 3, "flagged": 1, "already_indexed": 2, "skipped": {"a.jpg": "empty file"}}
+    text = app_data.upload_summary(report)
+    assert text.startswith("3 photo(s) added") and "1 of them hidden" in text
+    assert "2 already there" in text and "1 skipped" in text
