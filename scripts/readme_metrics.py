@@ -10,8 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {
     "constant": "constant baseline (mean target)",
-    "linear_concat": "linear regression (ridge) on [text | image]",
-    "mlp_concat": "fully connected network on [text | image]",
+    "linear_concat": "linear regression (ridge) on text + image vectors",
+    "mlp_concat": "fully connected network on text + image vectors",
     "two_tower": "two-tower, calibrated cosine (default)",
     "two_tower_mlp": "MLP head over two-tower features",
 }
