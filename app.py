@@ -6,6 +6,7 @@ computation lives in core/.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -24,6 +25,27 @@ st.set_page_config(
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem;}</style>")
 st.logo(str(ASSETS / "logo.svg"), size="large", icon_image=str(ASSETS / "icon.svg"))
 
+
+
+@st.cache_resource(show_spinner=False)
+def _prewarm() -> threading.Thread:
+    """Once per process: load the model's heavy parts in the background while the first page
+    paints, so the first search answers in seconds (searches wait for it if it is still busy)."""
+
+    def work() -> None:
+        from core.search import prewarm
+
+        try:
+            prewarm()
+        except Exception:  # the search page reports any real problem when it loads the model
+            return
+
+    thread = threading.Thread(target=work, name="withsense-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+_prewarm()
 page = st.navigation(
     [
         st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -345,6 +346,14 @@ def get_encoder(name: str, kind: str | None = None) -> Any:
     if spec is None or (kind is not None and spec.kind != kind):
         valid = sorted(n for n, s in REGISTRY.items() if kind is None or s.kind == kind)
         raise UnknownEncoderError(f"unknown {kind or ''} encoder {name!r}; valid: {', '.join(valid)}")
+    return _shared_encoder(name)
+
+
+@cache
+def _shared_encoder(name: str) -> Any:
+    # One instance per name and process: weights load once (under the encoder's lock) and are
+    # only read afterwards, so the app's warm-up thread, searches and ingest share them.
+    spec = REGISTRY[name]
     return spec.factory(spec)
 
 

@@ -132,6 +132,17 @@ class SearchService:
         return SearchResponse(text, None, hits, found.withheld, took)
 
 
+def prewarm(settings: Settings | None = None) -> None:
+    """Load what every first search needs (torch, the text encoder, WordNet) ahead of time; the
+    app calls it in a background thread at start-up so the first search does not wait for it."""
+    from core.encoders import get_encoder
+    from core.legal import is_child_query
+
+    settings = settings or Settings()
+    is_child_query("a dog runs on the grass")
+    get_encoder(settings.text_encoder, "text").encode(["a dog runs on the grass"])
+
+
 def load_service(settings: Settings | None = None, gallery: str = "test") -> SearchService:
     """The service over a trained model and one indexed gallery ('test' by default), warmed up
     so that the first real query is as fast as the later ones."""

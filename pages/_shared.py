@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit import config
 
-from core import app_data
+from core import app_data, charts, wording
 from core.config import Settings
 from core.data import DataError, TargetReport, load_relevance
 from core.encoders import ImageError, UnknownEncoderError, WeightsUnavailableError
@@ -69,7 +69,7 @@ def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Ca
     cached uploads index is then dropped so the next search sees the new photos."""
     from core.ingest import UPLOADS_GALLERY, ingest_uploads
 
-    base = search_service(settings, app_data.default_gallery(list_galleries(settings)) or "test")
+    base = search_service(settings, wording.default_gallery(list_galleries(settings)) or "test")
     report = ingest_uploads(settings, files, progress, bundle=base.bundle)
     search_service.clear(settings, UPLOADS_GALLERY)
     return report
@@ -122,11 +122,11 @@ def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]
 
 
 @st.cache_data(show_spinner=False)
-def metrics(path: str, mtime_ns: int) -> app_data.MetricsReport:
-    return app_data.load_metrics(Path(path))
+def metrics(path: str, mtime_ns: int) -> charts.MetricsReport:
+    return charts.load_metrics(Path(path))
 
 
-def load_metrics(path: Path) -> app_data.MetricsReport:
+def load_metrics(path: Path) -> charts.MetricsReport:
     """The metrics report, re-read when the file changes; MetricsMissingError when absent."""
     try:
         mtime = path.stat().st_mtime_ns
@@ -139,24 +139,24 @@ def show_problem(exc: Exception) -> None:
     """Turn one of core's exceptions into a message (never a traceback)."""
     from core.bundle import ArtifactsMissingError
 
-    message = app_data.escape_markdown(str(exc))
+    message = wording.escape_markdown(str(exc))
     if isinstance(exc, ArtifactsMissingError):
         st.info(
             "**No trained model yet.** Search needs the model and the photo indexes. "
             "Build them (a few minutes on a laptop CPU) with:",
             icon=":material/model_training:",
         )
-        st.code(app_data.TRAIN_COMMAND, language="bash")
+        st.code(wording.TRAIN_COMMAND, language="bash")
         st.caption(message)
-    elif isinstance(exc, app_data.MetricsMissingError):
+    elif isinstance(exc, charts.MetricsMissingError):
         st.info("**No metrics report yet.** Produce it with:", icon=":material/analytics:")
-        st.code(app_data.EVALUATE_COMMAND, language="bash")
+        st.code(wording.EVALUATE_COMMAND, language="bash")
         st.caption(message)
     elif isinstance(exc, QueryError):
         st.warning(message, icon=":material/edit_note:")
     elif isinstance(exc, DataError):
         st.error(f"**The dataset could not be read.** {message}", icon=":material/database:")
-    elif isinstance(exc, app_data.MetricsFormatError):
+    elif isinstance(exc, charts.MetricsFormatError):
         st.error(message, icon=":material/analytics:")
     elif isinstance(exc, WeightsUnavailableError | WordNetMissingError | UnknownEncoderError):
         st.error(f"**The model cannot run on this machine yet.** {message}", icon=":material/build:")
@@ -178,8 +178,8 @@ def __getattr__(name: str) -> tuple[type[Exception], ...]:
 
     return (
         ArtifactsMissingError,
-        app_data.MetricsMissingError,
-        app_data.MetricsFormatError,
+        charts.MetricsMissingError,
+        charts.MetricsFormatError,
         QueryError,
         DataError,
         WeightsUnavailableError,

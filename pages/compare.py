@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import app_data
+from core import charts, wording
 from pages import _shared
 
 _shared.run_through_app()
@@ -23,10 +23,10 @@ except _shared.EXPECTED_ERRORS as exc:
     _shared.show_problem(exc)
     st.stop()
 
-st.caption(f"Metrics produced {report.produced} · {app_data.escape_markdown(report.source)}")
+st.caption(f"Metrics produced {report.produced} · {wording.escape_markdown(report.source)}")
 
 st.subheader("Linear regression vs neural network")
-verdict = app_data.linear_vs_neural(report)
+verdict = charts.linear_vs_neural(report)
 if verdict:
     st.success(verdict, icon=":material/balance:")
 if report.relevance.empty:
@@ -34,9 +34,9 @@ if report.relevance.empty:
 else:
     chart_col, table_col = st.columns(2)
     with chart_col:
-        st.plotly_chart(app_data.rmse_figure(report), key="rmse_chart")
+        st.plotly_chart(charts.rmse_figure(report), key="rmse_chart")
     with table_col:
-        st.dataframe(app_data.relevance_table(report), hide_index=True)
+        st.dataframe(charts.relevance_table(report), hide_index=True)
         if report.expert_zero_shot_kendall_tau_c is not None:
             st.caption(
                 "Zero-shot reference: the two-tower similarity, trained on captions only (no expert "
@@ -52,17 +52,17 @@ if report.retrieval.empty:
 else:
     chart_col, table_col = st.columns(2)
     with chart_col:
-        st.plotly_chart(app_data.retrieval_figure(report), key="retrieval_chart")
+        st.plotly_chart(charts.retrieval_figure(report), key="retrieval_chart")
     with table_col:
-        st.dataframe(app_data.retrieval_table(report), hide_index=True)
+        st.dataframe(charts.retrieval_table(report), hide_index=True)
         st.caption("R@k (%): share of descriptions whose own photo is among the first k results; "
                    "MRR: mean reciprocal rank of that photo. Holdout photos and captions were never seen "
                    "while building the model.")
-        sizes = app_data.retrieval_sizes(report)
+        sizes = wording.retrieval_sizes(report)
         if sizes:
             st.caption(sizes + ".")
 
-legal = app_data.legal_rows(report)
+legal = wording.legal_rows(report)
 if legal:
     st.subheader("Legal checks")
     cols = st.columns(len(legal))

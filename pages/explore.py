@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import app_data
+from core import app_data, wording
 from pages import _shared
 
 _shared.run_through_app()
@@ -47,7 +47,7 @@ else:
         cleared = _shared.cleared_photos(settings, "train")
         if not cleared:
             st.info("Photos appear here once the model is trained: each photo is first checked for "
-                    f"children. Build the model with `{app_data.TRAIN_COMMAND}`.", icon=":material/gavel:")
+                    f"children. Build the model with `{wording.TRAIN_COMMAND}`.", icon=":material/gavel:")
         pages = app_data.page_count(len(shown), PER_PAGE)
         order_col, page_col = st.columns([2, 1])
         order = order_col.selectbox("Order", app_data.ORDER_CHOICES, key="explore_order")
@@ -63,8 +63,8 @@ else:
                         if photo is not None:
                             st.image(photo, width="stretch")
                     elif cleared:
-                        st.caption(app_data.WITHHELD_PHOTO)
-                    st.markdown(app_data.escape_markdown(row["query_text"]))
+                        st.caption(wording.WITHHELD_PHOTO)
+                    st.markdown(wording.escape_markdown(row["query_text"]))
                     st.caption(app_data.pair_caption(row))
     with table_tab:
         st.dataframe(

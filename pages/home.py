@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import app_data
+from core import app_data, wording
 from pages import _shared
 
 _shared.run_through_app()
@@ -16,7 +16,7 @@ st.markdown(
     "0–1 relevance score. Behind it is a two-tower model that places sentences and photos in one "
     "space, trained on Flickr8k captions and calibrated on expert and crowd judgements."
 )
-st.caption(app_data.LEGAL_NOTE)
+st.caption(wording.LEGAL_NOTE)
 
 st.subheader("How to use this demo")
 left, middle, right = st.columns(3)
@@ -60,12 +60,12 @@ else:
 st.subheader("The model in use")
 try:
     with st.spinner("Loading the model…"):
-        gallery = app_data.default_gallery(_shared.list_galleries(settings)) or "test"
+        gallery = wording.default_gallery(_shared.list_galleries(settings)) or "test"
         service = _shared.search_service(settings, gallery)
 except _shared.EXPECTED_ERRORS as exc:
     _shared.show_problem(exc)
 else:
-    facts = app_data.model_facts(service.bundle)
+    facts = wording.model_facts(service.bundle)
     st.dataframe(
         {"Property": [label for label, _ in facts], "Value": [value for _, value in facts]},
         hide_index=True,

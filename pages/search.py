@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import app_data
+from core import wording
 from pages import _shared
 
 _shared.run_through_app()
@@ -31,17 +31,17 @@ with st.spinner("Loading the search engine…"):
     default_k, max_k = _shared.top_k_range()
 with gallery_col:
     options = galleries or ["test"]
-    default = app_data.default_gallery(options) or options[0]
+    default = wording.default_gallery(options) or options[0]
     gallery = st.selectbox(
-        "Photo gallery", options, index=options.index(default), format_func=app_data.gallery_label,
+        "Photo gallery", options, index=options.index(default), format_func=wording.gallery_label,
         key="gallery", help="Which indexed photos to search: the practicum test or train photos.",
     )
 with k_col:
     top_k = st.number_input("Top K", min_value=1, max_value=max_k, value=default_k, step=1,
                             key="top_k", help="How many photos to show")
 
-example_cols = st.columns([1] * len(app_data.EXAMPLE_QUERIES) + [1], vertical_alignment="center")
-for i, (col, example) in enumerate(zip(example_cols, app_data.EXAMPLE_QUERIES, strict=False)):
+example_cols = st.columns([1] * len(wording.EXAMPLE_QUERIES) + [1], vertical_alignment="center")
+for i, (col, example) in enumerate(zip(example_cols, wording.EXAMPLE_QUERIES, strict=False)):
     col.button(example, key=f"example_{i}", on_click=use_example, args=(example,),
                icon=":material/bolt:", width="stretch", type="tertiary", help=f"Search for “{example}”")
 searched = example_cols[-1].button("Search", key="search", type="primary", icon=":material/search:",
@@ -64,11 +64,11 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
             _shared.show_problem(exc)
         else:
             bar.progress(1.0, text="Done")
-            st.success(app_data.upload_summary(report.to_json()), icon=":material/check_circle:")
+            st.success(wording.upload_summary(report.to_json()), icon=":material/check_circle:")
             for skipped in report.skipped:
                 st.text(f"Skipped {skipped.name}: {skipped.reason}")
 
-st.caption(app_data.SCORE_LEGEND)
+st.caption(wording.SCORE_LEGEND)
 
 try:  # the first visit loads the model and the index (seconds); later ones find them cached
     service = _shared.search_service(settings, gallery)
@@ -87,16 +87,16 @@ except _shared.EXPECTED_ERRORS as exc:
     st.stop()
 
 heading_col, took_col = st.columns([3, 2], vertical_alignment="bottom")
-heading_col.markdown(f"Results for **{app_data.escape_markdown(response.query)}**")
+heading_col.markdown(f"Results for **{wording.escape_markdown(response.query)}**")
 shown = None if response.disclaimer else len(response.results)
-took_col.caption(app_data.took_note(response.took_ms, shown, len(service.gallery.index)),
+took_col.caption(wording.took_note(response.took_ms, shown, len(service.gallery.index)),
                  text_alignment="right")
 
 if response.disclaimer:
     st.warning(response.disclaimer, icon=":material/gavel:")
     st.stop()
 
-note = app_data.withheld_note(response.withheld, int(top_k))
+note = wording.withheld_note(response.withheld, int(top_k))
 if note:
     st.info(note, icon=":material/gavel:")
 
@@ -110,8 +110,8 @@ for start in range(0, len(response.results), COLUMNS):
         with col, st.container(border=True):
             photo = _shared.photo_bytes(hit.path)
             if photo is None:
-                st.warning(f"Photo {app_data.escape_markdown(hit.image)} is missing on disk.")
+                st.warning(f"Photo {wording.escape_markdown(hit.image)} is missing on disk.")
             else:
                 st.image(photo, width="stretch", alt=f"Result {hit.rank}")
-            score = app_data.format_score(hit.score)
+            score = wording.format_score(hit.score)
             st.progress(float(score), text=f"**#{hit.rank}** · Score **{score}**")

@@ -1,4 +1,5 @@
-"""The Streamlit demo, page by page, with streamlit.testing (no browser), and core.app_data.
+"""The Streamlit demo, page by page, with streamlit.testing (no browser), and the Streamlit-free
+helpers behind it: core.app_data, core.charts and core.wording.
 
 Search tests need a trained model: the `trained_artifacts` fixture (a folder holding model.pt and
 galleries/). The comparison and explorer tests need only the practicum data and a metrics file.
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import app_data
+from core import app_data, charts, wording
 from core.config import PROJECT_ROOT, Settings
 from core.data import TargetReport
 from core.text import MAX_QUERY_CHARS
@@ -188,13 +189,13 @@ def test_search_fills_the_grid_with_scored_photos(with_model: Path) -> None:
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores == sorted(scores, reverse=True)
     assert any("search took" in text and "ms" in text for text in _texts(at.caption))
-    assert any(app_data.SCORE_LEGEND == text for text in _texts(at.caption))
+    assert any(wording.SCORE_LEGEND == text for text in _texts(at.caption))
 
 
 def test_example_button_runs_its_query(with_model: Path) -> None:
     at = _open("search")
     at.button(key="example_0").click().run()
-    assert at.text_input(key="query").value == app_data.EXAMPLE_QUERIES[0]
+    assert at.text_input(key="query").value == wording.EXAMPLE_QUERIES[0]
     assert len(at.image) > 0
     assert _scores(at)
 
@@ -262,16 +263,16 @@ def test_query_text_is_shown_as_text_not_markup(with_model: Path) -> None:
 def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, app_env: Path) -> None:
     (app_env / "metrics.json").write_text(json.dumps(METRICS))
     at = _open("compare")
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2
-    rmse_chart = json.loads(charts[0].proto.spec)
+    plotly_charts = at.get("plotly_chart")
+    assert len(plotly_charts) == 2
+    rmse_chart = json.loads(plotly_charts[0].proto.spec)
     bars = rmse_chart["data"]
     assert sum(len(trace["x"]) for trace in bars) == 5  # y may be a base64 typed array
     assert all(trace["error_y"]["visible"] for trace in bars)
     assert any("2025-11-26 15:00 UTC" in text for text in _texts(at.caption))
     assert any("Linear regression" in text for text in _texts(at.success))
     table = at.dataframe[0].value
-    assert table["Model"].tolist() == [app_data.MODEL_LABELS[m] for m in app_data.MODEL_ORDER]
+    assert table["Model"].tolist() == [charts.MODEL_LABELS[m] for m in charts.MODEL_ORDER]
     assert {"RMSE", "std", "MAE", "τc"} <= set(table.columns)
     assert len(at.metric) == 4  # legal checks
     assert any("Holdout: 1,000 descriptions of 200 photos" in text for text in _texts(at.caption))
@@ -346,12 +347,12 @@ def test_explorer_shows_only_photos_cleared_by_the_index(with_model: Path) -> No
     first = app_data.page_of(app_data.sort_pairs(table, app_data.ORDER_PHOTO), 1, 8)
     expected = int(first["image"].isin(cleared).sum())
     assert len(at.image) == expected
-    withheld = sum(text == app_data.WITHHELD_PHOTO for text in _texts(at.caption))
+    withheld = sum(text == wording.WITHHELD_PHOTO for text in _texts(at.caption))
     assert withheld == len(first) - expected
 
 
 # --------------------------------------------------------------------------------------------
-# core.app_data (no Streamlit)
+# core.app_data, core.charts and core.wording (no Streamlit)
 # --------------------------------------------------------------------------------------------
 
 
@@ -443,49 +444,49 @@ def test_dataset_figures_and_drop_reasons(tmp_path: Path) -> None:
 
 
 def test_load_metrics_handles_missing_and_fractional_values(tmp_path: Path) -> None:
-    with pytest.raises(app_data.MetricsMissingError, match="python -m core evaluate"):
-        app_data.load_metrics(tmp_path / "metrics.json")
+    with pytest.raises(charts.MetricsMissingError, match="python -m core evaluate"):
+        charts.load_metrics(tmp_path / "metrics.json")
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps({"relevance": {"two_tower": {"rmse": 0.2}, "mystery": "x"},
                                 "retrieval": {"holdout": {"r1": 0.1, "r5": 0.3, "r10": 0.5}}}))
-    report = app_data.load_metrics(path)
+    report = charts.load_metrics(path)
     assert report.relevance["model"].tolist() == ["two_tower", "mystery"]
     assert report.relevance["mae"].isna().all()
     assert report.retrieval.loc[0, "r10"] == pytest.approx(50.0)  # fractions shown as percent
     assert report.expert_zero_shot_kendall_tau_c is None
     assert "modification time" in report.produced
-    assert app_data.linear_vs_neural(report) is None
-    app_data.rmse_figure(report)
-    app_data.retrieval_figure(report)
+    assert charts.linear_vs_neural(report) is None
+    charts.rmse_figure(report)
+    charts.retrieval_figure(report)
     path.write_text("[1, 2]")
-    with pytest.raises(app_data.MetricsFormatError):
-        app_data.load_metrics(path)
+    with pytest.raises(charts.MetricsFormatError):
+        charts.load_metrics(path)
 
 
 def test_linear_vs_neural_reads_the_error_bars(tmp_path: Path) -> None:
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(METRICS))
-    assert "within each other's error bars" in (app_data.linear_vs_neural(app_data.load_metrics(path)) or "")
+    assert "within each other's error bars" in (charts.linear_vs_neural(charts.load_metrics(path)) or "")
     far = json.loads(json.dumps(METRICS))
     far["relevance"]["mlp_concat"]["rmse"] = 0.18
     path.write_text(json.dumps(far))
-    assert "neural network beats" in (app_data.linear_vs_neural(app_data.load_metrics(path)) or "")
+    assert "neural network beats" in (charts.linear_vs_neural(charts.load_metrics(path)) or "")
 
 
 def test_wording_helpers() -> None:
-    assert app_data.format_score(0.876) == "0.88"
-    assert app_data.format_score(1.2) == "1.00"
-    assert app_data.format_score(-0.001) == "0.00"
-    assert app_data.took_note(75.6, 12, 100) == "12 photos among 100 · search took 76 ms"
-    assert app_data.took_note(1.2, None, 100) == "search took 1 ms"
-    assert app_data.withheld_note(0, 12) is None
-    note = app_data.withheld_note(2, 12) or ""
+    assert wording.format_score(0.876) == "0.88"
+    assert wording.format_score(1.2) == "1.00"
+    assert wording.format_score(-0.001) == "0.00"
+    assert wording.took_note(75.6, 12, 100) == "12 photos among 100 · search took 76 ms"
+    assert wording.took_note(1.2, None, 100) == "search took 1 ms"
+    assert wording.withheld_note(0, 12) is None
+    note = wording.withheld_note(2, 12) or ""
     assert "2 photos" in note and "top 12" in note and "legislation" in note
-    assert app_data.escape_markdown("**x** <b>[a](b)") == r"\*\*x\*\* \<b\>\[a\](b)"
-    assert app_data.escape_markdown("1. dog\n- cat :red[x] $y$") == r"1\. dog - cat \:red\[x\] \$y\$"
-    assert app_data.default_gallery(["train", "test"]) == "test"
-    assert app_data.default_gallery(["train"]) == "train"
-    assert app_data.default_gallery([]) is None
+    assert wording.escape_markdown("**x** <b>[a](b)") == r"\*\*x\*\* \<b\>\[a\](b)"
+    assert wording.escape_markdown("1. dog\n- cat :red[x] $y$") == r"1\. dog - cat \:red\[x\] \$y\$"
+    assert wording.default_gallery(["train", "test"]) == "test"
+    assert wording.default_gallery(["train"]) == "train"
+    assert wording.default_gallery([]) is None
 
 
 def test_thumbnail_crops_to_one_shape(tmp_path: Path) -> None:
@@ -504,6 +505,6 @@ def test_thumbnail_crops_to_one_shape(tmp_path: Path) -> None:
 
 def test_upload_summary_counts_what_happened() -> None:
     report = {"added": 3, "flagged": 1, "already_indexed": 2, "skipped": {"a.jpg": "empty file"}}
-    text = app_data.upload_summary(report)
+    text = wording.upload_summary(report)
     assert text.startswith("3 photo(s) added") and "1 of them hidden" in text
     assert "2 already there" in text and "1 skipped" in text

@@ -1,0 +1,167 @@
+"""What the Streamlit pages say, computed without Streamlit: shared texts and legends, commands
+to run, gallery names, search notes, model facts, upload summaries, and markdown escaping.
+
+Nothing here imports torch or Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.bundle import ModelBundle
+    from core.charts import MetricsReport
+
+# --------------------------------------------------------------------------------------------
+# Wording shared by the pages
+# --------------------------------------------------------------------------------------------
+
+TRAIN_COMMAND = "python -m core train"
+EVALUATE_COMMAND = "python -m core evaluate --output reports/metrics.json"
+
+EXAMPLE_QUERIES: tuple[str, ...] = (
+    "Dog in the water",
+    "Biking on a trail",
+    "Busy city street",
+    "Surfer on a wave",
+)
+
+SCORE_LEGEND = (
+    "Score 0–1: how experts and the crowd would likely rate the match, on the training target's "
+    "scale: 1 full match · 0.67 minor errors · 0.33 major errors · 0 no match."
+)
+
+LEGAL_NOTE = (
+    "Photos that our classifier flags as showing a child are never shown, to comply with local "
+    "legislation on images of children."
+)
+
+WITHHELD_PHOTO = "Photo withheld: flagged as showing a child (local legislation)."
+
+GALLERY_LABELS = {
+    "test": "Practicum test",
+    "train": "Practicum train",
+    "uploads": "Uploads",
+}
+
+# Characters that start markdown, HTML or Streamlit directives (:emoji:, :red[...], $math$)
+# anywhere in a line; list and heading markers only matter at the start (handled below).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
+_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-+=>])")
+
+
+def escape_markdown(text: str) -> str:
+    """One line of text shown literally inside Streamlit markdown (st.markdown, st.info...)."""
+    flat = " ".join(str(text).splitlines())
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _LINE_START.sub(
+        lambda m: f"{m[1]}{m[2]}\\{m[3]}" if m[2] is not None else f"{m[4]}\\{m[5]}", escaped, count=1
+    )
+
+
+def gallery_label(name: str) -> str:
+    return GALLERY_LABELS.get(name, f"Gallery “{name}”")
+
+
+def default_gallery(galleries: Sequence[str]) -> str | None:
+    """'test' when it is indexed, else the first gallery, else None."""
+    if "test" in galleries:
+        return "test"
+    return galleries[0] if galleries else None
+
+
+def format_score(score: float) -> str:
+    """A 0..1 score with two decimals (clipped, so rounding never shows 1.01 or -0.00)."""
+    return f"{min(max(float(score), 0.0), 1.0):.2f}"
+
+
+def took_note(took_ms: float, shown: int | None, gallery_size: int | None = None) -> str:
+    """'12 photos among 100 · search took 76 ms'; shown=None (a blocked query): the time only."""
+    if shown is None:
+        return f"search took {took_ms:,.0f} ms"
+    among = f" among {gallery_size:,}" if gallery_size else ""
+    photos = "photo" if shown == 1 else "photos"
+    return f"{shown} {photos}{among} · search took {took_ms:,.0f} ms"
+
+
+def withheld_note(withheld: int, top_k: int) -> str | None:
+    """Why some results are missing, or None when nothing was held back."""
+    if withheld <= 0:
+        return None
+    photos = "photo" if withheld == 1 else "photos"
+    verb = "is" if withheld == 1 else "are"
+    return (
+        f"{withheld} {photos} from the top {top_k} {verb} withheld: flagged as showing a child, "
+        "which local legislation does not allow us to show."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+def model_facts(bundle: ModelBundle) -> list[tuple[str, str]]:
+    """(label, value) rows describing the model in use, from the bundle and its info."""
+    info: dict[str, Any] = dict(bundle.info or {})
+    rows = [
+        ("Relevance model", str(info.get("model", "two_tower")).replace("_", "-")),
+        ("Text encoder", bundle.text_encoder),
+        ("Image encoder", bundle.image_encoder),
+        ("Query lemmatization", "on" if bundle.lemmatize else "off"),
+        ("Shared space", f"{bundle.tower.dim} dimensions"),
+    ]
+    if "corpus_pairs" in info:
+        rows.append(("Caption–photo pairs used for training", f"{int(info['corpus_pairs']):,}"))
+    if "calibration_pairs" in info:
+        rows.append(("Judged pairs used for the 0–1 calibration", f"{int(info['calibration_pairs']):,}"))
+    if "child_threshold" in info:
+        rows.append(("Child-photo classifier threshold", f"{float(info['child_threshold']):.2f}"))
+    return rows
+
+
+def upload_summary(report: dict[str, Any]) -> str:
+    """One sentence on what an upload did (counts only: file names are shown as plain text)."""
+    parts = [f"{report['added']} photo(s) added to the Uploads gallery"]
+    if report["flagged"]:
+        parts.append(f"{report['flagged']} of them hidden: they may show a child")
+    if report["already_indexed"]:
+        parts.append(f"{report['already_indexed']} already there")
+    if report["skipped"]:
+        parts.append(f"{len(report['skipped'])} skipped (not a usable image)")
+    return "; ".join(parts) + ". Choose “Uploads” under Photo gallery to search them."
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics page sentences
+# --------------------------------------------------------------------------------------------
+
+LEGAL_LABELS = {  # key: (short label, what it measures)
+    "query_recall": ("Child queries caught", "Share of child-related test queries that get the disclaimer"),
+    "query_false_alarm": ("Other queries blocked", "Share of other test queries given the disclaimer"),
+    "image_recall_holdout": ("Child photos flagged", "Share of holdout photos of children that are withheld"),
+    "image_withheld_nonchild_holdout": (
+        "Other photos withheld", "Share of holdout photos without children that are withheld anyway"
+    ),
+}
+
+
+def retrieval_sizes(report: MetricsReport) -> str:
+    """'Practicum test: 500 descriptions of 100 photos; Holdout: ...' for what the report holds."""
+    parts = []
+    for row in report.retrieval.itertuples(index=False):
+        if not (math.isnan(row.queries) or math.isnan(row.images)):
+            parts.append(f"{row.label}: {int(row.queries):,} descriptions of {int(row.images):,} photos")
+    return "; ".join(parts)
+
+
+def legal_rows(report: MetricsReport) -> list[tuple[str, str, str]]:
+    """(label, percentage, explanation) rows for the legal checks that the report holds."""
+    rows = []
+    for key, (label, meaning) in LEGAL_LABELS.items():
+        if key in report.legal:
+            rows.append((label, f"{report.legal[key] * 100:.1f}%", meaning))
+    return rows
