@@ -7,7 +7,6 @@ galleries/). The comparison and explorer tests need only the practicum data and 
 
 from __future__ import annotations
 
-import ast
 import io
 import json
 import os
@@ -28,28 +27,6 @@ APP = PROJECT_ROOT / "app.py"
 TIMEOUT = 90  # seconds: the first run of a search page loads torch and the model
 DISCLAIMER = "This image is unavailable in your country in compliance with local legislation"
 SCORE = re.compile(r"Score \*\*(0\.\d\d|1\.00)\*\*")
-
-
-def _conftest_defines(name: str) -> bool:
-    conftest = Path(__file__).with_name("conftest.py")
-    if not conftest.is_file():
-        return False
-    try:
-        tree = ast.parse(conftest.read_text(encoding="utf-8"))
-    except SyntaxError:
-        return False
-    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in ast.walk(tree))
-
-
-if not _conftest_defines("trained_artifacts"):
-    # Fallback while tests/conftest.py has no `trained_artifacts` session fixture: the project's
-    # own artifacts/ folder. Delete this block once conftest provides the fixture.
-    @pytest.fixture(scope="session")
-    def trained_artifacts() -> Path:
-        path = Settings().artifacts_dir
-        if not (path / "model.pt").is_file() or not (path / "galleries" / "test.json").is_file():
-            pytest.skip(f"no trained model in {path}: run `python -m core train` first")
-        return path
 
 
 needs_data = pytest.mark.skipif(

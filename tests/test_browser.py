@@ -5,7 +5,6 @@ search to <reports>/screenshots/search.png (reports: WITHSENSE_REPORTS, default 
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import socket
@@ -29,28 +28,6 @@ QUERY = "A dog runs through the water"
 SECOND_QUERY = "Two people ride bicycles down a street"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} is absent (apt install chromium)")
-
-
-def _conftest_defines(name: str) -> bool:
-    conftest = Path(__file__).with_name("conftest.py")
-    if not conftest.is_file():
-        return False
-    try:
-        tree = ast.parse(conftest.read_text(encoding="utf-8"))
-    except SyntaxError:
-        return False
-    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in ast.walk(tree))
-
-
-if not _conftest_defines("trained_artifacts"):
-    # Fallback while tests/conftest.py has no `trained_artifacts` session fixture: the project's
-    # own artifacts/ folder. Delete this block once conftest provides the fixture.
-    @pytest.fixture(scope="session")
-    def trained_artifacts() -> Path:
-        path = Settings().artifacts_dir
-        if not (path / "model.pt").is_file() or not (path / "galleries" / "test.json").is_file():
-            pytest.skip(f"no trained model in {path}: run `python -m core train` first")
-        return path
 
 
 def _free_port() -> int:
