@@ -81,13 +81,19 @@ def relevance_features(settings: Settings, lemmatize: bool, progress: ProgressFa
 
 def own_caption_features(settings: Settings, lemmatize: bool, images: set[str] | None = None,
                          progress: ProgressFactory = no_progress) -> PairFeatures:
-    """Practicum train captions paired with the photo their query id names (a true match),
-    optionally only for some photos (a fold's training part)."""
+    """Captions of practicum train photos paired with their photo (true matches): the practicum
+    captions whose query id names the photo, and the photo's Flickr8k captions. `images` keeps
+    only some photos (a fold's training part), so no held-out photo's caption is ever learnt."""
     pairs = data.load_train_pairs(settings.practicum_dir).drop_duplicates("query_id")
-    own = pairs["query_id"].str.split("#").str[0]
     present = {p.name for p in (settings.practicum_dir / "train_images").iterdir()}
-    keep = own.isin(present if images is None else present & images)
-    return pair_features(settings, pairs.loc[keep, "query_text"].tolist(), own[keep].tolist(),
+    wanted = present if images is None else present & set(images)
+    frames = [pd.DataFrame({"image": pairs["query_id"].str.split("#").str[0],
+                            "caption": pairs["query_text"]})]
+    if (settings.flickr_dir / "Flickr8k.token.txt").is_file():
+        frames.append(data.load_flickr_captions(settings.flickr_dir, wanted)[["image", "caption"]])
+    own = pd.concat(frames).drop_duplicates()
+    own = own[own["image"].isin(wanted)]
+    return pair_features(settings, own["caption"].tolist(), own["image"].tolist(),
                          settings.practicum_dir / "train_images", lemmatize, progress)
 
 
