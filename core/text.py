@@ -74,21 +74,51 @@ def _ensure_wordnet_path() -> str:
     return path
 
 
+def _wordnet():  # type: ignore[no-untyped-def]
+    """The one WordNet reader of the process, built once even when threads ask together (the
+    app's warm-up thread and the first search do)."""
+    with _lock:
+        return _build_wordnet()
+
+
 @lru_cache(maxsize=1)
-def _lemmatizer():  # type: ignore[no-untyped-def]
-    from nltk.stem import WordNetLemmatizer
+def _build_wordnet():  # type: ignore[no-untyped-def]
+    """NLTK's WordNet reader over our WordNet 3.0 files. NLTK would also map the files' version
+    onto WordNet 3.0 for its multilingual data (~3 s at start-up, the bulk of the first search's
+    wait); the files are 3.0 already, so that identity mapping is skipped."""
+    import warnings
+
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    class _WordNet30(WordNetCorpusReader):  # type: ignore[misc]
+        def map_wn(self, version: str = "wordnet") -> None:
+            return None
 
     path = _ensure_wordnet_path()
-    lemmatizer = WordNetLemmatizer()
     try:
-        with _lock:  # NLTK's lazy corpus loader is not thread-safe on first use
-            lemmatizer.lemmatize("dogs")
-    except LookupError as exc:
+        root = nltk.data.find("corpora/wordnet")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "multilingual functions are not available"
+            return _WordNet30(root, None)
+    except (LookupError, OSError) as exc:
         raise WordNetMissingError(
             f"WordNet not found under {path}: run scripts/setup.sh "
             "(it lays out Debian's wordnet-base as an nltk_data folder) or set NLTK_DATA."
         ) from exc
-    return lemmatizer
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer():  # type: ignore[no-untyped-def]
+    from nltk.stem import WordNetLemmatizer
+
+    class _Lemmatizer(WordNetLemmatizer):  # type: ignore[misc]
+        """NLTK's WordNetLemmatizer, reading the reader above instead of nltk.corpus.wordnet."""
+
+        def _morphy(self, form: str, pos: str, check_exceptions: bool = True) -> list[str]:
+            return _wordnet()._morphy(form, pos, check_exceptions)
+
+    return _Lemmatizer()
 
 
 @lru_cache(maxsize=65536)
@@ -113,9 +143,7 @@ def lemmatize(text: str) -> str:
 
 def _noun_synsets(word: str) -> list[Any]:
     _lemmatizer()  # makes sure WordNet is on NLTK's path (or raises WordNetMissingError)
-    from nltk.corpus import wordnet
-
-    return list(wordnet.synsets(word, pos="n"))
+    return list(_wordnet().synsets(word, pos="n"))
 
 
 def _is_a(synset: Any, ancestor: str) -> bool:
@@ -153,9 +181,7 @@ def word_classes(word: str) -> frozenset[str]:
     Satellite adjectives ('s') count as 'a'. An unknown word gives an empty set.
     """
     _lemmatizer()
-    from nltk.corpus import wordnet
-
-    return frozenset("a" if s.pos() == "s" else s.pos() for s in wordnet.synsets(word))
+    return frozenset("a" if s.pos() == "s" else s.pos() for s in _wordnet().synsets(word))
 
 
 # Function words that end a noun phrase ("a young man and a dog").
