@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, train the default model when artifacts/ has none (about 10 minutes on 2 cores, once),
+# Set up, train the default model when artifacts/ has none (about 4 minutes on 2 cores, once),
 # then serve the app on http://localhost:8501.
 set -euo pipefail
 cd "$(dirname "$0")/.."
