@@ -13,30 +13,18 @@ from core.bench import BenchError, run_bench
 from core.config import Settings
 
 
-@pytest.fixture(scope="session")
-def model_dir(request: pytest.FixtureRequest) -> Path:
-    """conftest's `trained_artifacts` when it exists, else the project's artifacts folder."""
-    try:
-        folder = Path(request.getfixturevalue("trained_artifacts"))
-    except pytest.FixtureLookupError:
-        folder = Settings().artifacts_dir
-    if not (folder / "model.pt").is_file():
-        pytest.skip(f"no trained model at {folder / 'model.pt'} (run `python -m core train`)")
-    return folder
-
-
-def test_tiny_bench(tmp_path: Path, model_dir: Path, request: pytest.FixtureRequest,
+def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, request: pytest.FixtureRequest,
                     monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("pgserver")
     monkeypatch.setenv("WITHSENSE_TORCH_THREADS", "1")  # fast on a busy machine too (see run_bench)
     artifacts, data = tmp_path / "artifacts", tmp_path / "data"
     artifacts.mkdir()
     data.mkdir()
-    shutil.copy(model_dir / "model.pt", artifacts / "model.pt")
+    shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
     for name in ("test.npz", "test.json"):
-        if (model_dir / "galleries" / name).is_file():
+        if (trained_artifacts / "galleries" / name).is_file():
             (artifacts / "galleries").mkdir(exist_ok=True)
-            shutil.copy(model_dir / "galleries" / name, artifacts / "galleries" / name)
+            shutil.copy(trained_artifacts / "galleries" / name, artifacts / "galleries" / name)
     practicum: Path | None = None  # without it the bench uses built-in queries and skips indexing
     try:
         practicum = Path(request.getfixturevalue("practicum_dir"))

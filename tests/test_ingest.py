@@ -23,27 +23,15 @@ from core.search import gallery_paths, open_gallery
 
 
 @pytest.fixture(scope="session")
-def model_dir(request: pytest.FixtureRequest) -> Path:
-    """conftest's `trained_artifacts` when it exists, else the project's artifacts folder."""
-    try:
-        folder = Path(request.getfixturevalue("trained_artifacts"))
-    except pytest.FixtureLookupError:
-        folder = Settings().artifacts_dir
-    if not (folder / "model.pt").is_file():
-        pytest.skip(f"no trained model at {folder / 'model.pt'} (run `python -m core train`)")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def bundle(model_dir: Path) -> ModelBundle:
-    return ModelBundle.load(model_dir)
+def bundle(trained_artifacts: Path) -> ModelBundle:
+    return ModelBundle.load(trained_artifacts)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, model_dir: Path) -> Settings:
+def settings(tmp_path: Path, trained_artifacts: Path) -> Settings:
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    shutil.copy(model_dir / "model.pt", artifacts / "model.pt")
+    shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
     return replace(Settings(), artifacts_dir=artifacts, cache_dir=tmp_path / "cache",
                    data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", index_url="")
 
