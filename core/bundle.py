@@ -4,7 +4,6 @@ classifier, saved as one file (plain tensors and lists, loaded with weights_only
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ class ModelBundle:
 
     def __post_init__(self) -> None:
         self._text = get_encoder(self.text_encoder, "text")
-        self._lock = threading.Lock()
 
     def prepare_text(self, text: str) -> str:
         return lemmatize(text) if self.lemmatize else text

@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,21 @@ class EmbeddingCache:
             return
         with self._lock:
             self._load()
-            name = f"shard-{len(list(self.folder.glob('shard-*.npz'))):06d}-{uuid.uuid4().hex[:8]}.npz"
-            atomic_save_npz(self.folder / name, keys=np.array(keys), vectors=vectors.astype(np.float32))
+            atomic_save_npz(self.folder / f"shard-{uuid.uuid4().hex}.npz", keys=np.array(keys),
+                            vectors=vectors.astype(np.float32))
             self._vectors.update(zip(keys, vectors.astype(np.float32), strict=True))
+
+
+@cache
+def _open_cache(folder: Path, kind: str, encoder_name: str, variant: str) -> EmbeddingCache:
+    # One instance per folder and process: its shards are read once, not on every call (ingest
+    # calls once per batch). Shards written by another process meanwhile only cost recomputation.
+    revision = REGISTRY[encoder_name].revision if encoder_name in REGISTRY else "1"
+    return EmbeddingCache(folder, f"{kind}-{encoder_name}-r{revision}{variant}")
+
+
+def open_cache(cache_dir: Path, kind: str, encoder_name: str, variant: str = "") -> EmbeddingCache:
+    return _open_cache(Path(cache_dir).resolve(), kind, encoder_name, variant)
 
 
 def embed_texts(
@@ -89,8 +102,7 @@ def embed_texts(
 ) -> np.ndarray:
     """Encode texts (optionally lemmatized first), reusing and filling the cache."""
     prepared = [lemmatize(t) if lemmatized else t for t in texts]
-    revision = REGISTRY[encoder_name].revision if encoder_name in REGISTRY else "1"
-    cache = EmbeddingCache(cache_dir, f"text-{encoder_name}-r{revision}{'-lemma' if lemmatized else ''}")
+    cache = open_cache(cache_dir, "text", encoder_name, "-lemma" if lemmatized else "")
     keys = [text_key(t) for t in prepared]
     found = cache.get(keys)
     todo = sorted({k: t for k, t in zip(keys, prepared, strict=True) if k not in found}.items())
@@ -116,8 +128,7 @@ def embed_images(
     batch_size: int = 256,
 ) -> tuple[np.ndarray, dict[int, str]]:
     """Encode image files by content, reusing the cache; returns (vectors, {position: reason})."""
-    revision = REGISTRY[encoder_name].revision if encoder_name in REGISTRY else "1"
-    cache = EmbeddingCache(cache_dir, f"image-{encoder_name}-r{revision}")
+    cache = open_cache(cache_dir, "image", encoder_name)
     keys: list[str | None] = []
     failures: dict[int, str] = {}
     for i, path in enumerate(paths):

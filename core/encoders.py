@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -355,8 +355,3 @@ def _shared_encoder(name: str) -> Any:
     # only read afterwards, so the app's warm-up thread, searches and ingest share them.
     spec = REGISTRY[name]
     return spec.factory(spec)
-
-
-def iter_batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

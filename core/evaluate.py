@@ -145,7 +145,7 @@ def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFact
     relevance = cross_validate(factories, feats.X, table["target"].to_numpy(dtype=np.float32),
                                feats.images, seed=settings.seed)
     return {
-        "tower": tower, "corpus": corpus, "captions": captions, "report": report,
+        "tower": tower, "corpus": corpus, "own": own, "captions": captions, "report": report,
         "relevance": relevance,
         "zero_shot": zero_shot_tau(settings, tower, lemmatize, progress),
         "practicum_test": practicum_test_retrieval(settings, tower, lemmatize, progress),
@@ -180,8 +180,7 @@ def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_pr
     chosen = variants[lemmatize]
     # The deployed tower (what `train` builds) also learns from practicum train captions of their
     # own photos; test and holdout photos are disjoint from those, so its retrieval is fair.
-    own = own_caption_features(settings, lemmatize, progress=progress)
-    chosen["tower"] = fit_tower(combine(chosen["corpus"], own), settings.seed, progress)
+    chosen["tower"] = fit_tower(combine(chosen["corpus"], chosen["own"]), settings.seed, progress)
     practicum_test = practicum_test_retrieval(settings, chosen["tower"], lemmatize, progress)
     holdout, legal = holdout_metrics(settings, chosen, lemmatize, progress)
     legal = {**{k: v for k, v in evaluate_query_check(LEGAL_QUERIES).items()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,10 +150,3 @@ def load_service(settings: Settings | None = None, gallery: str = "test") -> Sea
     service = SearchService(ModelBundle.load(settings.artifacts_dir), open_gallery(settings, gallery))
     service.search("a dog runs on the grass", top_k=1)  # loads the text encoder and WordNet
     return service
-
-
-def response_dict(response: SearchResponse) -> dict[str, Any]:
-    data = asdict(response)
-    for hit in data["results"]:
-        hit["path"] = str(hit["path"])
-    return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from core import charts, wording
@@ -25,6 +27,14 @@ except _shared.EXPECTED_ERRORS as exc:
 
 st.caption(f"Metrics produced {report.produced} · {wording.escape_markdown(report.source)}")
 
+def chart_beside_table(figure: Any, table: Any, key: str) -> Any:
+    """A chart on the left, its table on the right; returns the table's column for captions."""
+    chart_col, table_col = st.columns(2)
+    chart_col.plotly_chart(figure, key=key)
+    table_col.dataframe(table, hide_index=True)
+    return table_col
+
+
 st.subheader("Linear regression vs neural network")
 verdict = charts.linear_vs_neural(report)
 if verdict:
@@ -32,11 +42,8 @@ if verdict:
 if report.relevance.empty:
     st.info("This metrics file has no relevance results; rerun the evaluation to add them.")
 else:
-    chart_col, table_col = st.columns(2)
-    with chart_col:
-        st.plotly_chart(charts.rmse_figure(report), key="rmse_chart")
+    table_col = chart_beside_table(charts.rmse_figure(report), charts.relevance_table(report), "rmse_chart")
     with table_col:
-        st.dataframe(charts.relevance_table(report), hide_index=True)
         if report.expert_zero_shot_kendall_tau_c is not None:
             st.caption(
                 "Zero-shot reference: the two-tower similarity, trained on captions only (no expert "
@@ -50,11 +57,9 @@ st.subheader("Search quality")
 if report.retrieval.empty:
     st.info("This metrics file has no retrieval results; rerun the evaluation to add them.")
 else:
-    chart_col, table_col = st.columns(2)
-    with chart_col:
-        st.plotly_chart(charts.retrieval_figure(report), key="retrieval_chart")
+    table_col = chart_beside_table(charts.retrieval_figure(report), charts.retrieval_table(report),
+                                   "retrieval_chart")
     with table_col:
-        st.dataframe(charts.retrieval_table(report), hide_index=True)
         st.caption("R@k (%): share of descriptions whose own photo is among the first k results; "
                    "MRR: mean reciprocal rank of that photo. Holdout photos and captions were never seen "
                    "while building the model.")

@@ -50,8 +50,9 @@ TEST_CORPUS_PHOTOS = 1000
 
 
 @pytest.fixture(scope="session")
-def trained_artifacts(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path,
-                      flickr_dir: Path) -> Path:
+def trained_settings(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path,
+                     flickr_dir: Path) -> object:
+    """Settings pointing at the trained test model (data, artifacts, cache, reports)."""
     from core.config import Settings
     from core.train import train
 
@@ -66,15 +67,10 @@ def trained_artifacts(tmp_path_factory: pytest.TempPathFactory, practicum_dir: P
     settings = Settings(data_dir=data, artifacts_dir=root / "artifacts", cache_dir=cache,
                         reports_dir=root / "reports")
     train(settings)
-    return settings.artifacts_dir
+    return settings
 
 
 @pytest.fixture(scope="session")
-def trained_settings(trained_artifacts: Path) -> object:
-    """Settings pointing at the trained test model (data, artifacts, cache, reports)."""
-    from core.config import Settings
-
-    root = trained_artifacts.parent
-    cache = Path(os.environ.get("WITHSENSE_TEST_CACHE", PROJECT_ROOT / ".cache"))
-    return Settings(data_dir=root / "data", artifacts_dir=trained_artifacts, cache_dir=cache,
-                    reports_dir=root / "reports")
+def trained_artifacts(trained_settings) -> Path:  # type: ignore[no-untyped-def]
+    """The trained test model's artifacts folder."""
+    return trained_settings.artifacts_dir
