@@ -237,7 +237,6 @@ def _concurrency(service: SearchService, texts: list[str], threads: int, per_thr
 
 def _indexing(settings: Settings, bundle: ModelBundle, n: int) -> dict[str, Any]:
     """Photos/s for decode + resize + encode + projection + child flag, bypassing the cache."""
-    from core.encoders import get_encoder
     from core.ingest import IMAGE_SUFFIXES
 
     photos: list[Path] = []
@@ -248,12 +247,9 @@ def _indexing(settings: Settings, bundle: ModelBundle, n: int) -> dict[str, Any]
     photos = photos[:n]
     if not photos:
         return {"indexing_photos_per_s": None, "indexing": {"note": "no practicum images found"}}
-    encoder = get_encoder(bundle.image_encoder, "image")
-    encoder.encode_paths(photos[:4])  # load the weights outside the timing
+    bundle.embed_photos(photos[:4])  # load the weights outside the timing
     started = time.perf_counter()
-    raw, failures = encoder.encode_paths(photos)
-    bundle.tower.embed_image(raw)
-    bundle.child_classifier.predict(raw)
+    _, _, _, failures = bundle.embed_photos(photos)
     seconds = time.perf_counter() - started
     return {"indexing_photos_per_s": round(len(photos) / seconds, 1),
             "indexing": {"photos": len(photos), "seconds": round(seconds, 2), "failures": len(failures)}}

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.embeddings import embed_images
+from core.child_net import ChildPhotoNet, load_child_classifier
+from core.child_photos import ChildPhotoClassifier
 from core.encoders import get_encoder
-from core.legal import ChildPhotoClassifier
 from core.models import TwoTower
 from core.text import lemmatize
 
 BUNDLE_FILE = "model.pt"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the child classifier is a fine-tuned network
 
 
 class ArtifactsMissingError(FileNotFoundError):
@@ -36,7 +36,7 @@ class ModelBundle:
     # The calibration as knots: the score is linear between them, clipped at the ends.
     calibration_x: np.ndarray
     calibration_y: np.ndarray
-    child_classifier: ChildPhotoClassifier
+    child_classifier: ChildPhotoNet | ChildPhotoClassifier
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -56,19 +56,30 @@ class ModelBundle:
                          self.calibration_y).astype(np.float32)
 
     def embed_photos(
-        self, paths: Sequence[Path], cache_dir: Path, progress: Callable[[int], None] | None = None
+        self, paths: Sequence[Path], progress: Callable[[int], None] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
-        """(projected vectors, child flags from the classifier, child probabilities, failures)."""
-        raw, failures = embed_images(paths, self.image_encoder, cache_dir, progress=progress)
+        """(projected vectors, child flags from the classifier, child probabilities, failures).
+
+        One forward pass per photo gives both the search vector and the child check, so photos
+        are always encoded here rather than read from the vector cache."""
+        encoder = get_encoder(self.image_encoder, "image")
+        probability = np.ones(len(paths), np.float32)  # unreadable photos count as flagged
+        by_net = isinstance(self.child_classifier, ChildPhotoNet)
+
+        def check(rows: list[int], trunk: Any) -> None:
+            if by_net:
+                probability[rows] = self.child_classifier.predict_proba(trunk)
+
+        raw, failures = encoder.encode_paths(paths, progress=progress, on_trunk=check)
         if not len(paths) or len(failures) == len(paths):
             empty = np.zeros((len(paths), self.tower.dim), dtype=np.float32)
-            return empty, np.ones(len(paths), bool), np.ones(len(paths), np.float32), failures
-        projected = self.tower.embed_image(raw)
-        probability = self.child_classifier.predict_proba(raw).astype(np.float32)
-        flags = self.child_classifier.predict(raw)
-        for i in failures:
-            flags[i] = True  # never show what could not be checked
-        return projected, flags, probability, failures
+            return empty, np.ones(len(paths), bool), probability, failures
+        if not by_net:
+            good = [i for i in range(len(paths)) if i not in failures]
+            probability[good] = self.child_classifier.predict_proba(raw[good])
+        flags = probability >= self.child_classifier.threshold_
+        flags[list(failures)] = True  # never show what could not be checked
+        return self.tower.embed_image(raw), flags, probability, failures
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +91,7 @@ class ModelBundle:
             "tower": self.tower.state(),
             "calibration_x": torch.from_numpy(np.asarray(self.calibration_x, np.float64)),
             "calibration_y": torch.from_numpy(np.asarray(self.calibration_y, np.float64)),
-            "child_classifier": self.child_classifier.to_dict(),
+            "child_classifier": self.child_classifier.to_state(),
             "info": self.info,
         }
         path = folder / BUNDLE_FILE
@@ -111,6 +122,6 @@ class ModelBundle:
             tower=TwoTower.from_state(payload["tower"]),
             calibration_x=payload["calibration_x"].numpy(),
             calibration_y=payload["calibration_y"].numpy(),
-            child_classifier=ChildPhotoClassifier.from_dict(payload["child_classifier"]),
+            child_classifier=load_child_classifier(payload["child_classifier"]),
             info=payload["info"],
         )

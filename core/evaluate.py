@@ -17,13 +17,16 @@ from scipy.stats import kendalltau
 from sklearn.model_selection import GroupShuffleSplit
 
 from core import data
+from core.child_net import ChildPhotoNet
+from core.child_photos import ChildPhotoClassifier
 from core.config import PROJECT_ROOT, Settings
-from core.embeddings import embed_texts
+from core.embeddings import embed_images, embed_texts, embed_trunks
 from core.legal import caption_child_labels, evaluate_query_check
 from core.models import ConstantModel, LinearConcat, MLPConcat, TwoTower, TwoTowerMLP, TwoTowerRelevance
 from core.train import (
     PairFeatures,
     ProgressFactory,
+    child_training_set,
     combine,
     corpus_features,
     fit_child_classifier,
@@ -137,7 +140,7 @@ def zero_shot_tau(settings: Settings, tower: TwoTower, lemmatize: bool,
 
 
 def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFactory) -> dict[str, Any]:
-    corpus, captions = corpus_features(settings, lemmatize, progress)
+    corpus, _ = corpus_features(settings, lemmatize, progress)
     tower = fit_tower(corpus, settings.seed, progress)  # extra corpus only: the zero-shot tower
     feats, table, report = relevance_features(settings, lemmatize, progress)
     own = own_caption_features(settings, lemmatize, progress=progress)
@@ -145,7 +148,7 @@ def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFact
     relevance = cross_validate(factories, feats.X, table["target"].to_numpy(dtype=np.float32),
                                feats.images, seed=settings.seed)
     return {
-        "tower": tower, "corpus": corpus, "own": own, "captions": captions, "report": report,
+        "tower": tower, "corpus": corpus, "own": own, "report": report,
         "relevance": relevance,
         "zero_shot": zero_shot_tau(settings, tower, lemmatize, progress),
         "practicum_test": practicum_test_retrieval(settings, tower, lemmatize, progress),
@@ -160,16 +163,29 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     t, i, truth = _retrieval_set(settings, holdout["caption"].tolist(), holdout["image"].tolist(),
                                  folder, lemmatize, progress)
     retrieval = retrieval_metrics(chosen["tower"], t, i, truth)
-    classifier = fit_child_classifier(chosen["corpus"], chosen["captions"], settings.seed)
+    classifier = fit_child_classifier(settings, progress)
     labels = caption_child_labels(holdout)
-    by_name = image_vectors(settings, folder, labels.index.tolist(), progress)
-    flagged = classifier.predict(np.stack([by_name[n] for n in labels.index]))
+    trunks, _ = embed_trunks([folder / n for n in labels.index], settings.image_encoder,
+                             settings.cache_dir, progress("holdout photos", len(labels)))
+    flagged = classifier.predict(trunks)
     child = labels.to_numpy(dtype=bool)
     legal = {"image_recall_holdout": float(flagged[child].mean()),
              "image_withheld_nonchild_holdout": float(flagged[~child].mean()),
              "holdout_child_photos": int(child.sum()), "holdout_other_photos": int((~child).sum()),
-             "child_threshold": float(classifier.threshold_)}
+             "child_threshold": float(classifier.threshold_),
+             "classifiers": child_classifier_candidates(settings, classifier)}
     return retrieval, legal
+
+
+def child_classifier_candidates(settings: Settings, net: ChildPhotoNet) -> dict[str, dict[str, float]]:
+    """Training photos only (out-of-fold): the share of child photos each classifier flags at its
+    chosen threshold, and the share of other photos it withholds. The fine-tuned network is the
+    default because it withholds fewer."""
+    paths, labels = child_training_set(settings)
+    vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
+    linear = ChildPhotoClassifier(seed=settings.seed).fit(vectors, labels)
+    return {name: {"cv_recall": clf.cv_recall_, "cv_withheld_nonchild": clf.cv_false_positive_rate_}
+            for name, clf in (("finetuned_tail", net), ("logistic_pooled", linear))}
 
 
 def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_progress) -> dict[str, Any]:

@@ -286,7 +286,7 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
         size = max(batch_size, math.ceil(len(todo) / MAX_SAVES))
         for start in range(0, len(todo), size):
             chunk = todo[start : start + size]
-            vectors, flags, _, failures = bundle.embed_photos([p for _, p, _ in chunk], settings.cache_dir)
+            vectors, flags, _, failures = bundle.embed_photos([p for _, p, _ in chunk])
             for j, reason in sorted(failures.items()):
                 image_id, path, _ = chunk[j]
                 report.skipped.append(Skipped(labels.get(image_id, image_id), _reason(reason, path.name)))

@@ -1,25 +1,18 @@
 """The law: photos of children under 16 may not be shown.
 
-Two guards. A lexicon check refuses queries that ask for children (and labels training photos
-from their captions); :class:`ChildPhotoClassifier` hides child photos from any result list,
-whatever the query, with a threshold chosen for high recall.
+Two guards. A lexicon check refuses queries that ask for children and labels photos from their
+captions; the child-photo classifiers (`core.child_photos`, `core.child_net`), trained on those
+labels, hide child photos from any result list, whatever the query.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from core.data import DataError
 from core.text import head_noun, is_animal_noun, is_person_noun, noun_lemma, stated_ages, tokenize
@@ -159,137 +152,6 @@ def caption_child_labels(captions: pd.DataFrame, min_mentions: int = 2) -> pd.Se
     hits = captions["caption"].astype(str).map(mentions_child)
     counts = hits.groupby(captions["image"], sort=True).sum()
     return (counts >= min_mentions).rename("child")
-
-
-class ClassifierNotFittedError(NotFittedError):
-    """The classifier was used before ``fit`` (or ``from_dict``)."""
-
-
-def _threshold_for_recall(scores: np.ndarray, target_recall: float) -> float:
-    """The highest threshold t with recall(scores of positives >= t) >= target_recall."""
-    positives = np.sort(scores)
-    keep = math.ceil(target_recall * len(positives) - 1e-9)  # positives that must stay above t
-    return float(positives[len(positives) - max(keep, 1)])
-
-
-class ChildPhotoClassifier(ClassifierMixin, BaseEstimator):
-    """Logistic regression on image vectors with a recall-first threshold.
-
-    The threshold comes from out-of-fold predictions, not from the refitted model, whose
-    scores on its own training photos would be over-confident and set it too high.
-    """
-
-    def __init__(self, target_recall: float = 0.98, C: float = 1.0, seed: int = 42) -> None:
-        self.target_recall = target_recall
-        self.C = C
-        self.seed = seed
-
-    def _model(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
-
-    def fit(self, X: Any, y: Any) -> ChildPhotoClassifier:
-        X, y = _check_training_data(X, y)
-        if not 0 < self.target_recall <= 1:
-            raise ValueError(f"target_recall must be in (0, 1], got {self.target_recall}")
-        if self.C <= 0:
-            raise ValueError(f"C must be > 0, got {self.C}")
-        Z = _unit_rows(X)
-        oof = np.zeros(len(y))
-        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=self.seed)
-        for train, test in folds.split(Z, y):
-            oof[test] = self._model().fit(Z[train], y[train]).predict_proba(Z[test])[:, 1]
-        self.threshold_ = _threshold_for_recall(oof[y], self.target_recall)
-        flagged = oof >= self.threshold_
-        self.cv_recall_ = float(flagged[y].mean())
-        self.cv_false_positive_rate_ = float(flagged[~y].mean())
-        model = self._model().fit(Z, y)
-        self.coef_ = model.coef_[0].astype(float)
-        self.intercept_ = float(model.intercept_[0])
-        self.n_features_in_ = X.shape[1]
-        self.classes_ = np.array([False, True])
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise ClassifierNotFittedError("ChildPhotoClassifier is not fitted: call fit(X, y) or "
-                                           "from_dict() first")
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        X = _as_matrix(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features; the classifier was fitted on "
-                             f"{self.n_features_in_}")
-        return _unit_rows(X) @ self.coef_ + self.intercept_
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """1-D probability that each photo shows a child (not sklearn's two columns)."""
-        return np.asarray(expit(self.decision_function(X)))
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X) >= self.threshold_
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain numbers and lists for a JSON artifact (no pickle)."""
-        self._check_fitted()
-        return {
-            "kind": "ChildPhotoClassifier",
-            "params": {"target_recall": float(self.target_recall), "C": float(self.C),
-                       "seed": int(self.seed)},
-            "threshold": float(self.threshold_), "intercept": float(self.intercept_),
-            "coef": self.coef_.tolist(),
-            "cv_recall": float(self.cv_recall_),
-            "cv_false_positive_rate": float(self.cv_false_positive_rate_),
-        }
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> ChildPhotoClassifier:
-        try:
-            if state.get("kind") != "ChildPhotoClassifier":
-                raise ValueError(f"not a ChildPhotoClassifier state (kind={state.get('kind')!r})")
-            clf = cls(**state["params"])
-            coef = np.asarray(state["coef"], dtype=float)
-            if coef.ndim != 1 or not len(coef) or not np.isfinite(coef).all():
-                raise ValueError("coef must be a non-empty list of finite numbers")
-            clf.coef_ = coef
-            clf.intercept_ = float(state["intercept"])
-            clf.threshold_ = float(state["threshold"])
-            clf.cv_recall_ = float(state.get("cv_recall", float("nan")))
-            clf.cv_false_positive_rate_ = float(state.get("cv_false_positive_rate", float("nan")))
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed ChildPhotoClassifier state: {exc!r}") from exc
-        clf.n_features_in_ = len(coef)
-        clf.classes_ = np.array([False, True])
-        return clf
-
-
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1, as the encoders return them: C then means the same for any input
-    scale (standardising 1280 features instead left C=1 nearly unregularised and over-confident)."""
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-
-
-def _as_matrix(X: Any) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"expected a 2-D array of image vectors, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("image vectors contain NaN or infinite values")
-    return X
-
-
-def _check_training_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = _as_matrix(X)
-    labels = np.asarray(y)
-    if labels.ndim != 1 or len(labels) != len(X):
-        raise ValueError(f"y must be 1-D with one label per row of X ({len(X)}), got {labels.shape}")
-    if not set(np.unique(labels).tolist()) <= {0, 1}:
-        raise ValueError("y must hold booleans or 0/1 (1 = shows a child)")
-    labels = labels.astype(bool)
-    fewest = min(int(labels.sum()), int((~labels).sum()))
-    if fewest < 5:
-        raise ValueError(f"need at least 5 photos of each class for 5-fold selection, got {fewest}")
-    return X, labels
 
 
 def evaluate_query_check(path: Path) -> dict[str, Any]:

@@ -12,10 +12,11 @@ import pandas as pd
 
 from core import data
 from core.bundle import ModelBundle
+from core.child_net import ChildPhotoNet
 from core.config import Settings
-from core.embeddings import embed_images, embed_texts
+from core.embeddings import embed_images, embed_texts, embed_trunks
 from core.index import ExactIndex
-from core.legal import ChildPhotoClassifier, caption_child_labels, mentions_child
+from core.legal import caption_child_labels, mentions_child
 from core.models import TwoTower, TwoTowerRelevance, calibration_knots
 from core.search import GALLERY_ROOTS, gallery_paths, write_gallery_meta
 
@@ -109,13 +110,27 @@ def fit_tower(corpus: PairFeatures, seed: int, progress: ProgressFactory = no_pr
                      progress=progress("two-tower epochs", tower.epochs))
 
 
-def fit_child_classifier(corpus: PairFeatures, captions: pd.DataFrame, seed: int
-                         ) -> ChildPhotoClassifier:
-    labels = caption_child_labels(captions)
-    names = labels.index.to_numpy()
-    first_row = pd.Series(np.arange(len(corpus.images)), index=corpus.images).groupby(level=0).first()
-    X = corpus.image[first_row.loc[names].to_numpy()]
-    return ChildPhotoClassifier(seed=seed).fit(X, labels.to_numpy())
+def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
+    """Photos the child classifier learns from, each labelled by its five Flickr8k captions (a
+    child when at least two mention one): the extra corpus and both practicum folders, which
+    the token file describes too. Holdout photos are never among them."""
+    folders = [settings.flickr_dir / "images", settings.practicum_dir / "train_images",
+               settings.practicum_dir / "test_images"]
+    by_name = {p.name: p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
+               if p.is_file() and not p.name.startswith(".")}
+    labels = caption_child_labels(data.load_flickr_captions(settings.flickr_dir, set(by_name)))
+    return [by_name[n] for n in labels.index], labels.to_numpy(dtype=bool)
+
+
+def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress) -> ChildPhotoNet:
+    paths, labels = child_training_set(settings)
+    trunks, failures = embed_trunks(paths, settings.image_encoder, settings.cache_dir,
+                                    progress("child-photo features", len(paths)))
+    if failures:
+        first = next(iter(failures.values()))
+        raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+    net = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed)
+    return net.fit(trunks, labels, progress("child classifier epochs", net.epochs * (net.folds + 1)))
 
 
 def practicum_captions(settings: Settings, gallery: str) -> pd.DataFrame:
@@ -152,7 +167,7 @@ def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path
     recall 0.98 also withholds about half of the other photos); any other photo by the classifier."""
     paths = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
     projected, classifier_flags, _, failures = bundle.embed_photos(
-        paths, settings.cache_dir, progress(f"gallery {name}", len(paths)))
+        paths, progress(f"gallery {name}", len(paths)))
     names = [p.name for p in paths]
     by_caption = caption_flags(names, captions)
     flags = classifier_flags.copy()
@@ -179,12 +194,12 @@ def train(settings: Settings | None = None, lemmatize: bool = DEFAULT_LEMMATIZE,
           progress: ProgressFactory = no_progress) -> ModelBundle:
     """Build artifacts/ for the default model: seconds when the embedding cache is warm."""
     settings = settings or Settings()
-    corpus, captions = corpus_features(settings, lemmatize, progress)
+    child = fit_child_classifier(settings, progress)  # first: its pass also fills the vector cache
+    corpus, _ = corpus_features(settings, lemmatize, progress)
     own = own_caption_features(settings, lemmatize, progress=progress)
     tower = fit_tower(combine(corpus, own), settings.seed, progress)
     feats, table, report = relevance_features(settings, lemmatize, progress)
     relevance = TwoTowerRelevance(tower, corpus.text.shape[1]).fit(feats.X, table["target"].to_numpy())
-    child = fit_child_classifier(corpus, captions, settings.seed)
     knots = calibration_knots(relevance.calibrator_)
     bundle = ModelBundle(
         text_encoder=settings.text_encoder, image_encoder=settings.image_encoder,

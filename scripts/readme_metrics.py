@@ -63,6 +63,15 @@ def render(m: dict) -> str:
                   "(tests/legal_queries.tsv); image classifier on holdout (labels from its captions, "
                   f"never seen): child photos flagged {legal['image_recall_holdout']:.3f}, other photos "
                   f"withheld {legal['image_withheld_nonchild_holdout']:.3f}."]
+        names = {"finetuned_tail": "fine-tuned last block + head (default)",
+                 "logistic_pooled": "logistic regression on the pooled vector"}
+        candidates = legal.get("classifiers", {})
+        if candidates:
+            lines += ["", "Child-photo classifiers compared on training photos only (out-of-fold, at the "
+                      "threshold each one chose):", "",
+                      "| classifier | child photos flagged | other photos withheld |", "|---|---|---|"]
+            lines += [f"| {names.get(k, k)} | {r['cv_recall']:.3f} | {r['cv_withheld_nonchild']:.3f} |"
+                      for k, r in candidates.items()]
     return "\n".join(lines)
 
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 
-from core import legal
 from core.data import DataError
 from core.legal import (
     DISCLAIMER,
-    ChildPhotoClassifier,
-    ClassifierNotFittedError,
     caption_child_labels,
     child_terms,
     evaluate_query_check,
@@ -128,85 +121,3 @@ def test_caption_labels_need_min_mentions() -> None:
 # ---------------------------------------------------------------- the classifier
 
 
-def _vectors(n: int = 400, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two overlapping Gaussian clouds: a threshold has to trade recall against false alarms."""
-    rng = np.random.default_rng(seed)
-    y = rng.random(n) < 0.3
-    X = rng.normal(size=(n, dim)) + np.outer(y, np.r_[1.2, 0.8, np.zeros(dim - 2)])
-    return X, y
-
-
-def test_threshold_for_recall_is_the_highest_that_reaches_it() -> None:
-    scores = np.linspace(0.1, 1.0, 10)
-    assert legal._threshold_for_recall(scores, 0.8) == pytest.approx(0.3)  # 8 of 10 stay >= 0.3
-    assert legal._threshold_for_recall(scores, 1.0) == pytest.approx(0.1)
-    assert legal._threshold_for_recall(scores, 0.85) == pytest.approx(0.2)  # 9 needed: 0.85 * 10 = 8.5
-
-
-@pytest.mark.parametrize("target", [0.9, 0.98])
-def test_classifier_reaches_target_recall(target: float) -> None:
-    X, y = _vectors()
-    clf = ChildPhotoClassifier(target_recall=target, seed=3).fit(X, y)
-    assert clf.cv_recall_ >= target  # on out-of-fold predictions, where the threshold was chosen
-    assert clf.predict(X)[y].mean() >= target  # and on the training data
-    assert 0 < clf.cv_false_positive_rate_ < 1
-    proba = clf.predict_proba(X)
-    assert proba.shape == (len(X),) and ((proba >= 0) & (proba <= 1)).all()
-    assert clf.predict(X).dtype == bool
-    assert proba[y].mean() > proba[~y].mean()
-
-
-def test_classifier_higher_target_lowers_threshold() -> None:
-    X, y = _vectors()
-    loose = ChildPhotoClassifier(target_recall=0.7).fit(X, y)
-    strict = ChildPhotoClassifier(target_recall=0.99).fit(X, y)
-    assert strict.threshold_ < loose.threshold_
-
-
-def test_classifier_round_trip() -> None:
-    X, y = _vectors(dim=8)
-    clf = ChildPhotoClassifier(target_recall=0.95, C=0.5, seed=7).fit(X, y)
-    state = json.loads(json.dumps(clf.to_dict()))  # plain JSON, no pickle
-    again = ChildPhotoClassifier.from_dict(state)
-    assert again.get_params() == clf.get_params()
-    assert again.threshold_ == clf.threshold_
-    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
-    assert (again.predict(X) == clf.predict(X)).all()
-    with pytest.raises(ValueError, match="not a ChildPhotoClassifier"):
-        ChildPhotoClassifier.from_dict({**state, "kind": "Something"})
-    with pytest.raises(ValueError, match="malformed"):
-        ChildPhotoClassifier.from_dict({k: v for k, v in state.items() if k != "coef"})
-
-
-def test_classifier_not_fitted() -> None:
-    clf = ChildPhotoClassifier()
-    for call in (lambda: clf.predict(np.zeros((1, 3))), lambda: clf.predict_proba(np.zeros((1, 3))),
-                 clf.to_dict):
-        with pytest.raises(ClassifierNotFittedError, match="not fitted"):
-            call()
-    assert issubclass(ClassifierNotFittedError, NotFittedError)
-
-
-def test_classifier_is_a_sklearn_estimator() -> None:
-    clf = ChildPhotoClassifier(target_recall=0.9, C=2.0, seed=1)
-    assert clone(clf).get_params() == {"target_recall": 0.9, "C": 2.0, "seed": 1}
-    assert not hasattr(clf, "threshold_")  # __init__ stores parameters only
-
-
-def test_classifier_rejects_bad_input() -> None:
-    X, y = _vectors(n=60, dim=4)
-    with pytest.raises(ValueError, match="one label per row"):
-        ChildPhotoClassifier().fit(X, y[:-1])
-    with pytest.raises(ValueError, match="at least 5 photos of each class"):
-        ChildPhotoClassifier().fit(X, np.zeros(len(X), dtype=bool))
-    with pytest.raises(ValueError, match="booleans or 0/1"):
-        ChildPhotoClassifier().fit(X, np.where(y, "child", "other"))
-    bad = X.copy()
-    bad[0, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        ChildPhotoClassifier().fit(bad, y)
-    with pytest.raises(ValueError, match="target_recall"):
-        ChildPhotoClassifier(target_recall=1.5).fit(X, y)
-    clf = ChildPhotoClassifier().fit(X, y)
-    with pytest.raises(ValueError, match="fitted on 4"):
-        clf.predict(np.zeros((2, 5)))

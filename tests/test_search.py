@@ -77,14 +77,14 @@ def test_child_threshold_comes_from_the_artifact(trained_settings, tmp_path) -> 
     """Raising the saved threshold above every probability flags nothing; lowering it flags all."""
     bundle = ModelBundle.load(trained_settings.artifacts_dir)
     photos = sorted((trained_settings.data_dir / "practicum" / "test_images").iterdir())[:12]
-    _, flags, probability, _ = bundle.embed_photos(photos, trained_settings.cache_dir)
+    _, flags, probability, _ = bundle.embed_photos(photos)
     assert np.array_equal(flags, probability >= bundle.child_classifier.threshold_)
     for threshold, expected in [(1.01, 0), (-0.01, len(photos))]:
         bundle.child_classifier.threshold_ = threshold
         folder = tmp_path / f"t{threshold}"
         bundle.save(folder)
         reloaded = ModelBundle.load(folder)
-        assert int(reloaded.embed_photos(photos, trained_settings.cache_dir)[1].sum()) == expected
+        assert int(reloaded.embed_photos(photos)[1].sum()) == expected
 
 
 def test_missing_artifacts_say_how_to_build_them(tmp_path, trained_settings) -> None:

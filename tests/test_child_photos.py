@@ -1,0 +1,158 @@
+"""core.child_photos and core.child_net: the classifiers that keep child photos out of results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import beta
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from core.child_net import ChildPhotoNet, load_child_classifier
+from core.child_photos import ChildPhotoClassifier, ClassifierNotFittedError, threshold_for_recall
+from core.data import load_flickr_captions
+from core.embeddings import embed_trunks
+from core.legal import caption_child_labels
+
+
+def _vectors(n: int = 400, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two overlapping Gaussian clouds: a threshold has to trade recall against false alarms."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    X = rng.normal(size=(n, dim)) + np.outer(y, np.r_[1.2, 0.8, np.zeros(dim - 2)])
+    return X, y
+
+
+def test_point_threshold_is_the_highest_that_reaches_the_target() -> None:
+    scores = np.linspace(0.1, 1.0, 10)
+    assert threshold_for_recall(scores, 0.8, confidence=0) == pytest.approx(0.3)  # 8 of 10 stay
+    assert threshold_for_recall(scores, 1.0, confidence=0) == pytest.approx(0.1)
+    assert threshold_for_recall(scores, 0.85, confidence=0) == pytest.approx(0.2)  # 9 of 10 needed
+
+
+def test_confident_threshold_keeps_a_clopper_pearson_margin() -> None:
+    scores = np.random.default_rng(1).random(2000)
+    point = threshold_for_recall(scores, 0.98, confidence=0)
+    bound = threshold_for_recall(scores, 0.98, confidence=0.95)
+    assert bound < point
+    kept = int((scores >= bound).sum())
+    n = len(scores)
+    assert beta.ppf(0.05, kept, n - kept + 1) >= 0.98  # proven at 95%...
+    assert beta.ppf(0.05, kept - 1, n - kept + 2) < 0.98  # ...and no lower threshold than needed
+    # Too few positives to prove the target: every positive stays above the threshold.
+    assert threshold_for_recall(scores[:50], 0.98) == pytest.approx(scores[:50].min())
+
+
+@pytest.mark.parametrize("target", [0.9, 0.98])
+def test_classifier_reaches_target_recall(target: float) -> None:
+    X, y = _vectors()
+    clf = ChildPhotoClassifier(target_recall=target, seed=3).fit(X, y)
+    assert clf.cv_recall_ >= target  # on out-of-fold predictions, where the threshold was chosen
+    assert clf.predict(X)[y].mean() >= target  # and on the training data
+    assert 0 < clf.cv_false_positive_rate_ < 1
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X),) and ((proba >= 0) & (proba <= 1)).all()
+    assert clf.predict(X).dtype == bool
+    assert proba[y].mean() > proba[~y].mean()
+
+
+def test_classifier_higher_target_lowers_threshold() -> None:
+    X, y = _vectors()
+    loose = ChildPhotoClassifier(target_recall=0.7).fit(X, y)
+    strict = ChildPhotoClassifier(target_recall=0.99).fit(X, y)
+    assert strict.threshold_ < loose.threshold_
+
+
+def test_classifier_round_trip() -> None:
+    X, y = _vectors(dim=8)
+    clf = ChildPhotoClassifier(target_recall=0.95, C=0.5, seed=7).fit(X, y)
+    state = json.loads(json.dumps(clf.to_state()))  # plain JSON, no pickle
+    again = load_child_classifier(state)
+    assert again.get_params() == clf.get_params()
+    assert again.threshold_ == clf.threshold_
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="valid: ChildPhotoNet, ChildPhotoClassifier"):
+        load_child_classifier({**state, "kind": "Something"})
+    with pytest.raises(ValueError, match="malformed"):
+        ChildPhotoClassifier.from_state({k: v for k, v in state.items() if k != "coef"})
+
+
+def test_classifier_not_fitted() -> None:
+    for clf, x in ((ChildPhotoClassifier(), np.zeros((1, 3))), (ChildPhotoNet(), np.zeros((1, 2, 7, 7)))):
+        for method, args in ((clf.predict, (x,)), (clf.predict_proba, (x,)), (clf.to_state, ())):
+            with pytest.raises(ClassifierNotFittedError, match="not fitted"):
+                method(*args)
+    assert issubclass(ClassifierNotFittedError, NotFittedError)
+
+
+def test_classifier_is_a_sklearn_estimator() -> None:
+    clf = ChildPhotoClassifier(target_recall=0.9, C=2.0, seed=1)
+    assert clone(clf).get_params() == {"target_recall": 0.9, "confidence": 0.95, "C": 2.0, "folds": 5,
+                                       "seed": 1}
+    assert not hasattr(clf, "threshold_")  # __init__ stores parameters only
+    assert not hasattr(ChildPhotoNet(epochs=2), "net_")
+
+
+def test_classifier_rejects_bad_input() -> None:
+    X, y = _vectors(n=60, dim=4)
+    with pytest.raises(ValueError, match="one label per photo"):
+        ChildPhotoClassifier().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="at least 5 photos of each class"):
+        ChildPhotoClassifier().fit(X, np.zeros(len(X), dtype=bool))
+    with pytest.raises(ValueError, match="booleans or 0/1"):
+        ChildPhotoClassifier().fit(X, np.where(y, "child", "other"))
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ChildPhotoClassifier().fit(bad, y)
+    with pytest.raises(ValueError, match="target_recall"):
+        ChildPhotoClassifier(target_recall=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="confidence"):
+        ChildPhotoClassifier(confidence=1.0).fit(X, y)
+    clf = ChildPhotoClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="fitted on 4"):
+        clf.predict(np.zeros((2, 5)))
+
+
+@pytest.fixture(scope="module")
+def practicum_trunks(practicum_dir: Path, flickr_dir: Path, tmp_path_factory: pytest.TempPathFactory
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Trunk outputs of 240 real practicum photos, labelled by their Flickr8k captions."""
+    photos = sorted((practicum_dir / "train_images").iterdir())[:240]
+    labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
+    by_name = {p.name: p for p in photos}
+    trunks, failures = embed_trunks([by_name[n] for n in labels.index], "efficientnet-lite0",
+                                    tmp_path_factory.mktemp("cache"))
+    assert not failures
+    return trunks, labels.to_numpy(dtype=bool)
+
+
+def test_net_learns_child_photos_and_keeps_its_recall(practicum_trunks) -> None:  # type: ignore[no-untyped-def]
+    trunks, y = practicum_trunks
+    assert trunks.shape[1:] == (192, 7, 7) and trunks.dtype == np.float16
+    assert 30 <= y.sum() <= len(y) - 30  # both kinds are there to learn from
+    net = ChildPhotoNet(epochs=2, target_recall=0.9, confidence=0).fit(trunks, y)
+    assert net.cv_recall_ >= 0.9  # out-of-fold, where the threshold was chosen
+    assert net.cv_false_positive_rate_ < 1  # not simply flagging every photo
+    probability = net.predict_proba(trunks)
+    assert probability[y].mean() > probability[~y].mean() + 0.2
+    assert (net.predict(trunks) == (probability >= net.threshold_)).all()
+
+
+def test_net_state_round_trips_through_a_weights_only_file(practicum_trunks, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    trunks, y = practicum_trunks
+    net = ChildPhotoNet(epochs=1, folds=2).fit(trunks, y)
+    torch.save(net.to_state(), tmp_path / "net.pt")
+    again = load_child_classifier(torch.load(tmp_path / "net.pt", weights_only=True))
+    assert again.get_params() == net.get_params() and again.threshold_ == net.threshold_
+    np.testing.assert_allclose(again.predict_proba(trunks[:20]), net.predict_proba(trunks[:20]), rtol=1e-5)
+    with pytest.raises(ValueError, match="fitted on"):
+        again.predict(trunks[:2, :, :5, :5])
+    with pytest.raises(ValueError, match="channels, height, width"):
+        again.predict(trunks[0])
+    with pytest.raises(ValueError, match="epochs"):
+        ChildPhotoNet(epochs=0).fit(trunks, y)
