@@ -8,6 +8,7 @@ photo with the same settings.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from core.child_photos import ChildPhotoClassifier, _check_params, _RecallThresh
 from core.encoders import get_encoder
 
 Progress = Callable[[int], None]
+_BUILD_LOCK = threading.Lock()  # searches and uploads may share one bundle across threads
 
 
 class ChildPhotoNet(_RecallThreshold):
@@ -98,13 +100,26 @@ class ChildPhotoNet(_RecallThreshold):
         if tuple(trunks.shape[1:]) != self.trunk_shape_:
             raise ValueError(f"trunk outputs of shape {tuple(trunks.shape[1:])}; the classifier "
                              f"was fitted on {self.trunk_shape_}")
-        return _logits(self.net_, trunks)
+        return _logits(self._net(), trunks)
+
+    def _net(self) -> nn.Module:
+        """The fitted network; one read from a saved state is built on first use (building it
+        loads the image encoder, which a search that never checks a photo does not need)."""
+        with _BUILD_LOCK:
+            if not hasattr(self, "net_"):
+                net = self._network()
+                try:
+                    net.load_state_dict(self.weights_)
+                except RuntimeError as exc:
+                    raise ValueError(f"ChildPhotoNet weights do not fit {self.image_encoder}: {exc}") from exc
+                self.net_ = net.eval()
+        return self.net_
 
     def to_state(self) -> dict[str, Any]:
         """Tensors and plain values only, so the bundle loads with ``weights_only=True``."""
         self._check_fitted()
         return {"kind": "ChildPhotoNet", "params": self.get_params(), **self._fitted_state(),
-                "trunk_shape": list(self.trunk_shape_), "weights": self.net_.state_dict()}
+                "trunk_shape": list(self.trunk_shape_), "weights": self._net().state_dict()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ChildPhotoNet:
@@ -112,12 +127,13 @@ class ChildPhotoNet(_RecallThreshold):
             if state.get("kind") != "ChildPhotoNet":
                 raise ValueError(f"not a ChildPhotoNet state (kind={state.get('kind')!r})")
             clf = cls(**state["params"])
-            net = clf._network()
-            net.load_state_dict(state["weights"])
-            clf.net_ = net.eval()
+            weights = state["weights"]
+            if not weights or not all(isinstance(w, torch.Tensor) for w in weights.values()):
+                raise ValueError("weights must be a non-empty mapping of tensors")
+            clf.weights_ = weights
             clf.trunk_shape_ = tuple(int(d) for d in state["trunk_shape"])
             clf._restore(state)
-        except (KeyError, TypeError, RuntimeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed ChildPhotoNet state: {exc!r}") from exc
         clf.classes_ = np.array([False, True])
         return clf

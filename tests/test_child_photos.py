@@ -156,3 +156,9 @@ def test_net_state_round_trips_through_a_weights_only_file(practicum_trunks, tmp
         again.predict(trunks[0])
     with pytest.raises(ValueError, match="epochs"):
         ChildPhotoNet(epochs=0).fit(trunks, y)
+    state = net.to_state()
+    with pytest.raises(ValueError, match="mapping of tensors"):
+        load_child_classifier({**state, "weights": {}})
+    wrong = load_child_classifier({**state, "weights": {"layer": torch.zeros(1)}})  # built on first use
+    with pytest.raises(ValueError, match="do not fit efficientnet-lite0"):
+        wrong.predict(trunks[:1])
