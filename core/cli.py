@@ -151,7 +151,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     from core.bundle import ArtifactsMissingError
     from core.data import DataError
-    from core.encoders import ImageError, UnknownEncoderError, WeightsUnavailableError
+    from core.encoders import UnknownEncoderError, WeightsUnavailableError
+    from core.images import ImageError
     from core.text import QueryError, WordNetMissingError
 
     args = build_parser().parse_args(argv)

