@@ -86,7 +86,8 @@ def render_bench(b: dict) -> str:
                  for n in sizes]
         lines.append(f"| {backend} | " + " | ".join(cells) + " |")
     c = b["concurrency"]
-    lines += ["", f"Indexing: {b['indexing_photos_per_s']:.0f} photos/s (decode + resize + encode). "
+    lines += ["", f"Indexing: {b['indexing_photos_per_s']:.0f} photos/s "
+              "(decode + resize + encode + child check). "
               f"Peak memory: {b['peak_rss_mb']:.0f} MB. Concurrency: {c['threads']} threads x "
               f"{c['queries'] // c['threads']} queries, {c['errors']} errors, {c['qps']:.0f} queries/s."]
     return "\n".join(lines)
