@@ -65,6 +65,8 @@ MODEL_FAMILY = {
 }
 FAMILY_COLORS = {"baseline": MUTED, "linear": ACCENT, "neural network": PRIMARY}
 SPLIT_LABELS = {"practicum_test": "Practicum test", "holdout": "Holdout"}
+CHILD_CLASSIFIER_LABELS = {"finetuned_tail": "Fine-tuned last CNN block (in use)",
+                           "logistic_pooled": "Logistic regression on the image vector"}
 
 
 class MetricsMissingError(FileNotFoundError):
@@ -80,6 +82,8 @@ class MetricsReport:
     relevance: pd.DataFrame  # model, label, family, rmse, rmse_std, mae, kendall_tau_c
     retrieval: pd.DataFrame  # split, label, r1, r5, r10, mrr, queries, images (R@k in %)
     legal: dict[str, float] = field(default_factory=dict)
+    # classifier label, flagged (child photos), withheld (other photos): training photos, out of fold
+    child_classifiers: pd.DataFrame = field(default_factory=pd.DataFrame)
     expert_zero_shot_kendall_tau_c: float | None = None
     produced: str = ""  # human-readable time the metrics were produced
     config: dict[str, Any] = field(default_factory=dict)
@@ -166,12 +170,20 @@ def load_metrics(path: Path) -> MetricsReport:
 
     legal_raw = raw.get("legal") if isinstance(raw.get("legal"), dict) else {}
     legal = {k: _number(v) for k, v in legal_raw.items() if not math.isnan(_number(v))}
+    candidates = legal_raw.get("classifiers") if isinstance(legal_raw.get("classifiers"), dict) else {}
+    child_classifiers = pd.DataFrame(
+        [{"Classifier": CHILD_CLASSIFIER_LABELS.get(name, name),
+          "Child photos flagged": round(_number(v.get("cv_recall")), 3),
+          "Other photos withheld": round(_number(v.get("cv_withheld_nonchild")), 3)}
+         for name, v in candidates.items() if isinstance(v, dict)],
+        columns=["Classifier", "Child photos flagged", "Other photos withheld"])
     zero_shot = _number(raw.get("expert_zero_shot_kendall_tau_c"))
     config = raw.get("config") if isinstance(raw.get("config"), dict) else {}
     return MetricsReport(
         relevance=relevance,
         retrieval=retrieval,
         legal=legal,
+        child_classifiers=child_classifiers,
         expert_zero_shot_kendall_tau_c=None if math.isnan(zero_shot) else zero_shot,
         produced=_produced(raw, path),
         config=config,

@@ -73,6 +73,11 @@ if legal:
     cols = st.columns(len(legal))
     for col, (label, value, meaning) in zip(cols, legal, strict=True):
         col.metric(label, value, help=meaning)
+    if not report.child_classifiers.empty:
+        st.dataframe(report.child_classifiers, hide_index=True)
+        st.caption("Child-photo classifiers compared on training photos only (out of fold), each at the "
+                   "threshold it chose for recall ≥ 0.98 at 95% confidence: the one that withholds fewer "
+                   "other photos is in use.")
 
 if report.config:
     with st.expander("Evaluation settings"):

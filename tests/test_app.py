@@ -53,7 +53,9 @@ METRICS = {
         "holdout": {"r1": 9.5, "r5": 27.1, "r10": 39.8, "mrr": 0.19, "queries": 1000, "images": 200},
     },
     "legal": {"query_recall": 0.98, "query_false_alarm": 0.02, "image_recall_holdout": 0.91,
-              "image_withheld_nonchild_holdout": 0.08},
+              "image_withheld_nonchild_holdout": 0.08,
+              "classifiers": {"finetuned_tail": {"cv_recall": 0.985, "cv_withheld_nonchild": 0.55},
+                              "logistic_pooled": {"cv_recall": 0.986, "cv_withheld_nonchild": 0.64}}},
     "config": {"text_encoder": "minilm", "folds": 5},
     "generated_at": "2025-11-26T15:00:00+00:00",
 }
@@ -252,6 +254,9 @@ def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, ap
     assert table["Model"].tolist() == [charts.MODEL_LABELS[m] for m in charts.MODEL_ORDER]
     assert {"RMSE", "std", "MAE", "τc"} <= set(table.columns)
     assert len(at.metric) == 4  # legal checks
+    classifiers = at.dataframe[-1].value
+    assert classifiers["Classifier"].tolist() == list(charts.CHILD_CLASSIFIER_LABELS.values())
+    assert classifiers["Other photos withheld"].tolist() == [0.55, 0.64]
     assert any("Holdout: 1,000 descriptions of 200 photos" in text for text in _texts(at.caption))
 
 
