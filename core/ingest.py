@@ -1,7 +1,7 @@
 """Adding photos to a gallery: a folder (``python -m core index FOLDER``) or uploaded files.
 
-New photos are encoded in batches through the embedding cache and get their child flag from
-the model before they are stored, so a flagged photo is never shown. After every batch the
+New photos are encoded in batches, and the same forward pass gives each its child flag from the
+model's classifier before it is stored, so a flagged photo is never shown. After every batch the
 gallery index (artifacts/galleries/<name>.npz, with each photo's content hash) is written
 atomically, and mirrored to pgvector when Settings.index_url is set, so an interrupted run
 loses at most the batch in flight and the next run picks up where it stopped. Files already in
