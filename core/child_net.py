@@ -62,9 +62,9 @@ class ChildPhotoNet(_RecallThreshold):
             net = self._train(trunks[train], y[train], progress)
             oof[test] = _logits(net, trunks[test])
         self.net_ = self._train(trunks, y, progress)
-        self._select_threshold(oof, y)  # last: threshold_ marks the classifier as fitted
         self.trunk_shape_ = tuple(int(d) for d in trunks.shape[1:])
         self.classes_ = np.array([False, True])
+        self._select_threshold(oof, y)  # last: threshold_ marks the classifier as fitted
         return self
 
     def _train(self, trunks: torch.Tensor, y: np.ndarray, progress: Progress | None) -> nn.Module:
