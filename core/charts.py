@@ -191,16 +191,16 @@ def load_metrics(path: Path) -> MetricsReport:
     )
 
 
+def _shown(frame: pd.DataFrame, columns: dict[str, tuple[str, int | None]]) -> pd.DataFrame:
+    """Columns renamed for display (shown name -> (column, decimals or None to keep as is))."""
+    return pd.DataFrame({shown: frame[col] if digits is None else frame[col].round(digits)
+                         for shown, (col, digits) in columns.items()})
+
+
 def relevance_table(report: MetricsReport) -> pd.DataFrame:
     """The comparison table as shown: one row per model, rounded."""
-    frame = report.relevance
-    return pd.DataFrame({
-        "Model": frame["label"],
-        "RMSE": frame["rmse"].round(3),
-        "std": frame["rmse_std"].round(3),
-        "MAE": frame["mae"].round(3),
-        "τc": frame["kendall_tau_c"].round(3),
-    })
+    return _shown(report.relevance, {"Model": ("label", None), "RMSE": ("rmse", 3), "std": ("rmse_std", 3),
+                                     "MAE": ("mae", 3), "τc": ("kendall_tau_c", 3)})
 
 
 def linear_vs_neural(report: MetricsReport) -> str | None:
@@ -296,11 +296,5 @@ def retrieval_figure(report: MetricsReport) -> go.Figure:
 
 
 def retrieval_table(report: MetricsReport) -> pd.DataFrame:
-    frame = report.retrieval
-    return pd.DataFrame({
-        "Evaluation set": frame["label"],
-        "R@1": frame["r1"].round(1),
-        "R@5": frame["r5"].round(1),
-        "R@10": frame["r10"].round(1),
-        "MRR": frame["mrr"].round(3),
-    })
+    return _shown(report.retrieval, {"Evaluation set": ("label", None), "R@1": ("r1", 1), "R@5": ("r5", 1),
+                                     "R@10": ("r10", 1), "MRR": ("mrr", 3)})

@@ -26,6 +26,8 @@ _BUILD_LOCK = threading.Lock()  # searches and uploads may share one bundle acro
 class ChildPhotoNet(_RecallThreshold):
     """scikit-learn style: ``fit(trunks, y)``, ``predict_proba(trunks)``, ``predict(trunks)``."""
 
+    description = "fine-tuned last CNN block"
+
     def __init__(self, image_encoder: str = "efficientnet-lite0", target_recall: float = 0.98,
                  confidence: float = 0.95, epochs: int = 4, lr: float = 1e-3,
                  batch_size: int = 64, dropout: float = 0.3, weight_decay: float = 0.05,

@@ -86,6 +86,7 @@ class _RecallThreshold:
     confidence: float
     folds: int
     seed: int
+    description: str  # what the app's model facts call it
 
     def _select_threshold(self, oof_logits: np.ndarray, y: np.ndarray) -> None:
         probability = expit(oof_logits)
@@ -125,6 +126,8 @@ class _RecallThreshold:
 
 class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
     """Logistic regression on pooled image vectors (the baseline)."""
+
+    description = "logistic regression"
 
     def __init__(self, target_recall: float = 0.98, confidence: float = 0.95, C: float = 1.0,
                  folds: int = 5, seed: int = 42) -> None:

@@ -10,7 +10,7 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,22 @@ def _assemble(keys: list[str | None], failures: dict[int, str], found: dict[str,
     return out
 
 
+def _encode_missing(encoder: Any, paths: Sequence[Path], keys: list[str | None], todo: list[int],
+                    failures: dict[int, str], progress: Callable[[int], None] | None, batch_size: int,
+                    on_trunk: Callable[[list[int], Any], None] | None = None
+                    ) -> Iterator[tuple[list[int], list[str], np.ndarray]]:
+    """Encode the files at positions ``todo`` batch by batch, recording unreadable ones in
+    ``failures``; yields (readable positions within the batch, their keys, their vectors)."""
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        vectors, failed = encoder.encode_paths([paths[i] for i in chunk], progress=progress,
+                                               on_trunk=on_trunk)
+        failures.update({chunk[j]: reason for j, reason in failed.items()})
+        good = [j for j in range(len(chunk)) if j not in failed]
+        if good:
+            yield good, [keys[chunk[j]] for j in good], vectors[good]  # type: ignore[misc]
+
+
 def embed_images(
     paths: Sequence[Path],
     encoder_name: str,
@@ -168,13 +184,9 @@ def embed_images(
     cache = open_cache(cache_dir, "image", encoder_name)
     keys, failures, found, todo = _lookup(paths, cache, progress)
     encoder = get_encoder(encoder_name, "image") if todo else None
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        vectors, failed = encoder.encode_paths([paths[i] for i in chunk], progress=progress)
-        failures.update({chunk[j]: reason for j, reason in failed.items()})
-        good = [j for j in range(len(chunk)) if j not in failed]
-        cache.put([keys[chunk[j]] for j in good], vectors[good])  # type: ignore[misc]
-        found.update({keys[chunk[j]]: vectors[j] for j in good})  # type: ignore[misc]
+    for _, done, vectors in _encode_missing(encoder, paths, keys, todo, failures, progress, batch_size):
+        cache.put(done, vectors)
+        found.update(zip(done, vectors, strict=True))
     dim = next(iter(found.values())).shape[0] if found else 0
     return _assemble(keys, failures, found, (dim,), np.float32), failures
 
@@ -192,19 +204,15 @@ def embed_trunks(
     vectors = open_cache(cache_dir, "image", encoder_name)
     keys, failures, found, todo = _lookup(paths, trunks, progress)
     encoder = get_encoder(encoder_name, "image")
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        middle: dict[int, np.ndarray] = {}
+    middle: dict[int, np.ndarray] = {}  # this batch's trunk outputs by position in the batch
 
-        def keep(rows: list[int], output: Any, middle: dict[int, np.ndarray] = middle) -> None:
-            middle.update(zip(rows, output.numpy().reshape(len(rows), -1), strict=True))
+    def keep(rows: list[int], output: Any) -> None:
+        middle.update(zip(rows, output.numpy().reshape(len(rows), -1), strict=True))
 
-        pooled, failed = encoder.encode_paths([paths[i] for i in chunk], progress=progress, on_trunk=keep)
-        failures.update({chunk[j]: reason for j, reason in failed.items()})
-        good = [j for j in range(len(chunk)) if j not in failed]
-        if good:
-            chunk_keys = [keys[chunk[j]] for j in good]
-            trunks.put(chunk_keys, np.stack([middle[j] for j in good]))  # type: ignore[arg-type]
-            vectors.put(chunk_keys, pooled[good])  # type: ignore[arg-type]
-            found.update(trunks.get(chunk_keys))  # type: ignore[arg-type]
+    batches = _encode_missing(encoder, paths, keys, todo, failures, progress, batch_size, keep)
+    for good, done, pooled in batches:
+        trunks.put(done, np.stack([middle[j] for j in good]))
+        vectors.put(done, pooled)
+        found.update(trunks.get(done))
+        middle.clear()
     return _assemble(keys, failures, found, encoder.trunk_shape(), np.float16), failures

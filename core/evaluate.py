@@ -163,7 +163,8 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     t, i, truth = _retrieval_set(settings, holdout["caption"].tolist(), holdout["image"].tolist(),
                                  folder, lemmatize, progress)
     retrieval = retrieval_metrics(chosen["tower"], t, i, truth)
-    classifier = fit_child_classifier(settings, progress)
+    training = child_training_set(settings)
+    classifier = fit_child_classifier(settings, progress, training)
     labels = caption_child_labels(holdout)
     trunks, _ = embed_trunks([folder / n for n in labels.index], settings.image_encoder,
                              settings.cache_dir, progress("holdout photos", len(labels)))
@@ -173,15 +174,16 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
              "image_withheld_nonchild_holdout": float(flagged[~child].mean()),
              "holdout_child_photos": int(child.sum()), "holdout_other_photos": int((~child).sum()),
              "child_threshold": float(classifier.threshold_),
-             "classifiers": child_classifier_candidates(settings, classifier)}
+             "classifiers": child_classifier_candidates(settings, classifier, training)}
     return retrieval, legal
 
 
-def child_classifier_candidates(settings: Settings, net: ChildPhotoNet) -> dict[str, dict[str, float]]:
+def child_classifier_candidates(settings: Settings, net: ChildPhotoNet,
+                                training: tuple[list[Path], np.ndarray]) -> dict[str, dict[str, float]]:
     """Training photos only (out-of-fold): the share of child photos each classifier flags at its
     chosen threshold, and the share of other photos it withholds. The fine-tuned network is the
     default because it withholds fewer."""
-    paths, labels = child_training_set(settings)
+    paths, labels = training
     vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
     linear = ChildPhotoClassifier(seed=settings.seed).fit(vectors, labels)
     return {name: {"cv_recall": clf.cv_recall_, "cv_withheld_nonchild": clf.cv_false_positive_rate_}

@@ -123,8 +123,10 @@ def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
     return [by_name[n] for n in labels.index], labels.to_numpy(dtype=bool)
 
 
-def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress) -> ChildPhotoNet:
-    paths, labels = child_training_set(settings)
+def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress,
+                         training: tuple[list[Path], np.ndarray] | None = None) -> ChildPhotoNet:
+    """The network on `training` (photos, labels), by default :func:`child_training_set`."""
+    paths, labels = training or child_training_set(settings)
     trunks, failures = embed_trunks(paths, settings.image_encoder, settings.cache_dir,
                                     progress("child-photo features", len(paths)))
     if failures:

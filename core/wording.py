@@ -119,8 +119,7 @@ def model_facts(bundle: ModelBundle) -> list[tuple[str, str]]:
     if "calibration_pairs" in info:
         rows.append(("Judged pairs used for the 0–1 calibration", f"{int(info['calibration_pairs']):,}"))
     child = bundle.child_classifier
-    kind = "fine-tuned last CNN block" if type(child).__name__ == "ChildPhotoNet" else "logistic regression"
-    rows.append(("Child-photo classifier", f"{kind}, recall ≥ {child.target_recall:.2f} at "
+    rows.append(("Child-photo classifier", f"{child.description}, recall ≥ {child.target_recall:.2f} at "
                  f"{child.confidence:.0%} confidence"))
     if "child_threshold" in info:
         rows.append(("Child-photo classifier threshold", f"{float(info['child_threshold']):.3g}"))

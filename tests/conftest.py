@@ -26,22 +26,24 @@ def _find(sub: str, marker: str) -> Path | None:
     return None
 
 
+def _shared_folder(sub: str, marker: str) -> Path:
+    """A real shared data folder (read-only); tests that need it skip only when it is absent."""
+    found = _find(sub, marker)
+    if found is None:
+        pytest.skip(f"{sub} data not found (set WITHSENSE_DATA or link ../shared/data)")
+    return found
+
+
 @pytest.fixture(scope="session")
 def practicum_dir() -> Path:
-    """The real practicum folder (read-only); tests that need it skip only when it is absent."""
-    found = _find("practicum", "train_dataset.csv")
-    if found is None:
-        pytest.skip("practicum data not found (set WITHSENSE_DATA or link ../shared/data)")
-    return found
+    """The real practicum folder."""
+    return _shared_folder("practicum", "train_dataset.csv")
 
 
 @pytest.fixture(scope="session")
 def flickr_dir() -> Path:
-    """The real flickr8k folder (captions and the extra images), read-only."""
-    found = _find("flickr8k", "Flickr8k.token.txt")
-    if found is None:
-        pytest.skip("flickr8k data not found (set WITHSENSE_DATA or link ../shared/data)")
-    return found
+    """The real flickr8k folder (captions and the extra images)."""
+    return _shared_folder("flickr8k", "Flickr8k.token.txt")
 
 
 # A small but real model for the app, search, ingest and legal tests: the full practicum data and
