@@ -16,8 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.child_photos import ChildPhotoClassifier, _check_params, _RecallThreshold, check_labels
+from core.child_photos import (
+    ChildPhotoClassifier,
+    EncoderChildHead,
+    _check_params,
+    _RecallThreshold,
+    check_labels,
+)
 from core.encoders import get_encoder
+from core.models import take_step
 
 Progress = Callable[[int], None]
 _BUILD_LOCK = threading.Lock()  # searches and uploads may share one bundle across threads
@@ -88,10 +95,7 @@ class ChildPhotoNet(_RecallThreshold):
                 x[flip] = x[flip].flip(3)  # mirrored photos show the same people
                 loss = nn.functional.binary_cross_entropy_with_logits(
                     net(x).squeeze(1), target[rows], pos_weight=weight)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
+                take_step(loss, optimiser, schedule)
             if progress is not None:
                 progress(1)
         return net.eval()
@@ -143,7 +147,7 @@ class ChildPhotoNet(_RecallThreshold):
 
 def load_child_classifier(state: dict[str, Any]) -> ChildPhotoNet | ChildPhotoClassifier:
     """Either kind from its saved state."""
-    kinds = {"ChildPhotoNet": ChildPhotoNet, "ChildPhotoClassifier": ChildPhotoClassifier}
+    kinds = {c.__name__: c for c in (ChildPhotoNet, ChildPhotoClassifier, EncoderChildHead)}
     kind = state.get("kind") if isinstance(state, dict) else None
     if kind not in kinds:
         raise ValueError(f"unknown child classifier {kind!r}; valid: {', '.join(kinds)}")

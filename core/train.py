@@ -14,8 +14,10 @@ import pandas as pd
 from core import data
 from core.bundle import ModelBundle
 from core.child_net import ChildPhotoNet
+from core.child_photos import EncoderChildHead
 from core.config import Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks
+from core.encoders import REGISTRY
 from core.index import ExactIndex
 from core.legal import caption_child_labels, mentions_child
 from core.models import TwoTower, TwoTowerRelevance, calibration_knots
@@ -124,8 +126,13 @@ def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
 
 
 def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress,
-                         training: tuple[list[Path], np.ndarray] | None = None) -> ChildPhotoNet:
-    """The network on `training` (photos, labels), by default :func:`child_training_set`."""
+                         training: tuple[list[Path], np.ndarray] | None = None
+                         ) -> ChildPhotoNet | EncoderChildHead:
+    """The fine-tuned encoder's own head when it has one (trained and thresholded by `finetune`);
+    else the network on `training` (photos, labels), by default :func:`child_training_set`."""
+    own = REGISTRY[settings.image_encoder].own_weights
+    if own is not None:
+        return EncoderChildHead.from_encoder(own)
     paths, labels = training or child_training_set(settings)
     trunks, failures = embed_trunks(paths, settings.image_encoder, settings.cache_dir,
                                     progress("child-photo features", len(paths)))
@@ -197,7 +204,7 @@ def train(settings: Settings | None = None, lemmatize: bool = DEFAULT_LEMMATIZE,
           progress: ProgressFactory = no_progress) -> ModelBundle:
     """Build artifacts/ for the default model: about 3.5 minutes on 2 cores with a warm cache."""
     settings = settings or Settings()
-    child = fit_child_classifier(settings, progress)  # first: its pass also fills the vector cache
+    child = fit_child_classifier(settings, progress)  # first: a network's pass also fills the vector cache
     corpus, _ = corpus_features(settings, lemmatize, progress)
     own = own_caption_features(settings, lemmatize, progress=progress)
     tower = fit_tower(combine(corpus, own), settings.seed, progress)

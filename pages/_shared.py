@@ -17,6 +17,7 @@ from core.config import Settings
 from core.data import DataError, TargetReport, load_relevance
 from core.encoders import UnknownEncoderError, WeightsUnavailableError
 from core.images import ImageError
+from core.own_weights import OwnWeightsError
 from core.text import QueryError, WordNetMissingError
 
 if TYPE_CHECKING:
@@ -136,6 +137,23 @@ def load_metrics(path: Path) -> charts.MetricsReport:
     return metrics(str(path), mtime)
 
 
+@st.cache_data(show_spinner=False)
+def _ablation(path: str, mtime_ns: int) -> pd.DataFrame:
+    from core.ablation import ablation_table
+
+    return ablation_table(Path(path))
+
+
+def ablation(settings: Settings) -> pd.DataFrame:
+    """The photo-encoder ablation rows (reports/ablation.json), re-read when the file changes."""
+    path = settings.reports_dir / "ablation.json"
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return _ablation(str(path), mtime)
+
+
 def show_problem(exc: Exception) -> None:
     """Turn one of core's exceptions into a message (never a traceback)."""
     from core.bundle import ArtifactsMissingError
@@ -159,7 +177,8 @@ def show_problem(exc: Exception) -> None:
         st.error(f"**The dataset could not be read.** {message}", icon=":material/database:")
     elif isinstance(exc, charts.MetricsFormatError):
         st.error(message, icon=":material/analytics:")
-    elif isinstance(exc, WeightsUnavailableError | WordNetMissingError | UnknownEncoderError):
+    elif isinstance(exc, WeightsUnavailableError | OwnWeightsError | WordNetMissingError
+                    | UnknownEncoderError):
         st.error(f"**The model cannot run on this machine yet.** {message}", icon=":material/build:")
     elif isinstance(exc, ImageError):
         st.warning(message, icon=":material/broken_image:")
@@ -184,6 +203,7 @@ def __getattr__(name: str) -> tuple[type[Exception], ...]:
         QueryError,
         DataError,
         WeightsUnavailableError,
+        OwnWeightsError,
         WordNetMissingError,
         UnknownEncoderError,
         ImageError,

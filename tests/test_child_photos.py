@@ -75,7 +75,7 @@ def test_classifier_round_trip() -> None:
     assert again.get_params() == clf.get_params()
     assert again.threshold_ == clf.threshold_
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
-    with pytest.raises(ValueError, match="valid: ChildPhotoNet, ChildPhotoClassifier"):
+    with pytest.raises(ValueError, match="valid: ChildPhotoNet, ChildPhotoClassifier, EncoderChildHead"):
         load_child_classifier({**state, "kind": "Something"})
     with pytest.raises(ValueError, match="malformed"):
         ChildPhotoClassifier.from_state({k: v for k, v in state.items() if k != "coef"})

@@ -1,0 +1,106 @@
+"""`python -m core ablate`: one row of the photo-encoder ablation table, measured the same way
+for every encoder (README, "Fine-tuned photo encoder").
+
+Every figure here is a selection figure: the rows are compared to choose the encoder. None
+reads holdout; `evaluate` reads it once, for the chosen encoder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.config import Settings
+from core.encoders import REGISTRY, get_encoder
+from core.own_weights import read_manifest
+
+# What each column of the table means, in the order shown (the page and the README use it).
+COLUMNS = {
+    "test_r1": "test R@1", "test_r10": "test R@10", "cv_rmse": "CV RMSE",
+    "zero_shot_tau_c": "zero-shot tau-c", "child_flagged_oos": "child photos flagged",
+    "other_withheld_oos": "other photos withheld", "photos_per_s": "indexing photos/s",
+}
+
+
+def indexing_rate(settings: Settings, photos: int = 100, repeats: int = 2) -> float:
+    """Photos per second for the image encoder alone, over the practicum test photos
+    (originals, decoded and resized as at indexing); the best of `repeats` passes."""
+    paths = sorted((settings.practicum_dir / "test_images").iterdir())[:photos]
+    encoder = get_encoder(settings.image_encoder, "image")
+    encoder.encode_paths(paths[:8])  # load weights outside the timing
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        encoder.encode_paths(paths)
+        best = min(best, time.perf_counter() - started)
+    return len(paths) / best
+
+
+def ablation_row(settings: Settings, progress: Any = None) -> dict[str, Any]:
+    """Practicum test R@1/R@10 (deployed-style tower: extra corpus + practicum train captions),
+    zero-shot tau-c and two-tower CV RMSE (5 GroupShuffleSplit folds by photo) of the tower
+    trained on the extra corpus alone, the child head's out-of-sample figures when the encoder
+    has one, and the indexing rate. Raw (not lemmatized) text, as deployed."""
+    import numpy as np
+
+    from core.evaluate import cross_validate, practicum_test_retrieval, zero_shot_tau
+    from core.models import TwoTowerRelevance
+    from core.train import (
+        combine,
+        corpus_features,
+        fit_tower,
+        no_progress,
+        own_caption_features,
+        relevance_features,
+    )
+
+    progress = progress or no_progress
+    corpus, _ = corpus_features(settings, False, progress)
+    own = own_caption_features(settings, False, progress=progress)
+    feats, table, _ = relevance_features(settings, False, progress)
+    corpus_tower = fit_tower(corpus, settings.seed, progress)
+    zero_shot = zero_shot_tau(settings, corpus_tower, False, progress)
+    test = practicum_test_retrieval(settings, fit_tower(combine(corpus, own), settings.seed, progress),
+                                    False, progress)
+    # The corpus-only tower saw no practicum photo, so one tower serves every fold (only the
+    # calibration is fitted per fold): 1 tower fit instead of 5 keeps a row to minutes.
+    text_dim = corpus.text.shape[1]
+    cv = cross_validate({"two_tower": lambda idx: TwoTowerRelevance(corpus_tower, text_dim)}, feats.X,
+                        table["target"].to_numpy(dtype=np.float32), feats.images, seed=settings.seed)
+    spec = REGISTRY[settings.image_encoder]
+    figures = (read_manifest(spec.own_weights) or {}).get("figures", {}) if spec.own_weights else {}
+    return {
+        "image_encoder": settings.image_encoder,
+        "weights_sha256": (read_manifest(spec.own_weights) or {}).get("sha256") if spec.own_weights else None,
+        "test_r1": test["r1"], "test_r10": test["r10"],
+        "cv_rmse": cv["two_tower"]["rmse"], "cv_rmse_std": cv["two_tower"]["rmse_std"],
+        "zero_shot_tau_c": zero_shot,
+        "child_flagged_oos": figures.get("child_flagged_out_of_sample"),
+        "other_withheld_oos": figures.get("other_withheld_out_of_sample"),
+        "photos_per_s": indexing_rate(settings),
+    }
+
+
+def record(path: Path, label: str, row: dict[str, Any]) -> dict[str, Any]:
+    """Add or replace the row called `label` in the ablation file (a JSON object by label)."""
+    rows = json.loads(path.read_text()) if path.is_file() else {}
+    rows[label] = row
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows, indent=2) + "\n")
+    tmp.replace(path)
+    return rows
+
+
+def ablation_table(path: Path) -> pd.DataFrame:
+    """The recorded rows for display: one per label, the columns of COLUMNS (missing: NaN)."""
+    rows = json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    table = pd.DataFrame([{"row": label, **{shown: row.get(key) for key, shown in COLUMNS.items()},
+                           "what changes": row.get("note", "")}
+                          for label, row in rows.items() if isinstance(row, dict)],
+                         columns=["row", *COLUMNS.values(), "what changes"])
+    return table
