@@ -85,9 +85,14 @@ def ablation_row(settings: Settings, progress: Any = None) -> dict[str, Any]:
     }
 
 
+def read_rows(path: Path) -> dict[str, Any]:
+    """The ablation file's rows by label ({} when there is none yet)."""
+    return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+
+
 def record(path: Path, label: str, row: dict[str, Any]) -> dict[str, Any]:
     """Add or replace the row called `label` in the ablation file (a JSON object by label)."""
-    rows = json.loads(path.read_text()) if path.is_file() else {}
+    rows = read_rows(path)
     rows[label] = row
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -98,7 +103,7 @@ def record(path: Path, label: str, row: dict[str, Any]) -> dict[str, Any]:
 
 def ablation_table(path: Path) -> pd.DataFrame:
     """The recorded rows for display: one per label, the columns of COLUMNS (missing: NaN)."""
-    rows = json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    rows = read_rows(path)
     table = pd.DataFrame([{"row": label, **{shown: row.get(key) for key, shown in COLUMNS.items()},
                            "what changes": row.get("note", "")}
                           for label, row in rows.items() if isinstance(row, dict)],

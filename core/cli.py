@@ -123,12 +123,15 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace, settings: Settings) -> int:
-    from core.ablation import ablation_row, record
+    from core.ablation import ablation_row, indexing_rate, read_rows, record
 
     if args.image_encoder:
         settings = replace(settings, image_encoder=args.image_encoder)
-    row = {**ablation_row(settings, progress=_tqdm_factory()), "note": args.note or ""}
     output = Path(args.output) if args.output else settings.reports_dir / "ablation.json"
+    if args.speed_only:  # re-time a recorded row, e.g. all rows in one quiet moment
+        row = {**read_rows(output)[args.label], "photos_per_s": indexing_rate(settings)}
+    else:
+        row = {**ablation_row(settings, progress=_tqdm_factory()), "note": args.note or ""}
     record(output, args.label, row)
     print(json.dumps(row, indent=2))
     print(f"written to {output} as {args.label!r}")
@@ -172,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--image-encoder", help="registry name (default: $WITHSENSE_IMAGE_ENCODER)")
     ab.add_argument("--note", help="what the row changes")
     ab.add_argument("--output", help="table file (default: reports/ablation.json)")
+    ab.add_argument("--speed-only", action="store_true", help="only re-time the indexing of a recorded row")
     be = sub.add_parser("bench", help="latency, throughput, memory and concurrency benchmark")
     be.add_argument("--json", action="store_true")
     be.add_argument("--sizes", help="comma-separated gallery sizes (default 1000,10000,100000,1000000)")

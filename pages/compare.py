@@ -67,6 +67,17 @@ else:
         if sizes:
             st.caption(sizes + ".")
 
+st.subheader("Photo encoder: frozen vs fine-tuned on captions")
+encoders = _shared.ablation(settings)
+if encoders.empty:
+    st.info("No encoder comparison yet; each row is made by `python -m core ablate LABEL`.")
+else:
+    st.dataframe(encoders, hide_index=True)
+    st.caption("Each row measured the same way on training data only (practicum test retrieval, "
+               "5-fold CV RMSE, zero-shot tau-c, the child head's out-of-sample figures, indexing "
+               "speed on 2 CPU cores). These are selection figures: they chose the encoder in use; "
+               "holdout, above, was read once for the chosen one.")
+
 legal = wording.legal_rows(report)
 if legal:
     st.subheader("Legal checks")
