@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
 import pytest
 
 from core.config import PROJECT_ROOT
+
+
+def missing(reason: str) -> NoReturn:
+    """Something the tests need is absent: skip here, fail in CI (CI set), where it is a broken setup."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: required in CI", pytrace=False)
+    pytest.skip(reason)
+
+
+def require(module: str) -> ModuleType:
+    """Import a required package inside a test or fixture; missing() when it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        missing(f"{module} is not installed ({exc})")
 
 
 def _data_candidates() -> list[Path]:

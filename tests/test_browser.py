@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import missing
 
 from core.config import PROJECT_ROOT, Settings
 
@@ -27,8 +28,6 @@ FIRST_SEARCH_S = 60  # generous: shared CI cores; the timing itself is printed
 QUERY = "A dog runs through the water"
 SECOND_QUERY = "Two people ride bicycles down a street"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} is absent (apt install chromium)")
-
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -36,8 +35,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The system Chromium: absent, the test skips here and fails in CI (set up before the model)."""
+    if not CHROMIUM.is_file():
+        missing(f"{CHROMIUM} is absent (apt install chromium)")
+    return CHROMIUM
+
+
 @pytest.fixture
-def server(trained_artifacts: Path, tmp_path: Path) -> Iterator[str]:
+def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[str]:
     """`streamlit run app.py` on a free loopback port; yields its URL; always stopped."""
     port = _free_port()
     env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts), "PYTHONPATH": str(PROJECT_ROOT)}
