@@ -65,9 +65,9 @@ MODEL_FAMILY = {
 }
 FAMILY_COLORS = {"baseline": MUTED, "linear": ACCENT, "neural network": PRIMARY}
 SPLIT_LABELS = {"practicum_test": "Practicum test", "holdout": "Holdout"}
-CHILD_CLASSIFIER_LABELS = {"encoder_head": "Child head trained with the photo encoder (in use)",
-                           "finetuned_tail": "Fine-tuned last CNN block",
-                           "logistic_pooled": "Logistic regression on the image vector"}
+CHILD_CLASSIFIER_LABELS = {"finetuned_tail": "Fine-tuned last CNN block (in use)",
+                           "logistic_pooled": "Logistic regression on the image vector",
+                           "encoder_head": "Child head trained with the photo encoder"}
 
 
 class MetricsMissingError(FileNotFoundError):
