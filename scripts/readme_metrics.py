@@ -63,8 +63,8 @@ def render(m: dict) -> str:
                   "(tests/legal_queries.tsv); image classifier on holdout (labels from its captions, "
                   f"never seen): child photos flagged {legal['image_recall_holdout']:.3f}, other photos "
                   f"withheld {legal['image_withheld_nonchild_holdout']:.3f}."]
-        names = {"encoder_head": "child head trained with the photo encoder (default)",
-                 "finetuned_tail": "fine-tuned last block + head",
+        names = {"encoder_head": "child head trained with the photo encoder",
+                 "finetuned_tail": "fine-tuned last block + head (default)",
                  "logistic_pooled": "logistic regression on the pooled vector"}
         candidates = legal.get("classifiers", {})
         if candidates:
@@ -101,7 +101,7 @@ def _cell(value: object, digits: int) -> str:
 def render_ablation(rows: dict) -> str:
     """reports/ablation.json (one `python -m core ablate LABEL` per row) as a table."""
     lines = ["Measured by `python -m core ablate LABEL` (reports/ablation.json) on 2 CPU cores. "
-             "Selection figures: the encoder in use was chosen on these; none reads holdout.", "",
+             "Selection figures: the fine-tuned setting was chosen on these; none reads holdout.", "",
              "| row | what changes | test R@1 | test R@10 | CV RMSE | zero-shot tau-c | "
              "child photos flagged | other photos withheld | indexing photos/s |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -149,6 +149,9 @@ def main() -> int:
     ablation = ROOT / "reports" / "ablation.json"
     if ablation.is_file():
         text = replace_block(text, "ablation", render_ablation(json.loads(ablation.read_text())))
+    tuned = ROOT / "reports" / "metrics-finetuned.json"
+    if tuned.is_file():
+        text = replace_block(text, "metrics-finetuned", render(json.loads(tuned.read_text())))
     runs = ROOT / "reports" / "finetune_runs.json"
     if runs.is_file():
         text = replace_block(text, "finetune-runs", render_runs(json.loads(runs.read_text())))
