@@ -72,10 +72,11 @@ def ablation_row(settings: Settings, progress: Any = None) -> dict[str, Any]:
     cv = cross_validate({"two_tower": lambda idx: TwoTowerRelevance(corpus_tower, text_dim)}, feats.X,
                         table["target"].to_numpy(dtype=np.float32), feats.images, seed=settings.seed)
     spec = REGISTRY[settings.image_encoder]
-    figures = (read_manifest(spec.own_weights) or {}).get("figures", {}) if spec.own_weights else {}
+    manifest = (read_manifest(spec.own_weights) or {}) if spec.own_weights else {}
+    figures = manifest.get("figures", {})
     return {
         "image_encoder": settings.image_encoder,
-        "weights_sha256": (read_manifest(spec.own_weights) or {}).get("sha256") if spec.own_weights else None,
+        "weights_sha256": manifest.get("sha256"),
         "test_r1": test["r1"], "test_r10": test["r10"],
         "cv_rmse": cv["two_tower"]["rmse"], "cv_rmse_std": cv["two_tower"]["rmse_std"],
         "zero_shot_tau_c": zero_shot,

@@ -249,7 +249,6 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
     """Fine-tune, choose the child threshold out of sample, and save weights and manifest."""
     started = time.time()
     progress = progress or (lambda stage, total: lambda n: None)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
     corpus, practicum, labels = _photos(settings)
     y_corpus, y_practicum = labels[: len(corpus)], labels[len(corpus) :]
     captions = data.load_flickr_captions(settings.flickr_dir, {p.name for p in corpus})

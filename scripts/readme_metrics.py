@@ -143,18 +143,13 @@ def main() -> int:
     readme = ROOT / "README.md"
     text = replace_block(readme.read_text(), "metrics",
                          render(json.loads((ROOT / "reports" / "metrics.json").read_text())))
-    bench = ROOT / "reports" / "bench.json"
-    if bench.is_file():
-        text = replace_block(text, "bench", render_bench(json.loads(bench.read_text())))
-    ablation = ROOT / "reports" / "ablation.json"
-    if ablation.is_file():
-        text = replace_block(text, "ablation", render_ablation(json.loads(ablation.read_text())))
-    tuned = ROOT / "reports" / "metrics-finetuned.json"
-    if tuned.is_file():
-        text = replace_block(text, "metrics-finetuned", render(json.loads(tuned.read_text())))
-    runs = ROOT / "reports" / "finetune_runs.json"
-    if runs.is_file():
-        text = replace_block(text, "finetune-runs", render_runs(json.loads(runs.read_text())))
+    optional = (("bench.json", "bench", render_bench), ("ablation.json", "ablation", render_ablation),
+                ("metrics-finetuned.json", "metrics-finetuned", render),
+                ("finetune_runs.json", "finetune-runs", render_runs))
+    for file, block, renderer in optional:
+        path = ROOT / "reports" / file
+        if path.is_file():
+            text = replace_block(text, block, renderer(json.loads(path.read_text())))
     readme.write_text(text)
     return 0
 
