@@ -12,13 +12,20 @@ import pandas as pd
 import streamlit as st
 from streamlit import config
 
-from core import app_data, charts, wording
 from core.config import Settings
 from core.data import DataError, TargetReport, load_relevance
 from core.encoders import UnknownEncoderError, WeightsUnavailableError
 from core.images import ImageError
 from core.own_weights import OwnWeightsError
+from core.reports import (
+    EVALUATE_COMMAND,
+    MetricsFormatError,
+    MetricsMissingError,
+    MetricsReport,
+    load_metrics,
+)
 from core.text import QueryError, WordNetMissingError
+from ui import dataset, wording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,7 +104,7 @@ def relevance(practicum_dir: str) -> tuple[pd.DataFrame, TargetReport]:
 
 @st.cache_data(show_spinner=False, max_entries=4096)
 def thumbnail(path: str, mtime_ns: int) -> bytes | None:
-    return app_data.thumbnail(path)
+    return dataset.thumbnail(path)
 
 
 def photo_bytes(path: Path) -> bytes | None:
@@ -111,7 +118,7 @@ def photo_bytes(path: Path) -> bytes | None:
 
 @st.cache_data(show_spinner=False)
 def _cleared(settings: Settings, gallery: str, mtime_ns: int) -> frozenset[str]:
-    return app_data.cleared_photos(settings, gallery)
+    return dataset.cleared_photos(settings, gallery)
 
 
 def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]:
@@ -124,11 +131,11 @@ def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]
 
 
 @st.cache_data(show_spinner=False)
-def metrics(path: str, mtime_ns: int) -> charts.MetricsReport:
-    return charts.load_metrics(Path(path))
+def metrics(path: str, mtime_ns: int) -> MetricsReport:
+    return load_metrics(Path(path))
 
 
-def load_metrics(path: Path) -> charts.MetricsReport:
+def metrics_report(path: Path) -> MetricsReport:
     """The metrics report, re-read when the file changes; MetricsMissingError when absent."""
     try:
         mtime = path.stat().st_mtime_ns
@@ -167,15 +174,15 @@ def show_problem(exc: Exception) -> None:
         )
         st.code(wording.TRAIN_COMMAND, language="bash")
         st.caption(message)
-    elif isinstance(exc, charts.MetricsMissingError):
+    elif isinstance(exc, MetricsMissingError):
         st.info("**No metrics report yet.** Produce it with:", icon=":material/analytics:")
-        st.code(wording.EVALUATE_COMMAND, language="bash")
+        st.code(EVALUATE_COMMAND, language="bash")
         st.caption(message)
     elif isinstance(exc, QueryError):
         st.warning(message, icon=":material/edit_note:")
     elif isinstance(exc, DataError):
         st.error(f"**The dataset could not be read.** {message}", icon=":material/database:")
-    elif isinstance(exc, charts.MetricsFormatError):
+    elif isinstance(exc, MetricsFormatError):
         st.error(message, icon=":material/analytics:")
     elif isinstance(exc, WeightsUnavailableError | OwnWeightsError | WordNetMissingError
                     | UnknownEncoderError):
@@ -198,8 +205,8 @@ def __getattr__(name: str) -> tuple[type[Exception], ...]:
 
     return (
         ArtifactsMissingError,
-        charts.MetricsMissingError,
-        charts.MetricsFormatError,
+        MetricsMissingError,
+        MetricsFormatError,
         QueryError,
         DataError,
         WeightsUnavailableError,

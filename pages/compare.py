@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import charts, wording
 from pages import _shared
+from ui import charts, wording
 
 _shared.run_through_app()
 settings = _shared.settings()
@@ -20,7 +20,7 @@ st.markdown(
 )
 
 try:
-    report = _shared.load_metrics(settings.metrics_path)
+    report = _shared.metrics_report(settings.metrics_path)
 except _shared.EXPECTED_ERRORS as exc:
     _shared.show_problem(exc)
     st.stop()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import app_data, wording
 from pages import _shared
+from ui import charts, dataset, wording
 
 _shared.run_through_app()
 PER_PAGE = 8
@@ -29,14 +29,14 @@ except _shared.EXPECTED_ERRORS as exc:
 text_col, vote_col, agree_col = st.columns([5, 5, 6], vertical_alignment="bottom")
 text = text_col.text_input("Query text contains", key="explore_text", placeholder="e.g. dog beach")
 votes = vote_col.multiselect(
-    "Expert majority vote", list(app_data.VOTE_LABELS), key="explore_votes",
-    format_func=app_data.VOTE_LABELS.get, placeholder="All votes",
+    "Expert majority vote", list(dataset.VOTE_LABELS), key="explore_votes",
+    format_func=dataset.VOTE_LABELS.get, placeholder="All votes",
 )
 agreement = agree_col.segmented_control(
-    "Expert agreement", app_data.AGREEMENT_CHOICES, default=app_data.AGREEMENT_ANY, key="explore_agree",
+    "Expert agreement", dataset.AGREEMENT_CHOICES, default=dataset.AGREEMENT_ANY, key="explore_agree",
 )
 
-shown = app_data.filter_pairs(table, text, votes, agreement or app_data.AGREEMENT_ANY)
+shown = dataset.filter_pairs(table, text, votes, agreement or dataset.AGREEMENT_ANY)
 st.caption(f"{len(shown):,} of {len(table):,} pairs match.")
 
 if shown.empty:
@@ -48,12 +48,12 @@ else:
         if not cleared:
             st.info("Photos appear here once the model is trained: each photo is first checked for "
                     f"children. Build the model with `{wording.TRAIN_COMMAND}`.", icon=":material/gavel:")
-        pages = app_data.page_count(len(shown), PER_PAGE)
+        pages = dataset.page_count(len(shown), PER_PAGE)
         order_col, page_col = st.columns([2, 1])
-        order = order_col.selectbox("Order", app_data.ORDER_CHOICES, key="explore_order")
+        order = order_col.selectbox("Order", dataset.ORDER_CHOICES, key="explore_order")
         page = page_col.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1,
                                      key="explore_page")
-        rows = app_data.page_of(app_data.sort_pairs(shown, order), int(page), PER_PAGE)
+        rows = dataset.page_of(dataset.sort_pairs(shown, order), int(page), PER_PAGE)
         for start in range(0, len(rows), COLUMNS):
             cols = st.columns(COLUMNS)
             for col, (_, row) in zip(cols, rows.iloc[start : start + COLUMNS].iterrows(), strict=False):
@@ -65,10 +65,10 @@ else:
                     elif cleared:
                         st.caption(wording.WITHHELD_PHOTO)
                     st.markdown(wording.escape_markdown(row["query_text"]))
-                    st.caption(app_data.pair_caption(row))
+                    st.caption(dataset.pair_caption(row))
     with table_tab:
         st.dataframe(
-            app_data.explorer_table(shown),
+            dataset.explorer_table(shown),
             hide_index=True,
             column_config={
                 "expert_score": st.column_config.NumberColumn(format="%.2f"),
@@ -79,14 +79,14 @@ else:
 
     st.subheader("Votes and targets")
     hist_votes, hist_target = st.columns(2)
-    hist_votes.plotly_chart(app_data.votes_figure(shown), key="votes_chart")
-    hist_target.plotly_chart(app_data.target_figure(shown), key="target_chart")
+    hist_votes.plotly_chart(charts.votes_figure(shown), key="votes_chart")
+    hist_target.plotly_chart(charts.target_figure(shown), key="target_chart")
 
 st.subheader("What aggregation dropped")
 drop_col, mix_col = st.columns(2)
 with drop_col:
     st.caption(f"Of {report.expert_pairs:,} expert-judged pairs, {len(table):,} were kept.")
-    st.dataframe(app_data.drop_reasons(report), hide_index=True)
+    st.dataframe(dataset.drop_reasons(report), hide_index=True)
 with mix_col:
     st.caption(f"Crowd file: {report.crowd_pairs:,} pairs rated.")
-    st.dataframe(app_data.target_composition(report), hide_index=True)
+    st.dataframe(dataset.target_composition(report), hide_index=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import app_data, wording
 from pages import _shared
+from ui import dataset, wording
 
 _shared.run_through_app()
 settings = _shared.settings()
@@ -39,7 +39,7 @@ try:
 except _shared.EXPECTED_ERRORS as exc:
     _shared.show_problem(exc)
 else:
-    figures = app_data.dataset_figures(table, report, settings.practicum_dir)
+    figures = dataset.dataset_figures(table, report, settings.practicum_dir)
     cols = st.columns(4)
     cols[0].metric("Photos", f"{figures.train_photos + figures.test_photos:,}",
                    help=f"{figures.train_photos:,} training photos and {figures.test_photos:,} test photos")

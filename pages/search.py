@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import wording
 from pages import _shared
+from ui import wording
 
 _shared.run_through_app()
 COLUMNS = 4

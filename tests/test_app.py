@@ -1,5 +1,5 @@
 """The Streamlit demo, page by page, with streamlit.testing (no browser), and the Streamlit-free
-helpers behind it: core.app_data, core.charts and core.wording.
+helpers behind it: ui.dataset, ui.charts and ui.wording.
 
 Search tests need a trained model: the `trained_artifacts` fixture (a folder holding model.pt and
 galleries/). The comparison and explorer tests need only the practicum data and a metrics file.
@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import app_data, charts, wording
+from core import reports
 from core.config import PROJECT_ROOT, Settings
 from core.data import TargetReport
 from core.text import MAX_QUERY_CHARS
+from ui import charts, dataset, wording
 
 APP = PROJECT_ROOT / "app.py"
 TIMEOUT = 90  # seconds: the first run of a search page loads torch and the model
@@ -252,11 +253,11 @@ def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, ap
     assert any("2025-11-26 15:00 UTC" in text for text in _texts(at.caption))
     assert any("Linear regression" in text for text in _texts(at.success))
     table = at.dataframe[0].value
-    assert table["Model"].tolist() == [charts.MODEL_LABELS[m] for m in charts.MODEL_ORDER]
+    assert table["Model"].tolist() == [m.label for m in reports.MODELS.values()]
     assert {"RMSE", "std", "MAE", "τc"} <= set(table.columns)
     assert len(at.metric) == 4  # legal checks
     classifiers = at.dataframe[-1].value
-    labels = charts.CHILD_CLASSIFIER_LABELS
+    labels = reports.CHILD_CLASSIFIER_LABELS
     assert classifiers["Classifier"].tolist() == [labels["finetuned_tail"], labels["logistic_pooled"]]
     assert classifiers["Other photos withheld"].tolist() == [0.55, 0.64]
     assert any("Holdout: 1,000 descriptions of 200 photos" in text for text in _texts(at.caption))
@@ -328,7 +329,7 @@ def test_explorer_filters_pairs(without_model: Path) -> None:
     table = at.dataframe[0].value
     assert table["query_text"].str.lower().str.contains("dog").all()
     at.multiselect(key="explore_votes").set_value([4]).run()
-    at.button_group(key="explore_agree").set_value(app_data.AGREEMENT_ALL).run()
+    at.button_group(key="explore_agree").set_value(dataset.AGREEMENT_ALL).run()
     assert not at.exception, [e.value for e in at.exception]
     strict, _ = shown()
     assert strict < dogs
@@ -343,12 +344,12 @@ def test_explorer_filters_pairs(without_model: Path) -> None:
 
 @needs_data
 def test_explorer_shows_only_photos_cleared_by_the_index(with_model: Path) -> None:
-    cleared = app_data.cleared_photos(Settings())
+    cleared = dataset.cleared_photos(Settings())
     at = _open("explore")
-    at.selectbox(key="explore_order").set_value(app_data.ORDER_PHOTO).run()
+    at.selectbox(key="explore_order").set_value(dataset.ORDER_PHOTO).run()
     assert not at.exception, [e.value for e in at.exception]
     table, _ = _relevance()
-    first = app_data.page_of(app_data.sort_pairs(table, app_data.ORDER_PHOTO), 1, 8)
+    first = dataset.page_of(dataset.sort_pairs(table, dataset.ORDER_PHOTO), 1, 8)
     expected = int(first["image"].isin(cleared).sum())
     assert len(at.image) == expected
     withheld = sum(text == wording.WITHHELD_PHOTO for text in _texts(at.caption))
@@ -383,31 +384,31 @@ def _pairs() -> pd.DataFrame:
 
 def test_filter_pairs_by_text_vote_and_agreement() -> None:
     pairs = _pairs()
-    assert len(app_data.filter_pairs(pairs)) == 4
-    assert app_data.filter_pairs(pairs, "dog")["image"].tolist() == ["a.jpg", "b.jpg"]
-    assert app_data.filter_pairs(pairs, "  DOG  beach ")["image"].tolist() == ["a.jpg"]
-    assert app_data.filter_pairs(pairs, "c.jpg")["image"].tolist() == ["c.jpg"]
-    assert app_data.filter_pairs(pairs, votes=[1, 3])["image"].tolist() == ["b.jpg", "c.jpg"]
-    assert app_data.filter_pairs(pairs, votes=[])["image"].tolist() == ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]
-    all_agree = app_data.filter_pairs(pairs, agreement_level=app_data.AGREEMENT_ALL)
+    assert len(dataset.filter_pairs(pairs)) == 4
+    assert dataset.filter_pairs(pairs, "dog")["image"].tolist() == ["a.jpg", "b.jpg"]
+    assert dataset.filter_pairs(pairs, "  DOG  beach ")["image"].tolist() == ["a.jpg"]
+    assert dataset.filter_pairs(pairs, "c.jpg")["image"].tolist() == ["c.jpg"]
+    assert dataset.filter_pairs(pairs, votes=[1, 3])["image"].tolist() == ["b.jpg", "c.jpg"]
+    assert dataset.filter_pairs(pairs, votes=[])["image"].tolist() == ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]
+    all_agree = dataset.filter_pairs(pairs, agreement_level=dataset.AGREEMENT_ALL)
     assert all_agree["image"].tolist() == ["a.jpg", "d.jpg"]
-    two = app_data.filter_pairs(pairs, "dog", agreement_level=app_data.AGREEMENT_TWO)
+    two = dataset.filter_pairs(pairs, "dog", agreement_level=dataset.AGREEMENT_TWO)
     assert two["image"].tolist() == ["b.jpg"]
-    assert app_data.filter_pairs(pairs, "zebra").empty
-    assert app_data.filter_pairs(pairs, "(regex[").empty  # plain text, not a pattern
+    assert dataset.filter_pairs(pairs, "zebra").empty
+    assert dataset.filter_pairs(pairs, "(regex[").empty  # plain text, not a pattern
     with pytest.raises(ValueError):
-        app_data.filter_pairs(pairs, agreement_level="most")
+        dataset.filter_pairs(pairs, agreement_level="most")
 
 
 def test_sort_pairs() -> None:
     pairs = _pairs()
-    shuffled = app_data.sort_pairs(pairs)
+    shuffled = dataset.sort_pairs(pairs)
     assert sorted(shuffled["image"]) == sorted(pairs["image"])
-    assert shuffled["image"].tolist() == app_data.sort_pairs(pairs)["image"].tolist()  # repeatable
-    assert app_data.sort_pairs(pairs, app_data.ORDER_TARGET_DESC)["image"].tolist()[0] == "a.jpg"
-    assert app_data.sort_pairs(pairs, app_data.ORDER_TARGET_ASC)["image"].tolist()[0] == "b.jpg"
+    assert shuffled["image"].tolist() == dataset.sort_pairs(pairs)["image"].tolist()  # repeatable
+    assert dataset.sort_pairs(pairs, dataset.ORDER_TARGET_DESC)["image"].tolist()[0] == "a.jpg"
+    assert dataset.sort_pairs(pairs, dataset.ORDER_TARGET_ASC)["image"].tolist()[0] == "b.jpg"
     with pytest.raises(ValueError):
-        app_data.sort_pairs(pairs, "by mood")
+        dataset.sort_pairs(pairs, "by mood")
 
 
 def test_cleared_photos_come_from_the_index_flags(tmp_path: Path) -> None:
@@ -416,22 +417,22 @@ def test_cleared_photos_come_from_the_index_flags(tmp_path: Path) -> None:
     from core.index import ExactIndex
 
     settings = Settings(artifacts_dir=tmp_path)
-    assert app_data.cleared_photos(settings) == frozenset()  # not indexed: nothing is cleared
+    assert dataset.cleared_photos(settings) == frozenset()  # not indexed: nothing is cleared
     index = ExactIndex(2)
     index.add(["a.jpg", "b.jpg", "c.jpg"], np.eye(3, 2, dtype=np.float32), np.array([False, True, False]))
     (tmp_path / "galleries").mkdir()
     index.save(tmp_path / "galleries" / "train.npz")
-    assert app_data.cleared_photos(settings) == {"a.jpg", "c.jpg"}
+    assert dataset.cleared_photos(settings) == {"a.jpg", "c.jpg"}
 
 
 def test_pages_and_captions() -> None:
     pairs = _pairs()
-    assert app_data.page_count(0, 8) == 1
-    assert app_data.page_count(9, 8) == 2
-    assert app_data.page_of(pairs, 2, 3)["image"].tolist() == ["d.jpg"]
-    assert app_data.page_of(pairs, 99, 3)["image"].tolist() == ["d.jpg"]
-    assert app_data.pair_caption(pairs.iloc[2]) == "Experts 3 · 3 · 1 → 3 | crowd 0.33 | target 0.53"
-    assert "no crowd votes" in app_data.pair_caption(pairs.iloc[1])
+    assert dataset.page_count(0, 8) == 1
+    assert dataset.page_count(9, 8) == 2
+    assert dataset.page_of(pairs, 2, 3)["image"].tolist() == ["d.jpg"]
+    assert dataset.page_of(pairs, 99, 3)["image"].tolist() == ["d.jpg"]
+    assert dataset.pair_caption(pairs.iloc[2]) == "Experts 3 · 3 · 1 → 3 | crowd 0.33 | target 0.53"
+    assert "no crowd votes" in dataset.pair_caption(pairs.iloc[1])
 
 
 def test_dataset_figures_and_drop_reasons(tmp_path: Path) -> None:
@@ -440,20 +441,20 @@ def test_dataset_figures_and_drop_reasons(tmp_path: Path) -> None:
     pairs = _pairs().assign(n_yes=[3, None, 1, None], n_no=[0, None, 2, None])
     report = TargetReport(expert_pairs=6, expert_majority=4, expert_dropped_no_majority=2, crowd_pairs=9,
                           with_crowd=2, expert_only=2, pairs_without_text=0)
-    figures = app_data.dataset_figures(pairs, report, tmp_path)
+    figures = dataset.dataset_figures(pairs, report, tmp_path)
     assert (figures.train_photos, figures.test_photos) == (4, 1)
     assert (figures.pairs_kept, figures.pairs_dropped) == (4, 2)
     assert (figures.expert_votes_kept, figures.crowd_votes_kept) == (12, 6)
-    assert app_data.drop_reasons(report)["Pairs dropped"].tolist() == [2, 0]
+    assert dataset.drop_reasons(report)["Pairs dropped"].tolist() == [2, 0]
 
 
 def test_load_metrics_handles_missing_and_fractional_values(tmp_path: Path) -> None:
-    with pytest.raises(charts.MetricsMissingError, match="python -m core evaluate"):
-        charts.load_metrics(tmp_path / "metrics.json")
+    with pytest.raises(reports.MetricsMissingError, match="python -m core evaluate"):
+        reports.load_metrics(tmp_path / "metrics.json")
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps({"relevance": {"two_tower": {"rmse": 0.2}, "mystery": "x"},
                                 "retrieval": {"holdout": {"r1": 0.1, "r5": 0.3, "r10": 0.5}}}))
-    report = charts.load_metrics(path)
+    report = reports.load_metrics(path)
     assert report.relevance["model"].tolist() == ["two_tower", "mystery"]
     assert report.relevance["mae"].isna().all()
     assert report.retrieval.loc[0, "r10"] == pytest.approx(50.0)  # fractions shown as percent
@@ -469,18 +470,18 @@ def test_load_metrics_handles_missing_and_fractional_values(tmp_path: Path) -> N
         ("Holdout", [10.0, 30.0, 50.0], ["10.0%", "30.0%", "50.0%"])]
     assert recall.layout.yaxis.range == pytest.approx((0, 50 * 1.15 + 2))  # room above the top bar
     path.write_text("[1, 2]")
-    with pytest.raises(charts.MetricsFormatError):
-        charts.load_metrics(path)
+    with pytest.raises(reports.MetricsFormatError):
+        reports.load_metrics(path)
 
 
 def test_linear_vs_neural_reads_the_error_bars(tmp_path: Path) -> None:
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(METRICS))
-    assert "within each other's error bars" in (charts.linear_vs_neural(charts.load_metrics(path)) or "")
+    assert "within each other's error bars" in (charts.linear_vs_neural(reports.load_metrics(path)) or "")
     far = json.loads(json.dumps(METRICS))
     far["relevance"]["mlp_concat"]["rmse"] = 0.18
     path.write_text(json.dumps(far))
-    assert "neural network beats" in (charts.linear_vs_neural(charts.load_metrics(path)) or "")
+    assert "neural network beats" in (charts.linear_vs_neural(reports.load_metrics(path)) or "")
 
 
 def test_wording_helpers() -> None:
@@ -504,13 +505,13 @@ def test_thumbnail_crops_to_one_shape(tmp_path: Path) -> None:
 
     photo = tmp_path / "p.jpg"
     Image.new("RGB", (500, 200), "teal").save(photo)
-    data = app_data.thumbnail(photo)
+    data = dataset.thumbnail(photo)
     assert data is not None
     with Image.open(io.BytesIO(data)) as img:
-        assert img.size == app_data.THUMB_SIZE
+        assert img.size == dataset.THUMB_SIZE
     (tmp_path / "broken.jpg").write_bytes(b"not a photo")
-    assert app_data.thumbnail(tmp_path / "broken.jpg") is None
-    assert app_data.thumbnail(tmp_path / "absent.jpg") is None
+    assert dataset.thumbnail(tmp_path / "broken.jpg") is None
+    assert dataset.thumbnail(tmp_path / "absent.jpg") is None
 
 
 def test_upload_summary_counts_what_happened() -> None:

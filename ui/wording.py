@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.bundle import ModelBundle
-    from core.charts import MetricsReport
+    from core.reports import MetricsReport
 
 # --------------------------------------------------------------------------------------------
 # Wording shared by the pages
 # --------------------------------------------------------------------------------------------
 
 TRAIN_COMMAND = "python -m core train"
-EVALUATE_COMMAND = "python -m core evaluate --output reports/metrics.json"
 
 EXAMPLE_QUERIES: tuple[str, ...] = (
     "Dog in the water",

@@ -1,5 +1,6 @@
 """What the dataset pages show, computed without Streamlit: home page figures, the explorer's
-filters, ordering and paging, its vote histograms, and photo thumbnails.
+filters, ordering and paging, the photos it may show, and photo thumbnails (its histograms are in
+ui.charts).
 
 Nothing here imports torch or Streamlit; the model is loaded by core.search.load_service.
 """
@@ -14,10 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import plotly.graph_objects as go
 from PIL import Image, ImageOps
 
-from core.charts import ACCENT, PRIMARY, SOFT, layout
 from core.data import TargetReport
 
 if TYPE_CHECKING:
@@ -212,40 +211,3 @@ def explorer_table(table: pd.DataFrame) -> pd.DataFrame:
     columns = ["image", "query_text", "expert_1", "expert_2", "expert_3", "expert_majority",
                "expert_score", "crowd_share", "target", "query_id"]
     return table[[c for c in columns if c in table.columns]].reset_index(drop=True)
-
-# --------------------------------------------------------------------------------------------
-# Explorer charts (plotly figures; the pages only display them)
-# --------------------------------------------------------------------------------------------
-
-
-def votes_figure(table: pd.DataFrame) -> go.Figure:
-    """Counts of each score 1..4: every single expert vote, and the majority per pair."""
-    single = pd.concat([table[c] for c in ("expert_1", "expert_2", "expert_3")]).astype(int)
-    single_counts = single.value_counts().reindex(range(1, 5), fill_value=0)
-    majority_counts = table["expert_majority"].astype(int).value_counts().reindex(range(1, 5), fill_value=0)
-    labels = [VOTE_LABELS[v].replace(" · ", "<br>", 1) for v in range(1, 5)]
-    fig = go.Figure(
-        [
-            go.Bar(name="Every expert vote", x=labels, y=single_counts.tolist(), marker_color=SOFT),
-            go.Bar(name="Majority vote per pair", x=labels, y=majority_counts.tolist(),
-                   marker_color=PRIMARY),
-        ]
-    )
-    fig.update_xaxes(tickangle=0)
-    return layout(fig, "Expert votes (1 = no match … 4 = full match)", barmode="group",
-                   yaxis_title="votes")
-
-
-def target_figure(table: pd.DataFrame) -> go.Figure:
-    """Histogram of the combined 0..1 target, split by whether crowd votes were blended in."""
-    with_crowd = table["crowd_share"].notna()
-    fig = go.Figure(
-        [
-            go.Histogram(name="Expert + crowd", x=table.loc[with_crowd, "target"],
-                         xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PRIMARY),
-            go.Histogram(name="Expert only", x=table.loc[~with_crowd, "target"],
-                         xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=ACCENT),
-        ]
-    )
-    return layout(fig, "Combined target (0 = no match, 1 = match)", barmode="stack",
-                   xaxis_title="target", yaxis_title="pairs", bargap=0.05)

@@ -1,0 +1,184 @@
+"""The plotly figures and tables the pages show: the shared style (colours, layout), the model
+comparison drawn from a core.reports.MetricsReport, and the dataset explorer's histograms.
+
+Nothing here imports torch or Streamlit; the pages only display what these functions return.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.reports import MetricsReport, model_label
+from ui.dataset import VOTE_LABELS
+
+# --------------------------------------------------------------------------------------------
+# Style
+# --------------------------------------------------------------------------------------------
+
+PRIMARY = "#2F6F73"
+ACCENT = "#E0A15E"
+MUTED = "#9AA5A8"
+SOFT = "#A9CBC6"
+_FONT = {"family": "Source Sans Pro, Source Sans 3, DejaVu Sans, sans-serif", "size": 14}
+
+
+def layout(fig: go.Figure, title: str, height: int = 380, **kwargs: Any) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        font=_FONT,
+        plot_bgcolor="rgba(0,0,0,0)",
+        paper_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        **kwargs,
+    )
+    return fig
+
+
+FAMILY_COLORS = {"baseline": MUTED, "linear": ACCENT, "neural network": PRIMARY}
+
+# --------------------------------------------------------------------------------------------
+# Model comparison (from reports/metrics.json)
+# --------------------------------------------------------------------------------------------
+
+
+def _shown(frame: pd.DataFrame, columns: dict[str, tuple[str, int | None]]) -> pd.DataFrame:
+    """Columns renamed for display (shown name -> (column, decimals or None to keep as is))."""
+    return pd.DataFrame({shown: frame[col] if digits is None else frame[col].round(digits)
+                         for shown, (col, digits) in columns.items()})
+
+
+def relevance_table(report: MetricsReport) -> pd.DataFrame:
+    """The comparison table as shown: one row per model, rounded."""
+    return _shown(report.relevance, {"Model": ("label", None), "RMSE": ("rmse", 3), "std": ("rmse_std", 3),
+                                     "MAE": ("mae", 3), "τc": ("kendall_tau_c", 3)})
+
+
+def linear_vs_neural(report: MetricsReport) -> str | None:
+    """One sentence answering 'linear regression or neural network?' from the RMSE error bars,
+    or None when the report lacks either model."""
+    frame = report.relevance.set_index("model")
+    if not {"linear_concat", "mlp_concat"} <= set(frame.index):
+        return None
+    lin, mlp = frame.loc["linear_concat"], frame.loc["mlp_concat"]
+    if math.isnan(lin["rmse"]) or math.isnan(mlp["rmse"]):
+        return None
+    spread = (0 if math.isnan(lin["rmse_std"]) else lin["rmse_std"]) + (
+        0 if math.isnan(mlp["rmse_std"]) else mlp["rmse_std"]
+    )
+    diff = lin["rmse"] - mlp["rmse"]
+    figures = f"(RMSE {lin['rmse']:.3f} ± {lin['rmse_std']:.3f} vs {mlp['rmse']:.3f} ± {mlp['rmse_std']:.3f})"
+    if abs(diff) <= spread:
+        verdict = (f"Linear regression and the neural network are within each other's error bars "
+                   f"{figures}: on the same features, neither is clearly better.")
+    elif diff > 0:
+        verdict = f"The neural network beats linear regression beyond the error bars {figures}."
+    else:
+        verdict = f"Linear regression beats the neural network beyond the error bars {figures}."
+    best = frame["rmse"].dropna()
+    if len(best):
+        name = str(best.idxmin())
+        verdict += f" Lowest RMSE overall: {model_label(name)}."
+    return verdict
+
+
+def _chart_label(label: str) -> str:
+    """Long labels on two lines, so five bars fit half a page without rotated ticks."""
+    return label.replace(" ", "<br>", 1) if len(label) > 10 and " " in label else label
+
+
+def rmse_figure(report: MetricsReport) -> go.Figure:
+    """RMSE per model, mean ± std over the folds, coloured by kind (baseline/linear/neural)."""
+    frame = report.relevance
+    fig = go.Figure()
+    for family, color in FAMILY_COLORS.items():
+        part = frame[frame["family"] == family]
+        if part.empty:
+            continue
+        fig.add_trace(go.Bar(
+            name=family,
+            x=[_chart_label(label) for label in part["label"]],
+            y=part["rmse"],
+            error_y={"type": "data", "array": part["rmse_std"].fillna(0).tolist(), "visible": True,
+                     "color": "#44545A", "thickness": 1.5, "width": 6},
+            marker_color=color,
+            text=[f"{v:.3f}" for v in part["rmse"]],
+            textposition="inside",
+            insidetextanchor="start",
+            customdata=part["label"],
+            hovertemplate="%{customdata}<br>RMSE %{y:.4f} ± %{error_y.array:.4f}<extra></extra>",
+        ))
+    order = [_chart_label(label) for label in frame["label"]]
+    fig.update_xaxes(categoryorder="array", categoryarray=order, tickangle=0, tickfont={"size": 12})
+    return layout(fig, "RMSE per model (mean ± std over 5 folds)", yaxis_title="RMSE (lower is better)",
+                   barmode="overlay")
+
+
+def retrieval_figure(report: MetricsReport) -> go.Figure:
+    """Recall@1/5/10 (%) of the text-to-photo search on each evaluation set."""
+    fig = go.Figure()
+    colors = [PRIMARY, ACCENT, SOFT, MUTED]
+    for i, row in enumerate(report.retrieval.itertuples(index=False)):
+        values = [row.r1, row.r5, row.r10]
+        fig.add_trace(go.Bar(
+            name=row.label,
+            x=["R@1", "R@5", "R@10"],
+            y=values,
+            marker_color=colors[i % len(colors)],
+            text=["" if math.isnan(v) else f"{v:.1f}%" for v in values],
+            textposition="outside",
+            hovertemplate=f"{row.label}<br>%{{x}} %{{y:.1f}}%<extra></extra>",
+        ))
+    top = max([v for v in report.retrieval[["r1", "r5", "r10"]].to_numpy().ravel() if not math.isnan(v)],
+              default=100.0)
+    fig.update_yaxes(range=[0, min(100.0, top * 1.15 + 2)], ticksuffix="%")
+    return layout(fig, "Recall@k: described photo in the top k", barmode="group",
+                   yaxis_title="recall")
+
+
+def retrieval_table(report: MetricsReport) -> pd.DataFrame:
+    return _shown(report.retrieval, {"Evaluation set": ("label", None), "R@1": ("r1", 1), "R@5": ("r5", 1),
+                                     "R@10": ("r10", 1), "MRR": ("mrr", 3)})
+
+
+# --------------------------------------------------------------------------------------------
+# Dataset explorer
+# --------------------------------------------------------------------------------------------
+
+
+def votes_figure(table: pd.DataFrame) -> go.Figure:
+    """Counts of each score 1..4: every single expert vote, and the majority per pair."""
+    single = pd.concat([table[c] for c in ("expert_1", "expert_2", "expert_3")]).astype(int)
+    single_counts = single.value_counts().reindex(range(1, 5), fill_value=0)
+    majority_counts = table["expert_majority"].astype(int).value_counts().reindex(range(1, 5), fill_value=0)
+    labels = [VOTE_LABELS[v].replace(" · ", "<br>", 1) for v in range(1, 5)]
+    fig = go.Figure(
+        [
+            go.Bar(name="Every expert vote", x=labels, y=single_counts.tolist(), marker_color=SOFT),
+            go.Bar(name="Majority vote per pair", x=labels, y=majority_counts.tolist(),
+                   marker_color=PRIMARY),
+        ]
+    )
+    fig.update_xaxes(tickangle=0)
+    return layout(fig, "Expert votes (1 = no match … 4 = full match)", barmode="group",
+                   yaxis_title="votes")
+
+
+def target_figure(table: pd.DataFrame) -> go.Figure:
+    """Histogram of the combined 0..1 target, split by whether crowd votes were blended in."""
+    with_crowd = table["crowd_share"].notna()
+    fig = go.Figure(
+        [
+            go.Histogram(name="Expert + crowd", x=table.loc[with_crowd, "target"],
+                         xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PRIMARY),
+            go.Histogram(name="Expert only", x=table.loc[~with_crowd, "target"],
+                         xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=ACCENT),
+        ]
+    )
+    return layout(fig, "Combined target (0 = no match, 1 = match)", barmode="stack",
+                   xaxis_title="target", yaxis_title="pairs", bargap=0.05)
