@@ -11,6 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages import _shared
+
 ROOT = Path(__file__).resolve().parent
 PAGES = ROOT / "pages"
 ASSETS = ROOT / "assets"
@@ -24,7 +26,6 @@ st.set_page_config(
 # Static style only (no user text): a tighter top margin so a 1280x800 screen shows more.
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem;}</style>")
 st.logo(str(ASSETS / "logo.svg"), size="large", icon_image=str(ASSETS / "icon.svg"))
-
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,4 +55,5 @@ page = st.navigation(
         st.Page(PAGES / "explore.py", title="Dataset explorer", icon=":material/table_view:"),
     ]
 )
+_shared.enter_app()
 page.run()

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
-from streamlit import config
 
 from core.config import Settings
 from core.data import DataError, TargetReport, load_relevance
@@ -36,26 +35,35 @@ if TYPE_CHECKING:
 # core.bundle and core.search import torch (seconds): they are imported on first use, so every
 # page paints at once and the dataset and metrics pages never pay for them.
 
-def run_through_app() -> None:
-    """Make sure this page runs inside app.py (layout, logo, st.navigation); call it first.
+# Session-state keys: app.py marks every session it runs in; a page run without the mark was
+# started by Streamlit's legacy pages/ mode (see run_through_app).
+APP_RAN = "withsense_app_ran"
+RETURN_TO = "withsense_return_to"
+
+
+def run_through_app(page_file: str) -> None:
+    """Make sure this page runs inside app.py (layout, logo, st.navigation); call it first with
+    the page's __file__.
 
     Streamlit treats a folder named pages/ beside the entrypoint as a legacy multipage app until
-    st.navigation has run once in the process, so a first visit straight to /search would run
-    the page on its own: no wide layout, no logo, every file of pages/ listed in the sidebar.
-    Here such a run leaves legacy mode and reruns through app.py, which opens the same page
-    (st.Page's URL path is the file name, as in legacy mode).
+    some session has called st.navigation, so the first visit straight to /search after the
+    server starts runs the page on its own: no wide layout, no logo, every file of pages/ in the
+    sidebar. Such a run lacks app.py's mark in its session: it switches to app.py, whose
+    st.navigation ends legacy mode for the process, and app.py switches back to this page.
     """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # internal module moved: then the legacy layout is all we lose
+    if st.session_state.get(APP_RAN):
         return
-    if config.get_option("global.appTest"):
-        # streamlit.testing resets legacy mode before every run, so a rerun here would drop
-        # the widget events of each run; under test the page simply runs on its own.
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    st.session_state[RETURN_TO] = f"pages/{Path(page_file).name}"
+    st.switch_page("app.py")
+
+
+def enter_app() -> None:
+    """Called by app.py after st.navigation, before the page runs: marks the session, and
+    reopens the page that a legacy-mode run left for app.py (see run_through_app)."""
+    st.session_state[APP_RAN] = True
+    page = st.session_state.pop(RETURN_TO, None)
+    if page:
+        st.switch_page(page)
 
 
 def settings() -> Settings:

@@ -9,7 +9,7 @@ import streamlit as st
 from pages import _shared
 from ui import charts, wording
 
-_shared.run_through_app()
+_shared.run_through_app(__file__)
 settings = _shared.settings()
 
 st.title("Model comparison")

@@ -7,7 +7,7 @@ import streamlit as st
 from pages import _shared
 from ui import charts, dataset, wording
 
-_shared.run_through_app()
+_shared.run_through_app(__file__)
 PER_PAGE = 8
 COLUMNS = 4
 

@@ -7,7 +7,7 @@ import streamlit as st
 from pages import _shared
 from ui import dataset, wording
 
-_shared.run_through_app()
+_shared.run_through_app(__file__)
 settings = _shared.settings()
 
 st.title("With Sense")

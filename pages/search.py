@@ -7,7 +7,7 @@ import streamlit as st
 from pages import _shared
 from ui import wording
 
-_shared.run_through_app()
+_shared.run_through_app(__file__)
 COLUMNS = 4
 
 settings = _shared.settings()

@@ -22,6 +22,7 @@ from core import reports
 from core.config import PROJECT_ROOT, Settings
 from core.data import TargetReport
 from core.text import MAX_QUERY_CHARS
+from pages import _shared
 from ui import charts, dataset, wording
 
 APP = PROJECT_ROOT / "app.py"
@@ -304,6 +305,16 @@ def test_compare_page_reports_a_broken_metrics_file(without_model: Path, app_env
     (app_env / "metrics.json").write_text("{not json")
     at = _open("compare")
     assert any("not a readable JSON report" in text for text in _texts(at.error))
+
+
+def test_a_page_opened_first_runs_inside_app(without_model: Path, app_env: Path) -> None:
+    """The first visit straight to a page, before app.py has run in the session (Streamlit's
+    legacy pages/ mode runs the page alone), goes through app.py and back to the page."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _texts(at.title) == ["Model comparison"]
+    assert at.session_state[_shared.APP_RAN] and _shared.RETURN_TO not in at.session_state
 
 
 # --------------------------------------------------------------------------------------------
