@@ -68,7 +68,7 @@ class ModelBundle:
 
         def check(rows: list[int], trunk: Any) -> None:
             if by_net:
-                probability[rows] = self.child_classifier.predict_proba(trunk)
+                probability[rows] = self.child_classifier.predict_proba(trunk)[:, 1]  # the child column
 
         raw, failures = encoder.encode_paths(paths, progress=progress, on_trunk=check)
         if not len(paths) or len(failures) == len(paths):
@@ -76,7 +76,7 @@ class ModelBundle:
             return empty, np.ones(len(paths), bool), probability, failures
         if not by_net:
             good = [i for i in range(len(paths)) if i not in failures]
-            probability[good] = self.child_classifier.predict_proba(raw[good])
+            probability[good] = self.child_classifier.predict_proba(raw[good])[:, 1]
         flags = probability >= self.child_classifier.threshold_
         flags[list(failures)] = True  # never show what could not be checked
         return self.tower.embed_image(raw), flags, probability, failures

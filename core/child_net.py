@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from core.child_photos import (
@@ -30,7 +31,7 @@ Progress = Callable[[int], None]
 _BUILD_LOCK = threading.Lock()  # searches and uploads may share one bundle across threads
 
 
-class ChildPhotoNet(_RecallThreshold):
+class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):
     """scikit-learn style: ``fit(trunks, y)``, ``predict_proba(trunks)``, ``predict(trunks)``."""
 
     description = "fine-tuned last CNN block"
@@ -49,11 +50,6 @@ class ChildPhotoNet(_RecallThreshold):
         self.weight_decay = weight_decay
         self.folds = folds
         self.seed = seed
-
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in (
-            "image_encoder", "target_recall", "confidence", "epochs", "lr", "batch_size",
-            "dropout", "weight_decay", "folds", "seed")}
 
     def _network(self) -> nn.Module:
         encoder = get_encoder(self.image_encoder, "image")

@@ -15,13 +15,10 @@ import numpy as np
 from scipy.special import expit
 from scipy.stats import beta
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-
-class ClassifierNotFittedError(NotFittedError):
-    """The classifier was used before ``fit`` (or ``from_state``)."""
+from core.estimators import check_fitted
 
 
 def threshold_for_recall(scores: np.ndarray, target_recall: float, confidence: float = 0.95) -> float:
@@ -100,19 +97,18 @@ class _RecallThreshold:
         return list(folds.split(np.zeros(len(y)), y))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "threshold_"):
-            raise ClassifierNotFittedError(f"{type(self).__name__} is not fitted: call fit() or "
-                                           "from_state() first")
+        check_fitted(self, "threshold_")  # what fit and from_state both set
 
     def decision_function(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """1-D probability that each photo shows a child (not sklearn's two columns)."""
-        return np.asarray(expit(self.decision_function(X)), dtype=np.float64)
+        """sklearn's two columns, in the order of ``classes_``: [no child, child]."""
+        child = np.asarray(expit(self.decision_function(X)), dtype=np.float64)
+        return np.column_stack([1 - child, child])
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X) >= self.threshold_
+        return self.predict_proba(X)[:, 1] >= self.threshold_
 
     def _fitted_state(self) -> dict[str, float]:
         return {"threshold": float(self.threshold_), "cv_recall": float(self.cv_recall_),

@@ -14,13 +14,16 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import kendalltau
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import cross_validate as sklearn_cross_validate
 
 from core import data
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import PROJECT_ROOT, Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks
+from core.estimators import check_fitted
 from core.legal import caption_child_labels, evaluate_query_check
 from core.models import ConstantModel, LinearConcat, MLPConcat, TwoTower, TwoTowerMLP, TwoTowerRelevance
 from core.train import (
@@ -55,11 +58,12 @@ def model_factories(corpus: PairFeatures, own: PairFeatures, row_images: np.ndar
     text_dim = corpus.text.shape[1]
 
     def tower_for(train_idx: np.ndarray) -> TwoTower:
+        # Kept for every fold (about 11 MB each): cross_validate runs one model over all folds,
+        # then the next, and both two-tower models need each fold's tower.
         key = np.sort(train_idx).tobytes()
         if key not in towers:
             keep = np.isin(own.images, np.unique(row_images[train_idx]))
             part = PairFeatures(own.text[keep], own.image[keep], own.images[keep])
-            towers.clear()  # one fold at a time: the previous fold's tower is done with
             towers[key] = fit_tower(combine(corpus, part), seed, progress)
         return towers[key]
 
@@ -72,26 +76,46 @@ def model_factories(corpus: PairFeatures, own: PairFeatures, row_images: np.ndar
     }
 
 
+class FoldModel(RegressorMixin, BaseEstimator):
+    """A factory's model as one estimator for sklearn's cross_validate. The factory needs the
+    fold's training rows (to train that fold's tower), which sklearn hands to ``fit`` as
+    ``rows``: a fit parameter with one value per sample is cut to the fold's rows."""
+
+    def __init__(self, make: Factory) -> None:
+        self.make = make
+
+    def fit(self, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> FoldModel:
+        self.model_ = self.make(rows).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        check_fitted(self, "model_")
+        return self.model_.predict(X)
+
+
+def fold_scores(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """One fold's RMSE, MAE and Kendall tau-c, from a single predict."""
+    pred = model.predict(X)
+    err = pred - y
+    # a constant prediction has no ranking: tau is 0 by definition, not NaN
+    tau = kendall_tau_c(pred, y) if np.ptp(pred) > 0 else 0.0
+    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err))), "tau": tau}
+
+
 def cross_validate(factories: dict[str, Factory], X: np.ndarray, y: np.ndarray,
                    groups: np.ndarray, n_splits: int = 5, test_size: float = 0.2, seed: int = 42
                    ) -> dict[str, dict[str, float]]:
-    """GroupShuffleSplit by image: no photo is in both parts of a fold."""
+    """sklearn's cross_validate over GroupShuffleSplit by image: no photo is in both parts of a
+    fold, and every model sees the same folds (the splitter's seed is fixed)."""
     splitter = GroupShuffleSplit(n_splits=n_splits, test_size=test_size, random_state=seed)
-    scores: dict[str, dict[str, list[float]]] = {n: {"rmse": [], "mae": [], "tau": []} for n in factories}
-    for train_idx, test_idx in splitter.split(X, y, groups):
-        for name, make in factories.items():
-            pred = make(train_idx).fit(X[train_idx], y[train_idx]).predict(X[test_idx])
-            err = pred - y[test_idx]
-            scores[name]["rmse"].append(float(np.sqrt(np.mean(err**2))))
-            scores[name]["mae"].append(float(np.mean(np.abs(err))))
-            # a constant prediction has no ranking: tau is 0 by definition, not NaN
-            tau = kendall_tau_c(pred, y[test_idx]) if np.ptp(pred) > 0 else 0.0
-            scores[name]["tau"].append(tau)
-    return {
-        name: {"rmse": float(np.mean(s["rmse"])), "rmse_std": float(np.std(s["rmse"])),
-               "mae": float(np.mean(s["mae"])), "kendall_tau_c": float(np.mean(s["tau"]))}
-        for name, s in scores.items()
-    }
+    out: dict[str, dict[str, float]] = {}
+    for name, make in factories.items():
+        s = sklearn_cross_validate(FoldModel(make), X, y, groups=groups, cv=splitter,
+                                   scoring=fold_scores, params={"rows": np.arange(len(X))},
+                                   error_score="raise")
+        out[name] = {"rmse": float(np.mean(s["test_rmse"])), "rmse_std": float(np.std(s["test_rmse"])),
+                     "mae": float(np.mean(s["test_mae"])), "kendall_tau_c": float(np.mean(s["test_tau"]))}
+    return out
 
 
 def retrieval_metrics(tower: TwoTower, text_vectors: np.ndarray, image_vectors: np.ndarray,

@@ -1,5 +1,6 @@
-"""Relevance models in the scikit-learn style: ``__init__`` stores parameters, ``fit`` returns
-self, learned attributes end in ``_``, ``predict`` checks it is fitted and returns 0..1.
+"""Relevance models, scikit-learn estimators (``clone``, ``get_params``, ``cross_validate`` work):
+``__init__`` stores parameters, ``fit`` returns self, learned attributes end in ``_``,
+``predict`` checks it is fitted and returns 0..1.
 
 Every relevance model takes the same X: rows of ``[text vector | image vector]`` from the
 registry's encoders, so the evaluation loops over them alike.
@@ -12,19 +13,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.isotonic import IsotonicRegression
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 from torch import nn
 from torch.nn import functional as F
 
-
-class NotFittedError(RuntimeError):
-    """predict() was called before fit()."""
-
-
-def _check_fitted(model: object, attribute: str) -> None:
-    if not hasattr(model, attribute):
-        raise NotFittedError(f"{type(model).__name__} is not fitted yet: call fit() first")
+from core.estimators import check_fitted
 
 
 def _check_xy(X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -43,7 +37,7 @@ def _check_xy(X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, n
     return X, y
 
 
-class ConstantModel:
+class ConstantModel(RegressorMixin, BaseEstimator):
     """The baseline every model must beat: always the mean training target."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> ConstantModel:
@@ -52,11 +46,11 @@ class ConstantModel:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "mean_")
+        check_fitted(self, "mean_")
         return np.full(len(X), self.mean_, dtype=np.float32)
 
 
-class LinearConcat:
+class LinearConcat(RegressorMixin, BaseEstimator):
     """Linear regression (ridge-regularised: 1664 features, ~5k pairs) on concatenated vectors."""
 
     def __init__(self, alpha: float = 10.0) -> None:
@@ -68,7 +62,7 @@ class LinearConcat:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "model_")
+        check_fitted(self, "model_")
         return np.clip(self.model_.predict(_check_xy(X)[0]), 0, 1).astype(np.float32)
 
 
@@ -109,7 +103,7 @@ def _mlp(in_dim: int, hidden: int, dropout: float) -> nn.Module:
     )
 
 
-class MLPConcat:
+class MLPConcat(RegressorMixin, BaseEstimator):
     """A fully connected network (torch) on the concatenated vectors, sigmoid output."""
 
     def __init__(self, hidden: int = 256, epochs: int = 30, lr: float = 1e-3,
@@ -130,7 +124,7 @@ class MLPConcat:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "net_")
+        check_fitted(self, "net_")
         features = self._features(_check_xy(X)[0])
         with torch.inference_mode():
             return torch.sigmoid(self.net_(torch.from_numpy(features)).squeeze(-1)).numpy()
@@ -151,9 +145,12 @@ class _Tower(nn.Module):
         return F.normalize(out, dim=-1)
 
 
-class TwoTower:
+class TwoTower(BaseEstimator):
     """Text and image vectors projected into one space, trained contrastively (InfoNCE) on
-    caption-photo pairs; captions of the same photo in a batch are not counted as negatives."""
+    caption-photo pairs; captions of the same photo in a batch are not counted as negatives.
+
+    An estimator without a mixin: it neither regresses nor classifies (``fit`` takes each pair's
+    text and image vectors and the pair's photo, not an X and a y)."""
 
     # Defaults chosen by a sweep on practicum test R@1, expert zero-shot tau and CV RMSE
     # (never holdout): short training with strong dropout generalises best from 30k pairs.
@@ -206,29 +203,30 @@ class TwoTower:
         return self
 
     def embed_text(self, vectors: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "text_tower_")
+        check_fitted(self, "text_tower_")
         with torch.inference_mode():
             return self.text_tower_(torch.from_numpy(_check_xy(vectors)[0])).numpy()
 
     def embed_image(self, vectors: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "image_tower_")
+        check_fitted(self, "image_tower_")
         with torch.inference_mode():
             return self.image_tower_(torch.from_numpy(_check_xy(vectors)[0])).numpy()
 
-    def query_offset(self, text_embeddings: np.ndarray) -> np.ndarray:
-        """What each query scores against the average corpus photo. Subtracting it leaves every
-        query's ranking unchanged but makes scores comparable across queries (measured: CV RMSE
-        0.1931 -> 0.1911, zero-shot tau 0.489 -> 0.497)."""
-        _check_fitted(self, "image_center_")
-        return np.asarray(text_embeddings, dtype=np.float32) @ self.image_center_
+    def centred_cosine(self, cosine: np.ndarray, text_embeddings: np.ndarray) -> np.ndarray:
+        """The score both training and search calibrate: each cosine minus what its query scores
+        against the average corpus photo. That leaves every query's ranking unchanged but makes
+        scores comparable across queries (measured: CV RMSE 0.1931 -> 0.1911, zero-shot tau
+        0.489 -> 0.497). `text_embeddings` has one row per cosine, or one row for all of them."""
+        check_fitted(self, "image_center_")
+        return cosine - np.asarray(text_embeddings, dtype=np.float32) @ self.image_center_
 
     def pair_similarity(self, text_vectors: np.ndarray, image_vectors: np.ndarray) -> np.ndarray:
         """Centred cosine similarity of row i's text with row i's image."""
         t = self.embed_text(text_vectors)
-        return (t * self.embed_image(image_vectors)).sum(1) - self.query_offset(t)
+        return self.centred_cosine((t * self.embed_image(image_vectors)).sum(1), t)
 
     def state(self) -> dict[str, Any]:
-        _check_fitted(self, "text_tower_")
+        check_fitted(self, "text_tower_")
         return {
             "params": {k: getattr(self, k) for k in ("dim", "hidden", "epochs", "batch_size", "lr",
                                                      "weight_decay", "dropout", "seed")},
@@ -253,7 +251,7 @@ class TwoTower:
         return model
 
 
-class SigmoidCalibrator:
+class SigmoidCalibrator(RegressorMixin, BaseEstimator):
     """A smooth monotone map from similarity to 0..1: d + a * sigmoid(k * (s - c)). Four
     parameters generalise slightly better than isotonic steps (CV RMSE 0.1790 -> 0.1780) and
     give no ties between photos."""
@@ -272,26 +270,27 @@ class SigmoidCalibrator:
         return d + a / (1 + np.exp(-k * (s - c)))
 
     def predict(self, s: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "params_")
+        check_fitted(self, "params_")
         return np.clip(self._curve(np.asarray(s, np.float64), *self.params_), 0, 1)
 
 
-def calibration_knots(calibrator: Any, low: float = -2.0, high: float = 2.0,
+def calibration_knots(calibrator: SigmoidCalibrator, low: float = -2.0, high: float = 2.0,
                       count: int = 801) -> tuple[np.ndarray, np.ndarray]:
-    """Any fitted calibrator as knots for np.interp: what the saved model stores."""
-    if isinstance(calibrator, IsotonicRegression):
-        return calibrator.X_thresholds_, calibrator.y_thresholds_
+    """A fitted calibrator as knots for np.interp: what the saved model stores."""
     x = np.linspace(low, high, count)
     return x, calibrator.predict(x)
 
 
-class TwoTowerRelevance:
-    """A fitted two-tower's centred cosine similarity, calibrated to the 0..1 target."""
+class TwoTowerRelevance(RegressorMixin, BaseEstimator):
+    """A fitted two-tower's centred cosine similarity, calibrated to the 0..1 target.
 
-    def __init__(self, tower: TwoTower, text_dim: int, calibration: str = "sigmoid") -> None:
+    `tower` is fitted elsewhere (on caption pairs, not on this X). ``clone`` copies it unfitted,
+    as any sub-estimator; pass ``sklearn.frozen.FrozenEstimator(tower)`` to keep it fitted
+    through ``clone``."""
+
+    def __init__(self, tower: TwoTower, text_dim: int) -> None:
         self.tower = tower
         self.text_dim = text_dim
-        self.calibration = calibration
 
     def similarity(self, X: np.ndarray) -> np.ndarray:
         X = _check_xy(X)[0]
@@ -299,26 +298,22 @@ class TwoTowerRelevance:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> TwoTowerRelevance:
         X, y = _check_xy(X, y)
-        if self.calibration == "sigmoid":
-            self.calibrator_: Any = SigmoidCalibrator()
-        elif self.calibration == "isotonic":
-            self.calibrator_ = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip")
-        else:
-            raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}")
-        self.calibrator_.fit(self.similarity(X), y)
+        self.calibrator_ = SigmoidCalibrator().fit(self.similarity(X), y)
         return self
 
     def calibrate(self, similarity: np.ndarray) -> np.ndarray:
-        _check_fitted(self, "calibrator_")
+        check_fitted(self, "calibrator_")
         return np.asarray(self.calibrator_.predict(np.asarray(similarity, dtype=np.float64)),
                           dtype=np.float32)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        check_fitted(self, "calibrator_")  # before the tower, which may not fit X's width
         return self.calibrate(self.similarity(X))
 
 
 class TwoTowerMLP(MLPConcat):
-    """An MLP head over two-tower features: the cosine and the element-wise product."""
+    """An MLP head over two-tower features: the cosine and the element-wise product. `tower` is
+    fitted elsewhere, as for :class:`TwoTowerRelevance`."""
 
     def __init__(self, tower: TwoTower, text_dim: int, hidden: int = 128, epochs: int = 40,
                  lr: float = 1e-3, weight_decay: float = 1e-2, dropout: float = 0.3,
@@ -330,5 +325,5 @@ class TwoTowerMLP(MLPConcat):
     def _features(self, X: np.ndarray) -> np.ndarray:
         t = self.tower.embed_text(X[:, : self.text_dim])
         i = self.tower.embed_image(X[:, self.text_dim :])
-        cos = (t * i).sum(1, keepdims=True) - self.tower.query_offset(t)[:, None]
+        cos = self.tower.centred_cosine((t * i).sum(1), t)[:, None]
         return np.hstack([cos * 10, t * i * 10]).astype(np.float32)

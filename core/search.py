@@ -122,8 +122,8 @@ class SearchService:
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
         vector = self.bundle.encode_queries([text])[0]
         found = self.gallery.index.search(vector, top_k)
-        offset = float(self.bundle.tower.query_offset(vector[None, :])[0])
-        scores = self.bundle.score(np.array([h.similarity for h in found.hits]) - offset)
+        cosines = np.array([h.similarity for h in found.hits], dtype=np.float64)
+        scores = self.bundle.score(self.bundle.tower.centred_cosine(cosines, vector[None, :]))
         hits = [
             SearchHit(h.id, self.gallery.path_of(h.id), float(s), h.similarity, rank)
             for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)

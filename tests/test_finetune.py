@@ -89,7 +89,7 @@ def test_remade_encoder_loads_by_name_and_gives_unit_vectors(
     assert (cosine < 0.9999).all()  # the tail learnt: not the ImageNet vectors...
     assert (cosine > 0.3).all()  # ...but started from them
     head = EncoderChildHead.from_encoder(FINETUNED)
-    probability = head.predict_proba(tuned)
+    probability = head.predict_proba(tuned)[:, 1]  # the child column
     assert probability.shape == (6,) and ((probability >= 0) & (probability <= 1)).all()
     assert head.threshold_ == pytest.approx(load_own_weights(FINETUNED)["child_threshold"])
 

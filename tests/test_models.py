@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.estimators import NotFittedError
 from core.models import (
     ConstantModel,
     LinearConcat,
     MLPConcat,
-    NotFittedError,
     TwoTower,
     TwoTowerMLP,
     TwoTowerRelevance,
