@@ -59,13 +59,11 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from core.evaluate import evaluate
+    from core.reports import write_metrics
 
     metrics = evaluate(settings, progress=_tqdm_factory())
     output = Path(args.output) if args.output else settings.metrics_path
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_suffix(".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2))
-    tmp.replace(output)
+    write_metrics(output, metrics)
     print_metrics(metrics)
     print(f"\nwritten to {output}")
     return 0

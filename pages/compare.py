@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from core.reports import provenance
 from pages import _shared
 from ui import charts, wording
 
@@ -15,8 +16,10 @@ settings = _shared.settings()
 st.title("Model comparison")
 st.markdown(
     "Which model predicts best how well a photo matches a description? Each model is fitted on "
-    "four fifths of the practicum photos and scored on the rest, five times over (no photo is on "
-    "both sides of a split); bars show the mean and the error bars the spread across folds."
+    "four fifths of the practicum photos and scored on the rest, over five random splits (no photo "
+    "is on both sides of a split, but one photo can be tested in several); bars show the mean and "
+    "the error bars the spread across splits. Each figure says whether it is **clean** (it never "
+    "guided a choice) or a **selection** figure (it guided one, so it flatters what it chose)."
 )
 
 try:
@@ -48,10 +51,12 @@ else:
             st.caption(
                 "Zero-shot reference: the two-tower similarity, trained on captions only (no expert "
                 f"data), agrees with the mean expert score at Kendall tau-c "
-                f"{report.expert_zero_shot_kendall_tau_c:.3f}."
+                f"{report.expert_zero_shot_kendall_tau_c:.3f}. "
+                + provenance("expert_zero_shot_kendall_tau_c")
             )
         st.caption("RMSE and MAE on the 0–1 target (lower is better); std: spread of the RMSE over "
-                   "the 5 folds; τc: Kendall tau-c rank agreement with the target (higher is better).")
+                   "the 5 splits; τc: Kendall tau-c rank agreement with the target (higher is better). "
+                   + provenance("relevance"))
 
 st.subheader("Search quality")
 if report.retrieval.empty:
@@ -61,8 +66,7 @@ else:
                                    "retrieval_chart")
     with table_col:
         st.caption("R@k (%): share of descriptions whose own photo is among the first k results; "
-                   "MRR: mean reciprocal rank of that photo. Holdout photos and captions were never seen "
-                   "while building the model.")
+                   "MRR: mean reciprocal rank of that photo. " + wording.retrieval_provenance(report))
         sizes = wording.retrieval_sizes(report)
         if sizes:
             st.caption(sizes + ".")
@@ -74,7 +78,7 @@ if encoders.empty:
 else:
     st.dataframe(encoders, hide_index=True)
     st.caption("Each row measured the same way on training data only (practicum test retrieval, "
-               "5-fold CV RMSE, zero-shot tau-c, the child head's out-of-sample figures, indexing "
+               "CV RMSE over 5 splits, zero-shot tau-c, the child head's out-of-sample figures, indexing "
                "speed on 2 CPU cores). These are selection figures: they chose the encoder in use; "
                "holdout, above, was read once for the chosen one.")
 
@@ -84,11 +88,12 @@ if legal:
     cols = st.columns(len(legal))
     for col, (label, value, meaning) in zip(cols, legal, strict=True):
         col.metric(label, value, help=meaning)
+    st.caption(" ".join(provenance(kind) for kind in ("legal.query", "legal.image_holdout")))
     if not report.child_classifiers.empty:
         st.dataframe(report.child_classifiers, hide_index=True)
         st.caption("Child-photo classifiers compared on training photos only (out of fold), each at the "
-                   "threshold it chose for recall ≥ 0.98 at 95% confidence: the one that withholds fewer "
-                   "other photos is in use.")
+                   "threshold it chose for recall ≥ 0.98 at 95% confidence: the first is in use. "
+                   + provenance("legal.classifiers"))
 
 if report.config:
     with st.expander("Evaluation settings"):

@@ -26,7 +26,7 @@ with left, st.container(border=True):
                 "results to show.")
 with middle, st.container(border=True):
     st.page_link("pages/compare.py", label="**Model comparison**", icon=":material/leaderboard:")
-    st.markdown("Linear regression vs neural networks: RMSE with error bars over five folds, "
+    st.markdown("Linear regression vs neural networks: RMSE with error bars over five splits, "
                 "and search recall.")
 with right, st.container(border=True):
     st.page_link("pages/explore.py", label="**Dataset explorer**", icon=":material/table_view:")

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = {
-    "constant": "constant baseline (mean target)",
-    "linear_concat": "linear regression (ridge) on text + image vectors",
-    "mlp_concat": "fully connected network on text + image vectors",
-    "two_tower": "two-tower, calibrated cosine (default)",
-    "two_tower_mlp": "MLP head over two-tower features",
-}
+sys.path.insert(0, str(ROOT))  # run as a file, so core/ is not on the path by itself
+
+from core import reports  # noqa: E402
+
+
+def _kind(section: str) -> str:
+    """The figure's provenance, in italics after its heading."""
+    return f"*{reports.provenance(section)}*"
 
 
 def render(m: dict) -> str:
@@ -23,33 +25,41 @@ def render(m: dict) -> str:
         f"Measured by `python -m core evaluate` on {m.get('generated_at', '?')}, {cfg.get('machine', '?')};",
         f"encoders `{cfg['text_encoder']}` + `{cfg['image_encoder']}`, seed {cfg['seed']}.",
         "",
-        "Relevance to the 0.6·expert + 0.4·crowd target, 5-fold GroupShuffleSplit by photo "
-        "(test_size 0.2) on the practicum train pairs:",
+        f"Relevance to the 0.6·expert + 0.4·crowd target on the practicum train pairs, "
+        f"{cfg.get('folds', 5)} GroupShuffleSplit splits by photo (test_size {cfg.get('test_size', 0.2)} "
+        "each, drawn independently, so test sets overlap: not a k-fold). " + _kind("relevance"),
         "",
         "| model | RMSE (mean ± std) | MAE | Kendall tau-c |",
         "|---|---|---|---|",
     ]
     for key, row in m["relevance"].items():
-        lines.append(f"| {NAMES.get(key, key)} | {row['rmse']:.4f} ± {row['rmse_std']:.4f} | "
+        name = reports.MODELS[key].description if key in reports.MODELS else key
+        lines.append(f"| {name} | {row['rmse']:.4f} ± {row['rmse_std']:.4f} | "
                      f"{row['mae']:.4f} | {row['kendall_tau_c']:.4f} |")
     lines += [
         "",
         f"Zero-shot Kendall tau-c of the two-tower similarity against the mean expert score on all "
         f"expert pairs, for a tower trained on the extra corpus alone (no expert, crowd or practicum "
-        f"photo): **{m['expert_zero_shot_kendall_tau_c']:.4f}** (CLIP's published figure: 0.512).",
+        f"photo): **{m['expert_zero_shot_kendall_tau_c']:.4f}** (CLIP's published figure: 0.512). "
+        + _kind("expert_zero_shot_kendall_tau_c"),
         "",
         "Text → image retrieval with the deployed tower:",
         "",
-        "| set | R@1 | R@5 | R@10 | MRR | queries | photos |",
-        "|---|---|---|---|---|---|---|",
+        "| set | R@1 | R@5 | R@10 | MRR | queries | photos | kind |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, r in m["retrieval"].items():
+        kind = reports.PROVENANCE.get(f"retrieval.{key}")
         lines.append(f"| {key} | {r['r1']:.1f} | {r['r5']:.1f} | {r['r10']:.1f} | {r['mrr']:.3f} | "
-                     f"{r['queries']} | {r['images']} |")
+                     f"{r['queries']} | {r['images']} | {kind.kind if kind else 'unknown'} |")
+    kinds = {key: reports.PROVENANCE[f"retrieval.{key}"] for key in m["retrieval"]
+             if f"retrieval.{key}" in reports.PROVENANCE}
+    lines += ["", " ".join(f"*{reports.SPLIT_LABELS.get(key, key)}: {p.kind} figure, {p.why}.*"
+                           for key, p in kinds.items())]
     lem = m.get("lemmatization", {})
     if lem:
         lines += ["", "Lemmatizing the text fed to MiniLM (chosen on the CV two-tower RMSE; "
-                  f"default: {'lemmatized' if cfg['lemmatize'] else 'raw'}):", "",
+                  f"default: {'lemmatized' if cfg['lemmatize'] else 'raw'}). " + _kind("lemmatization"), "",
                   "| text | two-tower RMSE | tau-c | zero-shot tau-c | test R@1 (corpus-only tower) |",
                   "|---|---|---|---|---|"]
         for key, r in lem.items():
@@ -60,19 +70,18 @@ def render(m: dict) -> str:
     if legal:
         lines += ["", "Legal checks: query check recall on child queries "
                   f"{legal['query_recall']:.3f}, false alarms {legal['query_false_alarm']:.4f} "
-                  "(tests/legal_queries.tsv); image classifier on holdout (labels from its captions, "
-                  f"never seen): child photos flagged {legal['image_recall_holdout']:.3f}, other photos "
-                  f"withheld {legal['image_withheld_nonchild_holdout']:.3f}."]
-        names = {"encoder_head": "child head trained with the photo encoder",
-                 "finetuned_tail": "fine-tuned last block + head (default)",
-                 "logistic_pooled": "logistic regression on the pooled vector"}
+                  "(tests/legal_queries.tsv). " + _kind("legal.query"),
+                  "", "Image classifier on holdout (labels from its captions; photos it never learnt "
+                  "from): child photos flagged "
+                  f"{legal['image_recall_holdout']:.3f}, other photos withheld "
+                  f"{legal['image_withheld_nonchild_holdout']:.3f}. " + _kind("legal.image_holdout")]
         candidates = legal.get("classifiers", {})
         if candidates:
             lines += ["", "Child-photo classifiers compared on training photos only (out-of-fold, at the "
-                      "threshold each one chose):", "",
+                      "threshold each one chose; the first is in use). " + _kind("legal.classifiers"), "",
                       "| classifier | child photos flagged | other photos withheld |", "|---|---|---|"]
-            lines += [f"| {names.get(k, k)} | {r['cv_recall']:.3f} | {r['cv_withheld_nonchild']:.3f} |"
-                      for k, r in candidates.items()]
+            lines += [f"| {reports.CHILD_CLASSIFIER_LABELS.get(k, k)} | {r['cv_recall']:.3f} | "
+                      f"{r['cv_withheld_nonchild']:.3f} |" for k, r in candidates.items()]
     return "\n".join(lines)
 
 
@@ -139,17 +148,27 @@ def replace_block(text: str, name: str, body: str) -> str:
     return new
 
 
-def main() -> int:
-    readme = ROOT / "README.md"
-    text = replace_block(readme.read_text(), "metrics",
-                         render(json.loads((ROOT / "reports" / "metrics.json").read_text())))
-    optional = (("bench.json", "bench", render_bench), ("ablation.json", "ablation", render_ablation),
-                ("metrics-finetuned.json", "metrics-finetuned", render),
-                ("finetune_runs.json", "finetune-runs", render_runs))
-    for file, block, renderer in optional:
+# README block <- reports/ file and its renderer; every file but metrics.json is optional.
+OPTIONAL = (("bench.json", "bench", render_bench), ("ablation.json", "ablation", render_ablation),
+            ("metrics-finetuned.json", "metrics-finetuned", render),  # same schema as metrics.json
+            ("finetune_runs.json", "finetune-runs", render_runs))
+
+
+def rendered_blocks() -> dict[str, str]:
+    """Each README block's body, as rendered from the reports/ files there are now."""
+    blocks = {"metrics": render(reports.read_metrics_json(ROOT / "reports" / "metrics.json"))}
+    for file, block, renderer in OPTIONAL:
         path = ROOT / "reports" / file
         if path.is_file():
-            text = replace_block(text, block, renderer(json.loads(path.read_text())))
+            blocks[block] = renderer(json.loads(path.read_text()))
+    return blocks
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    for block, body in rendered_blocks().items():
+        text = replace_block(text, block, body)
     readme.write_text(text)
     return 0
 

@@ -262,6 +262,10 @@ def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, ap
     assert classifiers["Classifier"].tolist() == [labels["finetuned_tail"], labels["logistic_pooled"]]
     assert classifiers["Other photos withheld"].tolist() == [0.55, 0.64]
     assert any("Holdout: 1,000 descriptions of 200 photos" in text for text in _texts(at.caption))
+    # each figure says how clean it is; the child holdout figure names the late rule
+    captions = " ".join(_texts(at.caption))
+    assert "Holdout: clean figure" in captions and "Practicum test: selection figure" in captions
+    assert "adopted after a holdout read" in captions
 
 
 def test_compare_page_shows_the_photo_encoder_rows(without_model: Path, app_env: Path) -> None:

@@ -93,7 +93,7 @@ def _chart_label(label: str) -> str:
 
 
 def rmse_figure(report: MetricsReport) -> go.Figure:
-    """RMSE per model, mean ± std over the folds, coloured by kind (baseline/linear/neural)."""
+    """RMSE per model, mean ± std over the splits, coloured by kind (baseline/linear/neural)."""
     frame = report.relevance
     fig = go.Figure()
     for family, color in FAMILY_COLORS.items():
@@ -115,8 +115,8 @@ def rmse_figure(report: MetricsReport) -> go.Figure:
         ))
     order = [_chart_label(label) for label in frame["label"]]
     fig.update_xaxes(categoryorder="array", categoryarray=order, tickangle=0, tickfont={"size": 12})
-    return layout(fig, "RMSE per model (mean ± std over 5 folds)", yaxis_title="RMSE (lower is better)",
-                   barmode="overlay")
+    return layout(fig, "RMSE per model (mean ± std over 5 random splits)",
+                  yaxis_title="RMSE (lower is better)", barmode="overlay")
 
 
 def retrieval_figure(report: MetricsReport) -> go.Figure:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from core.reports import PROVENANCE
+
 if TYPE_CHECKING:
     from core.bundle import ModelBundle
     from core.reports import MetricsReport
@@ -158,6 +160,16 @@ def retrieval_sizes(report: MetricsReport) -> str:
         if not (math.isnan(row.queries) or math.isnan(row.images)):
             parts.append(f"{row.label}: {int(row.queries):,} descriptions of {int(row.images):,} photos")
     return "; ".join(parts)
+
+
+def retrieval_provenance(report: MetricsReport) -> str:
+    """'Practicum test: selection figure, ... Holdout: clean figure, ...' for the sets it holds."""
+    parts = []
+    for row in report.retrieval.itertuples(index=False):
+        kind = PROVENANCE.get(f"retrieval.{row.split}")
+        if kind:
+            parts.append(f"{row.label}: {kind.kind} figure, {kind.why}.")
+    return " ".join(parts)
 
 
 def legal_rows(report: MetricsReport) -> list[tuple[str, str, str]]:
