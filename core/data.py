@@ -188,16 +188,6 @@ def load_test_queries(practicum_dir: Path, check_files: bool = True) -> pd.DataF
     return frame.reset_index(drop=True)
 
 
-def load_test_images(practicum_dir: Path, check_files: bool = True) -> list[str]:
-    path = practicum_dir / "test_images.csv"
-    frame = _read_table(path, ",", ["image"])
-    _reject_duplicates(frame, path, ["image"])
-    if check_files:
-        check_images_exist(frame["image"].tolist(), practicum_dir / "test_images", path,
-                           lines=frame.index.tolist())
-    return frame["image"].tolist()
-
-
 def check_images_exist(names: list[str], folder: Path, listed_in: Path,
                        lines: list[int] | None = None) -> None:
     """Every image a table names must be in its folder; ``lines`` are the names' file lines
@@ -209,17 +199,6 @@ def check_images_exist(names: list[str], folder: Path, listed_in: Path,
         if name not in present:
             line = lines[row] if lines is not None else row + 2
             raise DataError(listed_in, f"image {name!r} is listed but absent from {folder}", line=line)
-
-
-def check_image_readable(path: Path) -> None:
-    """Raise DataError naming the file when it is not a decodable image (empty, truncated, ...)."""
-    from core.images import ImageError, load_image
-
-    try:
-        load_image(path)
-    except ImageError as exc:
-        reason = str(exc).removeprefix(f"{Path(path).name}: ")
-        raise DataError(path, f"unreadable image: {reason}") from exc
 
 
 def load_flickr_captions(flickr_dir: Path, images: set[str] | None = None) -> pd.DataFrame:

@@ -174,9 +174,6 @@ class CnnImageEncoder:
         array = (array - self.mean) / self.std
         return array.transpose(2, 0, 1)
 
-    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return self.encode_arrays(np.stack([self.preprocess(img) for img in images]))
-
     def encode_arrays(self, batch: np.ndarray, on_trunk: TrunkHook | None = None) -> np.ndarray:
         """Vectors of preprocessed images; `on_trunk` also receives the trunk's output (one
         forward pass serves both the search vector and the child-photo head)."""

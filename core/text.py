@@ -60,11 +60,6 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(plain.lower())
 
 
-def clean(text: str) -> str:
-    """Lower-case words only, single-spaced: what the lemmatizer and lexicon checks see."""
-    return " ".join(tokenize(text))
-
-
 def _ensure_wordnet_path() -> str:
     import nltk
 

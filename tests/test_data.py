@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from core import data
 from core.data import DataError
@@ -85,7 +84,6 @@ def test_small_copy_loads(mini: Path) -> None:
     assert report.expert_majority + report.expert_dropped_no_majority == N_PAIRS
     assert len(table) == report.expert_majority
     assert len(data.load_test_queries(mini)) == 20
-    assert data.load_test_images(mini)
 
 
 # ---------------------------------------------------------------- missing things
@@ -116,10 +114,10 @@ def test_image_listed_but_absent(mini: Path) -> None:
 
 
 def test_test_image_listed_but_absent(mini: Path) -> None:
-    name = _lines(mini / "test_images.csv")[2].strip()
+    name = _lines(mini / "test_queries.csv")[1].split("|")[3].strip()
     (mini / "test_images" / name).unlink()
-    _raises(["test_images.csv", "line 3", name], data.load_test_images, mini)
-    assert name in data.load_test_images(mini, check_files=False)
+    _raises(["test_queries.csv", name, "absent"], data.load_test_queries, mini)
+    assert name in data.load_test_queries(mini, check_files=False)["image"].tolist()
 
 
 # ---------------------------------------------------------------- wrong separator / shape
@@ -214,8 +212,8 @@ def test_empty_file(mini: Path, content: bytes) -> None:
 
 
 def test_header_only(mini: Path) -> None:
-    _write(mini / "test_images.csv", ["image\n"])
-    _raises(["test_images.csv", "header but no data rows"], data.load_test_images, mini)
+    _write(mini / "train_dataset.csv", ["image,query_id,query_text\n"])
+    _raises(["train_dataset.csv", "header but no data rows"], data.load_train_pairs, mini)
 
 
 def test_not_utf8(mini: Path) -> None:
@@ -227,28 +225,12 @@ def test_not_utf8(mini: Path) -> None:
 
 
 def test_utf8_bom_is_accepted(mini: Path) -> None:
-    path = mini / "test_images.csv"
+    path = mini / "train_dataset.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    assert data.load_test_images(mini)
+    assert len(data.load_train_pairs(mini))
 
 
 # ---------------------------------------------------------------- images and other files
-
-
-def test_check_image_readable(tmp_path: Path) -> None:
-    good = tmp_path / "good.jpg"
-    Image.new("RGB", (32, 24), (200, 10, 10)).save(good)
-    data.check_image_readable(good)
-    (tmp_path / "text.jpg").write_text("not a picture")
-    _raises(["text.jpg", "unreadable image", "not an image"], data.check_image_readable,
-            tmp_path / "text.jpg")
-    (tmp_path / "empty.jpg").touch()
-    _raises(["empty.jpg", "empty file"], data.check_image_readable, tmp_path / "empty.jpg")
-    big = tmp_path / "big.jpg"
-    Image.effect_noise((256, 256), 64).convert("RGB").save(big, quality=95)
-    (tmp_path / "cut.jpg").write_bytes(big.read_bytes()[: big.stat().st_size // 3])
-    _raises(["cut.jpg", "unreadable image"], data.check_image_readable, tmp_path / "cut.jpg")
-    _raises(["gone.jpg"], data.check_image_readable, tmp_path / "gone.jpg")
 
 
 def test_check_images_exist_default_lines(tmp_path: Path) -> None:
@@ -348,5 +330,4 @@ def test_real_files_parse_quotes(practicum_dir: Path) -> None:
     queries = data.load_test_queries(practicum_dir)
     assert len(queries) == 500 and list(queries.columns) == ["query_id", "query_text", "image"]
     assert queries["query_text"].str.contains('" ADHD "', regex=False).any()  # quotes kept as text
-    assert len(data.load_test_images(practicum_dir)) == 100
     assert re.fullmatch(r".+\.jpg#\d", queries["query_id"].iloc[0])

@@ -60,7 +60,6 @@ def test_lemmatize(raw: str, expected: str) -> None:
 
 def test_tokenize_handles_case_accents_and_apostrophes() -> None:
     assert text.tokenize("The Boy’s CAFÉ, 3 dogs") == ["the", "boy's", "cafe", "dogs"]
-    assert text.clean("  Hello,   World! ") == "hello world"
 
 
 def test_noun_lemma_ignores_verb_readings() -> None:
