@@ -307,7 +307,8 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
 
 def _test_retrieval(settings: Settings, model: JointModel, pooled: np.ndarray,
                     practicum: list[Path]) -> dict[str, float]:
-    """Practicum test retrieval with the run's own towers (clean: no test photo was learnt)."""
+    """Practicum test retrieval with the run's own towers: no test photo was learnt, but runs are
+    compared on it, so it is a selection figure."""
     queries = data.load_test_queries(settings.practicum_dir)
     gallery = [i for i, p in enumerate(practicum) if p.parent.name == "test_images"]
     position = {practicum[i].name: k for k, i in enumerate(gallery)}
