@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.atomic import atomic_write_json
 from core.config import Settings
 from core.encoders import REGISTRY, get_encoder
 from core.own_weights import read_manifest
@@ -95,10 +96,7 @@ def record(path: Path, label: str, row: dict[str, Any]) -> dict[str, Any]:
     """Add or replace the row called `label` in the ablation file (a JSON object by label)."""
     rows = read_rows(path)
     rows[label] = row
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=2) + "\n")
-    tmp.replace(path)
+    atomic_write_json(path, rows)
     return rows
 
 

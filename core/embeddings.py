@@ -7,7 +7,6 @@ run keeps every finished batch and a crash never leaves a half-written shard.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import atomic_save_npz
 from core.encoders import REGISTRY, get_encoder
 from core.text import lemmatize
 
@@ -31,17 +31,6 @@ def file_key(path: Path) -> str:
 
 def text_key(text: str) -> str:
     return content_key(text.encode("utf-8"))
-
-
-def atomic_save_npz(path: Path, **arrays: np.ndarray) -> None:
-    """np.savez to a temporary file in the same folder, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with tmp.open("wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class EmbeddingCache:

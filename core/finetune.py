@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from core import data
+from core.atomic import atomic_torch_save
 from core.child_photos import threshold_for_recall
 from core.config import Settings
 from core.embeddings import embed_texts
@@ -148,9 +149,7 @@ def cached_views(settings: Settings, paths: list[Path], config: FinetuneConfig, 
         out = torch.cat(chunks)
     else:
         out = trunk_views(paths, config, views, progress(f"trunk views of {len(paths)} photos", len(paths)))
-    file.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(out, file.with_suffix(".tmp"))
-    file.with_suffix(".tmp").replace(file)
+    atomic_torch_save(file, out)
     return out
 
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.atomic import atomic_torch_save, atomic_write_json
 from core.config import PROJECT_ROOT
 
 REMAKE = "Remake them with: python -m core finetune (README, 'Fine-tuned photo encoder')"
@@ -70,15 +71,8 @@ def save_own_weights(name: str, payload: dict[str, Any], manifest: dict[str, Any
                      folder: Path | None = None) -> Path:
     """Write the weights, then the manifest with their sha256 (each to a temporary name first)."""
     weights, manifest_file = weights_files(name, folder)
-    import torch
-
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_name(f".{weights.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, weights)
+    atomic_torch_save(weights, payload)
     manifest = {**manifest, "file": weights.name, "bytes": weights.stat().st_size,
                 "sha256": sha256_file(weights)}
-    tmp = manifest_file.with_name(f".{manifest_file.name}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, manifest_file)
+    atomic_write_json(manifest_file, manifest)
     return weights

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.atomic import atomic_write_json
+
 EVALUATE_COMMAND = "python -m core evaluate --output reports/metrics.json"
 
 
@@ -126,11 +128,7 @@ def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
     missing = [key for key in ("relevance", "retrieval", "legal", "config") if key not in metrics]
     if missing:
         raise ValueError(f"metrics lack {', '.join(missing)}: not evaluate's result")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_json(Path(path), metrics)
 
 
 def read_metrics_json(path: Path) -> dict[str, Any]:
