@@ -27,7 +27,8 @@ import psutil
 from core.bundle import ModelBundle
 from core.config import Settings
 from core.index import ExactIndex, VectorIndex
-from core.search import Gallery, SearchService, gallery_paths, list_galleries
+from core.search import Gallery, SearchService
+from core.store import GalleryError, GalleryMissingError, list_galleries, read_gallery
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 BACKENDS = ("exact", "exact-f16", "pgvector")
@@ -141,16 +142,18 @@ def _gallery_rows(settings: Settings, dim: int, size: int, seed: int, dtype: Any
     flags = np.zeros(size, dtype=bool)
     ids: list[str] = []
     for name in list_galleries(settings):
-        index_file, _ = gallery_paths(settings, name)
-        if len(ids) >= size or not index_file.is_file():
-            continue
-        real = ExactIndex.load(index_file)
+        if len(ids) >= size:
+            break
+        try:
+            real = read_gallery(settings, name)
+        except GalleryError:
+            continue  # a damaged or older gallery: synthetic rows stand in for it
         if real.dim != dim:
             continue
-        take = min(len(real), size - len(ids))
-        vectors[len(ids) : len(ids) + take] = real.vectors()[:take]
-        flags[len(ids) : len(ids) + take] = real.flags()[:take]
-        ids.extend(f"{name}/{i}" for i in real.ids()[:take])
+        take = min(len(real.ids), size - len(ids))
+        vectors[len(ids) : len(ids) + take] = real.vectors[:take]
+        flags[len(ids) : len(ids) + take] = real.flags[:take]
+        ids.extend(f"{name}/{i}" for i in real.ids[:take])
     n_real = len(ids)
     rng = np.random.default_rng(seed)
     for start in range(n_real, size, 65_536):  # in chunks: no second full-size array
@@ -261,16 +264,13 @@ def _recall(settings: Settings, bundle: ModelBundle, backends: Sequence[str], ur
     are withheld, so it sits below the raw R@10 of `evaluate`); equal values = nothing lost."""
     from core import data
 
-    index_file, _ = gallery_paths(settings, "test")
     try:
         frame = data.load_test_queries(settings.practicum_dir, check_files=False)
-    except data.DataError:
-        frame = None
-    if frame is None or not index_file.is_file():
+        exact = read_gallery(settings, "test").index()
+    except (data.DataError, GalleryError, GalleryMissingError):
         return {b: None for b in backends}
     queries = bundle.encode_queries(frame["query_text"].tolist())
     own = frame["query_id"].str.split("#").str[0].tolist()
-    exact = ExactIndex.load(index_file)
     result: dict[str, float | None] = {}
     for backend in backends:
         if backend == "pgvector":

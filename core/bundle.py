@@ -3,8 +3,8 @@ classifier, saved as one file (plain tensors and lists, loaded with weights_only
 
 from __future__ import annotations
 
-import os
-import uuid
+import hashlib
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,18 +13,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.atomic import atomic_torch_save
 from core.child_net import ChildPhotoNet, load_child_classifier
 from core.child_photos import ChildPhotoClassifier
-from core.encoders import get_encoder
+from core.config import ArtifactsMissingError
+from core.encoders import REGISTRY, get_encoder
 from core.models import TwoTower
+from core.own_weights import sha256_file
 from core.text import lemmatize
 
 BUNDLE_FILE = "model.pt"
 FORMAT_VERSION = 2  # 2: the child classifier is a fine-tuned network
-
-
-class ArtifactsMissingError(FileNotFoundError):
-    """No trained model yet; the message says which command builds it."""
 
 
 @dataclass
@@ -38,9 +37,18 @@ class ModelBundle:
     calibration_y: np.ndarray
     child_classifier: ChildPhotoNet | ChildPhotoClassifier
     info: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""  # of model.pt, once saved or loaded: galleries record which model made them
 
     def __post_init__(self) -> None:
         self._text = get_encoder(self.text_encoder, "text")
+
+    def fingerprint(self) -> dict[str, str]:
+        """What a gallery's vectors and child flags depend on: this model file and the image
+        encoder's weights and preprocessing. A gallery with another fingerprint must be re-indexed."""
+        spec = REGISTRY[self.image_encoder]
+        return {"model_sha256": self.sha256, "text_encoder": self.text_encoder,
+                "image_encoder": self.image_encoder, "image_revision": spec.revision,
+                "image_preprocessing": spec.preprocessing}
 
     def prepare_text(self, text: str) -> str:
         return lemmatize(text) if self.lemmatize else text
@@ -95,9 +103,8 @@ class ModelBundle:
             "info": self.info,
         }
         path = folder / BUNDLE_FILE
-        tmp = folder / f".{BUNDLE_FILE}.{uuid.uuid4().hex}.tmp"
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save(path, payload)
+        self.sha256 = sha256_file(path)
         return path
 
     @classmethod
@@ -107,8 +114,9 @@ class ModelBundle:
             raise ArtifactsMissingError(
                 f"No trained model at {path}. Build it with: python -m core train"
             )
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+        try:  # one read: the hash is of the very bytes loaded, even if a `train` replaces the file
+            raw = path.read_bytes()
+            payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for a damaged file
             raise ArtifactsMissingError(
                 f"The model file {path} cannot be read ({exc}); rebuild it with: python -m core train"
@@ -124,4 +132,5 @@ class ModelBundle:
             calibration_y=payload["calibration_y"].numpy(),
             child_classifier=load_child_classifier(payload["child_classifier"]),
             info=payload["info"],
+            sha256=hashlib.sha256(raw).hexdigest(),
         )

@@ -15,17 +15,21 @@ from typing import Any
 
 from core.config import Settings
 
+_OPEN_BARS: list[Any] = []  # closed before an error is printed, so it gets a line of its own
+
+
+def _close_bars() -> None:
+    while _OPEN_BARS:
+        _OPEN_BARS.pop().close()
+
 
 def _tqdm_factory() -> Callable[[str, int], Callable[[int], None]]:
     from tqdm import tqdm
 
-    bars: list[Any] = []
-
     def factory(stage: str, total: int) -> Callable[[int], None]:
-        for bar in bars:
-            bar.close()
+        _close_bars()
         bar = tqdm(total=total, desc=stage, unit="it", leave=False, file=sys.stderr)
-        bars.append(bar)
+        _OPEN_BARS.append(bar)
         return bar.update
 
     return factory
@@ -78,13 +82,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         from core.ingest import ingest_folder
 
         folder = Path(args.gallery)
-        report = ingest_folder(settings, folder)
+        report = ingest_folder(settings, folder, bundle=bundle)
         name = report.gallery
         if report.skipped:
             print(f"skipped {len(report.skipped)} unreadable file(s)", file=sys.stderr)
     else:
         name = "test"
-    response = SearchService(bundle, open_gallery(settings, name)).search(args.query, args.top)
+    response = SearchService(bundle, open_gallery(settings, name, bundle)).search(args.query, args.top)
     if args.json:
         print(json.dumps(response.to_json(), indent=2))
         return 0
@@ -102,7 +106,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from core.ingest import ingest_folder
 
-    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=_tqdm_factory())
+    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=_tqdm_factory(),
+                           on_wait=lambda: print("another run is indexing this gallery: waiting for it "
+                                                 "to finish", file=sys.stderr))
     print(json.dumps(report.to_json(), indent=2))
     return 0
 
@@ -188,10 +194,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from core.bundle import ArtifactsMissingError
+    from core.atomic import UnwritableError
+    from core.config import ArtifactsMissingError
     from core.data import DataError
     from core.encoders import UnknownEncoderError, WeightsUnavailableError
     from core.images import ImageError
+    from core.index import IndexFileError
+    from core.ingest import IngestError
     from core.own_weights import OwnWeightsError
     from core.text import QueryError, WordNetMissingError
 
@@ -204,10 +213,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, settings)
     except (ArtifactsMissingError, DataError, QueryError, ImageError, UnknownEncoderError,
-            WeightsUnavailableError, OwnWeightsError, WordNetMissingError, ValueError) as exc:
+            WeightsUnavailableError, OwnWeightsError, WordNetMissingError, IngestError, IndexFileError,
+            UnwritableError, ValueError) as exc:
+        _close_bars()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_bars()
         print("interrupted: finished batches are kept; run the command again to resume",
               file=sys.stderr)
         return 130

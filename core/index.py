@@ -7,17 +7,15 @@ flagged rows are never returned, and each search says how many of them it held b
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from core.embeddings import atomic_save_npz
-
 
 class IndexFileError(RuntimeError):
-    """An index file is missing, damaged or does not match the model."""
+    """A gallery's index cannot be used: missing, damaged, unreachable or made by another model."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,9 @@ class VectorIndex(Protocol):
     def ids(self) -> list[str]: ...
 
     def add(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray) -> None: ...
+
+    def update(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray,
+               remove: Iterable[str] = (), replace: bool = True) -> None: ...
 
     def search(self, query: np.ndarray, k: int) -> IndexResult: ...
 
@@ -65,44 +66,83 @@ def _half_scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, len(vectors)), dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One published state of an index: ids, vectors and child flags that belong together.
+    Its arrays are read-only; an update publishes a new snapshot instead of changing one."""
+
+    ids: tuple[str, ...]
+    vectors: np.ndarray
+    flags: np.ndarray
+
+    @classmethod
+    def of(cls, ids: Sequence[str], vectors: np.ndarray, flags: np.ndarray) -> Snapshot:
+        # Views, so that freezing them leaves the caller's arrays writable.
+        vectors, flags = np.asarray(vectors).view(), np.asarray(flags, dtype=bool).view()
+        if vectors.ndim != 2 or len(vectors) != len(ids) or len(flags) != len(ids):
+            raise ValueError(f"expected {len(ids)} vectors and flags, got {vectors.shape} and {len(flags)}")
+        vectors.setflags(write=False)
+        flags.setflags(write=False)
+        return cls(tuple(ids), vectors, flags)
+
+
 class ExactIndex:
-    """Exact search: one matrix product and a partial sort. Readers never see a half update:
-    add() builds new arrays and swaps them in under a lock."""
+    """Exact search: one matrix product and a partial sort. Writers build a new snapshot and
+    publish it with one assignment, so a search sees the gallery before or after an update,
+    never vectors of one with the child flags of the other."""
 
     def __init__(self, dim: int, dtype: str = "float32") -> None:
         self.dim = dim
         self.dtype = np.dtype(dtype)
-        self._ids: list[str] = []
-        self._vectors = np.zeros((0, dim), dtype=self.dtype)
-        self._flags = np.zeros(0, dtype=bool)
-        self._lock = threading.Lock()
+        self._snapshot = Snapshot.of([], np.zeros((0, dim), dtype=self.dtype), np.zeros(0, dtype=bool))
+        self._write_lock = threading.Lock()  # one writer at a time; readers never wait
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._snapshot.ids)
 
     def ids(self) -> list[str]:
-        return list(self._ids)
+        return list(self._snapshot.ids)
 
     def flags(self) -> np.ndarray:
-        return self._flags.copy()
+        return self._snapshot.flags.copy()
 
     def vectors(self) -> np.ndarray:
-        return self._vectors
+        return self._snapshot.vectors
 
     def add(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray) -> None:
+        """Add rows; ids already present keep their row."""
+        self.update(ids, vectors, flags, replace=False)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        self.update([], np.zeros((0, self.dim), np.float32), np.zeros(0, bool), remove=ids)
+
+    def update(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray,
+               remove: Iterable[str] = (), replace: bool = True) -> None:
+        """Publish one new snapshot: rows of ``remove`` dropped, then ``ids`` added (an id already
+        present is re-written when ``replace``, else kept as it is)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(vectors) != len(ids):
             raise ValueError(f"expected {len(ids)} vectors of dimension {self.dim}, got {vectors.shape}")
         if len(flags) != len(ids):
             raise ValueError("one child flag per id is required")
-        with self._lock:
-            known = set(self._ids)
-            keep = [i for i, name in enumerate(ids) if name not in known]
-            self._vectors = np.vstack([self._vectors, vectors[keep].astype(self.dtype)])
-            self._flags = np.concatenate([self._flags, np.asarray(flags, dtype=bool)[keep]])
-            self._ids = self._ids + [ids[i] for i in keep]
+        with self._write_lock:
+            old = self._snapshot
+            drop = set(remove) | (set(ids) if replace else set())
+            first: dict[str, int] = {}
+            for i, name in enumerate(ids):
+                first.setdefault(name, i)
+            kept = [i for i, name in enumerate(old.ids) if name not in drop]
+            present = {old.ids[i] for i in kept}
+            new = [i for name, i in first.items() if name not in present]
+            self._snapshot = Snapshot.of(
+                [old.ids[i] for i in kept] + [ids[i] for i in new],
+                np.vstack([old.vectors[kept], vectors[new].astype(self.dtype)]),
+                np.concatenate([old.flags[kept], np.asarray(flags, dtype=bool)[new]]))
 
-    def _result(self, scores: np.ndarray, flags: np.ndarray, ids: list[str], k: int) -> IndexResult:
+    def _result(self, scores: np.ndarray, flags: np.ndarray, ids: Sequence[str], k: int) -> IndexResult:
         best = top_k(scores, k)
         withheld = int(flags[best].sum())
         if withheld:
@@ -115,39 +155,17 @@ class ExactIndex:
         return self.search_many(np.asarray(query, dtype=np.float32)[None, :], k)[0]
 
     def search_many(self, queries: np.ndarray, k: int) -> list[IndexResult]:
-        vectors, flags, ids = self._vectors, self._flags, self._ids  # one consistent snapshot
-        if vectors.dtype == np.float16:
-            scores = _half_scores(np.asarray(queries, dtype=np.float32), vectors)
+        snap = self._snapshot  # one read: every row below comes from the same snapshot
+        if snap.vectors.dtype == np.float16:
+            scores = _half_scores(np.asarray(queries, dtype=np.float32), snap.vectors)
         else:
-            scores = np.asarray(queries, dtype=self.dtype) @ vectors.T
-        return [self._result(row.astype(np.float32), flags, ids, k) for row in scores]
-
-    def save(self, path: Path, extra: dict[str, np.ndarray] | None = None) -> None:
-        """Write atomically; ``extra`` arrays (e.g. content hashes) are stored beside and ignored by load."""
-        extra = {k: v for k, v in (extra or {}).items() if k not in ("ids", "vectors", "flags")}
-        atomic_save_npz(Path(path), ids=np.array(self._ids, dtype=str), vectors=self._vectors,
-                        flags=self._flags, **extra)
+            scores = np.asarray(queries, dtype=self.dtype) @ snap.vectors.T
+        return [self._result(row.astype(np.float32), snap.flags, snap.ids, k) for row in scores]
 
     @classmethod
-    def from_arrays(cls, ids: list[str], vectors: np.ndarray, flags: np.ndarray) -> ExactIndex:
+    def from_arrays(cls, ids: Sequence[str], vectors: np.ndarray, flags: np.ndarray) -> ExactIndex:
         """An index over existing arrays, used as they are (no copy; their dtype is kept)."""
-        vectors = np.asarray(vectors)
-        if vectors.ndim != 2 or len(vectors) != len(ids) or len(flags) != len(ids):
-            raise ValueError(f"expected {len(ids)} vectors and flags, got {vectors.shape} and {len(flags)}")
-        index = cls(vectors.shape[1], dtype=str(vectors.dtype))
-        index._ids, index._vectors, index._flags = list(ids), vectors, np.asarray(flags, dtype=bool)
-        return index
-
-    @classmethod
-    def load(cls, path: Path) -> ExactIndex:
-        path = Path(path)
-        if not path.is_file():
-            raise IndexFileError(f"index file not found: {path} (run `python -m core train`)")
-        try:
-            with np.load(path) as data:
-                ids, vectors, flags = data["ids"].tolist(), data["vectors"], data["flags"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexFileError(f"index file {path} is damaged ({exc}); rebuild it") from exc
-        index = cls(vectors.shape[1], dtype=str(vectors.dtype))
-        index._ids, index._vectors, index._flags = ids, vectors, flags.astype(bool)
+        snapshot = Snapshot.of(ids, vectors, flags)
+        index = cls(snapshot.vectors.shape[1], dtype=str(snapshot.vectors.dtype))
+        index._snapshot = snapshot
         return index

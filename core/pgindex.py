@@ -13,7 +13,7 @@ import hashlib
 import queue
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -186,13 +186,15 @@ class PgVectorIndex:
         return index
 
     def sync_from(self, source: Any) -> int:
-        """Add the rows of an ExactIndex that this table lacks; returns how many."""
-        present = set(self.ids())
-        missing = [i for i, image_id in enumerate(source.ids()) if image_id not in present]
-        if missing:
-            self.add([source.ids()[i] for i in missing], np.asarray(source.vectors()[missing], np.float32),
-                     source.flags()[missing])
-        return len(missing)
+        """Make the table hold the ids of an ExactIndex: rows it lacks are added, rows the source
+        no longer has are deleted (one transaction); returns how many rows changed."""
+        present, wanted = set(self.ids()), source.ids()
+        missing = [i for i, image_id in enumerate(wanted) if image_id not in present]
+        extra = present - set(wanted)
+        if missing or extra:
+            self.update([wanted[i] for i in missing], np.asarray(source.vectors()[missing], np.float32),
+                        source.flags()[missing], remove=extra, replace=False)
+        return len(missing) + len(extra)
 
     @classmethod
     def drop(cls, url: str, gallery_name: str) -> None:
@@ -246,6 +248,15 @@ class PgVectorIndex:
     def add(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray,
             maintenance_work_mem: str = "1GB") -> None:
         """Insert rows in one transaction; ids already present are kept as they are."""
+        self.update(ids, vectors, flags, replace=False, maintenance_work_mem=maintenance_work_mem)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        self.update([], np.zeros((0, self.dim), np.float32), np.zeros(0, bool), remove=ids)
+
+    def update(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray, remove: Iterable[str] = (),
+               replace: bool = True, maintenance_work_mem: str = "1GB") -> None:
+        """One transaction: rows of ``remove`` deleted, then ``ids`` inserted (re-written when
+        present and ``replace``), so a concurrent search sees the table before or after it."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(vectors) != len(ids):
             raise ValueError(f"expected {len(ids)} vectors of dimension {self.dim}, got {vectors.shape}")
@@ -261,6 +272,11 @@ class PgVectorIndex:
         table = sql.Identifier(self.table)
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
+            drop = sorted(set(remove) | (set(first) if replace else set()))
+            if drop:
+                conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), (drop,))
+            if not rows:
+                return
             empty = conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table)).fetchone()
             bulk = bool(empty and empty[0]) and len(rows) >= BULK_LOAD_ROWS
             if bulk:  # building the graph once is far faster than inserting into it row by row

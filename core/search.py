@@ -1,12 +1,11 @@
 """The search service: a query in, ranked photos with 0..1 scores (or the disclaimer) out.
 
 Used alike by the Streamlit pages, the command line and the benchmark. One service is safe to
-share between threads: the model is read-only and the index swaps its arrays atomically.
+share between threads: the model is read-only and the index publishes whole snapshots.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from core.bundle import ArtifactsMissingError, ModelBundle
+from core.bundle import ModelBundle
 from core.config import Settings
-from core.index import ExactIndex, IndexFileError, VectorIndex
+from core.index import VectorIndex
 from core.legal import DISCLAIMER, is_child_query
+from core.store import read_gallery
 from core.text import validate_query
 
 DEFAULT_TOP_K = 12
@@ -68,43 +68,19 @@ class Gallery:
 GALLERY_ROOTS = {"test": ("practicum", "test_images"), "train": ("practicum", "train_images")}
 
 
-def gallery_paths(settings: Settings, name: str) -> tuple[Path, Path]:
-    """(index file, metadata file) of a gallery under artifacts/galleries/."""
-    folder = settings.artifacts_dir / "galleries"
-    return folder / f"{name}.npz", folder / f"{name}.json"
-
-
-def write_gallery_meta(settings: Settings, name: str, root: Path, extra: dict[str, Any]) -> None:
-    _, meta = gallery_paths(settings, name)
-    meta.parent.mkdir(parents=True, exist_ok=True)
-    tmp = meta.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"name": name, "root": str(root), **extra}, indent=2))
-    tmp.replace(meta)
-
-
-def list_galleries(settings: Settings) -> list[str]:
-    folder = settings.artifacts_dir / "galleries"
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
-
-
-def open_gallery(settings: Settings, name: str) -> Gallery:
-    index_file, meta_file = gallery_paths(settings, name)
-    if not meta_file.is_file():
-        known = ", ".join(list_galleries(settings)) or "none yet"
-        raise ArtifactsMissingError(
-            f"Gallery {name!r} is not indexed (known: {known}). Build it with: python -m core train"
-        )
-    meta = json.loads(meta_file.read_text())
+def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = None) -> Gallery:
+    """A stored gallery ready to search; with ``bundle``, one made by another model is refused
+    (core.store.StaleGalleryError, naming the command that re-indexes it)."""
+    stored = read_gallery(settings, name)
+    if bundle is not None:
+        stored.check_model(bundle.fingerprint())
     if settings.index_url:
         from core.pgindex import PgVectorIndex  # optional backend, imported only when chosen
 
         index: VectorIndex = PgVectorIndex.open(settings.index_url, name)
     else:
-        try:
-            index = ExactIndex.load(index_file)
-        except IndexFileError as exc:
-            raise ArtifactsMissingError(str(exc)) from exc
-    return Gallery(name=name, root=Path(meta["root"]), index=index)
+        index = stored.index()
+    return Gallery(name=name, root=stored.root, index=index)
 
 
 class SearchService:
@@ -147,6 +123,7 @@ def load_service(settings: Settings | None = None, gallery: str = "test") -> Sea
     """The service over a trained model and one indexed gallery ('test' by default), warmed up
     so that the first real query is as fast as the later ones."""
     settings = settings or Settings()
-    service = SearchService(ModelBundle.load(settings.artifacts_dir), open_gallery(settings, gallery))
+    bundle = ModelBundle.load(settings.artifacts_dir)
+    service = SearchService(bundle, open_gallery(settings, gallery, bundle))
     service.search("a dog runs on the grass", top_k=1)  # loads the text encoder and WordNet
     return service

@@ -16,12 +16,12 @@ from core.bundle import ModelBundle
 from core.child_net import ChildPhotoNet
 from core.child_photos import EncoderChildHead
 from core.config import Settings
-from core.embeddings import embed_images, embed_texts, embed_trunks
+from core.embeddings import embed_images, embed_texts, embed_trunks, file_key
 from core.encoders import REGISTRY
-from core.index import ExactIndex
 from core.legal import caption_child_labels, mentions_child
 from core.models import TwoTower, TwoTowerRelevance, calibration_knots
-from core.search import GALLERY_ROOTS, gallery_paths, write_gallery_meta
+from core.search import GALLERY_ROOTS
+from core.store import StoredGallery, write_gallery
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
@@ -171,12 +171,12 @@ def caption_flags(names: list[str], captions: pd.DataFrame | None) -> np.ndarray
 
 
 def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path,
-                  captions: pd.DataFrame | None, progress: ProgressFactory = no_progress) -> ExactIndex:
+                  captions: pd.DataFrame | None, progress: ProgressFactory = no_progress) -> StoredGallery:
     """Index every photo of a folder with its child flag. A photo with descriptions of its own is
     judged by them (five people describing it is stronger evidence than the classifier, which at
     recall 0.98 also withholds about half of the other photos); any other photo by the classifier."""
     paths = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
-    projected, classifier_flags, _, failures = bundle.embed_photos(
+    projected, classifier_flags, probability, failures = bundle.embed_photos(
         paths, progress(f"gallery {name}", len(paths)))
     names = [p.name for p in paths]
     by_caption = caption_flags(names, captions)
@@ -185,19 +185,15 @@ def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path
         described = ~np.isnan(by_caption)
         flags[described] = by_caption[described].astype(bool)
     keep = [i for i in range(len(paths)) if i not in failures]
-    index = ExactIndex(bundle.tower.dim)
-    index.add([names[i] for i in keep], projected[keep], flags[keep])
-    index_file, _ = gallery_paths(settings, name)
-    index.save(index_file)
     described_count = 0 if by_caption is None else int((~np.isnan(by_caption[keep])).sum())
-    write_gallery_meta(settings, name, root, {
-        "photos": len(keep), "flagged": int(flags[keep].sum()),
-        "judged_by_captions": described_count,
-        "judged_by_classifier": len(keep) - described_count,
-        "classifier_would_flag": int(classifier_flags[keep].sum()),
-        "skipped": {names[i]: reason for i, reason in failures.items()},
-    })
-    return index
+    gallery = StoredGallery.empty(name, root, bundle.tower.dim, bundle.fingerprint()).with_rows(
+        [], [names[i] for i in keep], [file_key(paths[i]) for i in keep], projected[keep], flags[keep],
+        probability[keep], judged_by_captions=described_count,
+        judged_by_classifier=len(keep) - described_count,
+        classifier_would_flag=int(classifier_flags[keep].sum()),
+        skipped={names[i]: reason for i, reason in failures.items()})
+    write_gallery(settings, gallery)
+    return gallery
 
 
 def train(settings: Settings | None = None, lemmatize: bool = DEFAULT_LEMMATIZE,

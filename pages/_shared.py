@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from core import store
+from core.atomic import UnwritableError
 from core.config import Settings
 from core.data import DataError, TargetReport, load_relevance
 from core.encoders import UnknownEncoderError, WeightsUnavailableError
@@ -93,9 +95,7 @@ def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Ca
 
 
 def list_galleries(settings: Settings) -> list[str]:
-    from core.search import list_galleries as _list
-
-    return _list(settings)
+    return store.list_galleries(settings)
 
 
 def top_k_range() -> tuple[int, int]:
@@ -132,7 +132,7 @@ def _cleared(settings: Settings, gallery: str, mtime_ns: int) -> frozenset[str]:
 def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]:
     """Photos checked and not flagged as showing a child; re-read when the index changes."""
     try:
-        mtime = (settings.artifacts_dir / "galleries" / f"{gallery}.npz").stat().st_mtime_ns
+        mtime = store.gallery_file(settings, gallery).stat().st_mtime_ns
     except OSError:
         mtime = 0
     return _cleared(settings, gallery, mtime)
@@ -174,7 +174,12 @@ def show_problem(exc: Exception) -> None:
     from core.bundle import ArtifactsMissingError
 
     message = wording.escape_markdown(str(exc))
-    if isinstance(exc, ArtifactsMissingError):
+    if isinstance(exc, store.GalleryMissingError):
+        st.info(f"**This photo gallery is not indexed yet.** {message}", icon=":material/photo_library:")
+    elif isinstance(exc, store.IndexFileError | UnwritableError):
+        st.error(f"**This photo gallery cannot be used as it is.** {message}",
+                 icon=":material/photo_library:")
+    elif isinstance(exc, ArtifactsMissingError):
         st.info(
             "**No trained model yet.** Search needs the model and the photo indexes. "
             "Build them (a few minutes on a laptop CPU) with:",
@@ -213,6 +218,8 @@ def __getattr__(name: str) -> tuple[type[Exception], ...]:
 
     return (
         ArtifactsMissingError,
+        store.IndexFileError,
+        UnwritableError,
         MetricsMissingError,
         MetricsFormatError,
         QueryError,

@@ -189,9 +189,9 @@ def test_gallery_switches_to_train_photos(with_model: Path) -> None:
     at.text_input(key="query").input("A man climbs a rock").run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.image) == 12
-    from core.index import ExactIndex
+    from core.store import read_gallery
 
-    indexed = len(ExactIndex.load(with_model / "galleries" / "train.npz"))
+    indexed = len(read_gallery(Settings(artifacts_dir=with_model), "train").ids)
     assert f"among {indexed:,}" in " ".join(_texts(at.caption))
 
 
@@ -429,14 +429,13 @@ def test_sort_pairs() -> None:
 def test_cleared_photos_come_from_the_index_flags(tmp_path: Path) -> None:
     import numpy as np
 
-    from core.index import ExactIndex
+    from core.store import StoredGallery, write_gallery
 
     settings = Settings(artifacts_dir=tmp_path)
     assert dataset.cleared_photos(settings) == frozenset()  # not indexed: nothing is cleared
-    index = ExactIndex(2)
-    index.add(["a.jpg", "b.jpg", "c.jpg"], np.eye(3, 2, dtype=np.float32), np.array([False, True, False]))
-    (tmp_path / "galleries").mkdir()
-    index.save(tmp_path / "galleries" / "train.npz")
+    write_gallery(settings, StoredGallery.empty("train", tmp_path, 2, {}).with_rows(
+        [], ["a.jpg", "b.jpg", "c.jpg"], ["", "", ""], np.eye(3, 2, dtype=np.float32),
+        np.array([False, True, False]), np.zeros(3)))
     assert dataset.cleared_photos(settings) == {"a.jpg", "c.jpg"}
 
 
@@ -530,7 +529,7 @@ def test_thumbnail_crops_to_one_shape(tmp_path: Path) -> None:
 
 
 def test_upload_summary_counts_what_happened() -> None:
-    report = {"added": 3, "flagged": 1, "already_indexed": 2, "skipped": {"a.jpg": "empty file"}}
+    report = {"added": 3, "flagged": 1, "unchanged": 2, "skipped": {"a.jpg": "empty file"}}
     text = wording.upload_summary(report)
     assert text.startswith("3 photo(s) added") and "1 of them hidden" in text
     assert "2 already there" in text and "1 skipped" in text

@@ -12,7 +12,7 @@ from conftest import require
 
 from core.bench import BenchError, run_bench
 from core.config import Settings
-from core.index import ExactIndex
+from core.store import read_gallery
 
 
 def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path,
@@ -23,8 +23,7 @@ def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path
     (artifacts / "galleries").mkdir(parents=True)
     data.mkdir()
     shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
-    for name in ("test.npz", "test.json"):
-        shutil.copy(trained_artifacts / "galleries" / name, artifacts / "galleries" / name)
+    shutil.copy(trained_artifacts / "galleries" / "test.npz", artifacts / "galleries" / "test.npz")
     (data / "practicum").symlink_to(practicum_dir.resolve())
     settings = replace(Settings(), artifacts_dir=artifacts, data_dir=data, cache_dir=tmp_path / "cache",
                        index_url="")
@@ -40,7 +39,7 @@ def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path
     assert concurrency["threads"] == 2 and concurrency["queries"] == 20 and concurrency["errors"] == 0
     assert result["concurrency_by_backend"]["pgvector"]["errors"] == 0 and concurrency["qps"] > 0
     assert result["peak_rss_mb"] > 0 and "CPU cores" in result["machine"] and messages
-    assert result["real_photos"] == len(ExactIndex.load(artifacts / "galleries" / "test.npz"))
+    assert result["real_photos"] == len(read_gallery(Settings(artifacts_dir=artifacts), "test").ids)
     assert result["indexing_photos_per_s"] > 0
     assert result["indexing"]["photos"] == 8 and result["indexing"]["failures"] == 0
     recall = result["recall_at_10_test"]  # percent over the 500 test queries: HNSW may miss a near tie

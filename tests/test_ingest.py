@@ -1,8 +1,8 @@
-"""Adding photos: bad files listed and skipped, re-runs skip, interrupted runs resume, uploads."""
+"""Adding photos: bad files listed and skipped, galleries follow their folders, interrupted runs
+resume, two runs at once, uploads, and the damaged, read-only and vanishing cases."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import struct
@@ -20,7 +20,8 @@ from core.bundle import ModelBundle
 from core.config import Settings
 from core.index import ExactIndex
 from core.ingest import UPLOADS_GALLERY, IngestError, ingest_folder, ingest_uploads
-from core.search import gallery_paths, open_gallery
+from core.search import open_gallery
+from core.store import gallery_file, read_gallery
 
 
 @pytest.fixture(scope="session")
@@ -107,11 +108,12 @@ def test_folder_with_bad_files(settings: Settings, bundle: ModelBundle,
     assert sorted(report.flagged) == sorted(i for i, f in flags.items() if f)
     found = gallery.index.search(np.ones(gallery.index.dim, np.float32) / 16, k=len(good))
     assert not {h.id for h in found.hits} & set(report.flagged)
-    meta = json.loads(gallery_paths(settings, "photos")[1].read_text())
-    assert meta["photos"] == len(good) and Path(meta["root"]) == folder.resolve()
+    stored = read_gallery(settings, "photos")
+    assert sorted(stored.ids) == good and stored.root == folder.resolve()
+    assert stored.fingerprint == bundle.fingerprint() and len(set(stored.keys)) == len(good)
 
     again = ingest_folder(settings, folder, bundle=bundle)
-    assert again.added == [] and sorted(again.already_indexed) == good
+    assert again.added == again.changed == again.removed == [] and sorted(again.unchanged) == good
     assert len(open_gallery(settings, "photos").index) == len(good)
 
 
@@ -129,13 +131,13 @@ def test_interrupted_run_resumes(settings: Settings, bundle: ModelBundle,
 
     with pytest.raises(KeyboardInterrupt):
         ingest_folder(settings, folder, progress=interrupt, bundle=bundle, batch_size=2)
-    index_file, _ = gallery_paths(settings, "holiday")
-    assert len(ExactIndex.load(index_file)) == 2 and calls == [2]
+    index_file = gallery_file(settings, "holiday")
+    assert len(read_gallery(settings, "holiday").ids) == 2 and calls == [2]
     (index_file.parent / f".{index_file.name}.dead.tmp").write_bytes(b"half a write")  # a killed save
 
     report = ingest_folder(settings, folder, bundle=bundle, batch_size=2)
-    assert len(report.added) == 4 and len(report.already_indexed) == 2
-    ids = ExactIndex.load(index_file).ids()
+    assert len(report.added) == 4 and len(report.unchanged) == 2
+    ids = read_gallery(settings, "holiday").ids
     assert sorted(ids) == sorted(p.name for p in folder.iterdir()) and len(ids) == len(set(ids)) == 6
 
 
@@ -154,13 +156,13 @@ def test_uploads_get_safe_names(settings: Settings, bundle: ModelBundle, photos:
     assert {report.labels[i] for i in report.added} == {"evil name.jpg", "photo.jpg"}
     assert next(i for i in report.added if report.labels[i] == "photo.jpg").endswith(".png")
     assert {s.name for s in report.skipped} == {"empty.jpg", "fake.jpg", "bomb.png"}
-    assert report.already_indexed == ["again.jpeg"]
+    assert report.unchanged == ["again.jpeg"]
     assert not list(settings.data_dir.rglob("evil*")) and sorted(live.ids()) == sorted(report.added)
     gallery = open_gallery(settings, UPLOADS_GALLERY)
     assert gallery.root == settings.uploads_dir.resolve() and len(gallery.index) == 2
 
     again = ingest_uploads(settings, [("new name.jpg", jpeg)], bundle=bundle)
-    assert again.added == [] and again.already_indexed == ["new name.jpg"]
+    assert again.added == [] and again.unchanged == ["new name.jpg"]
 
 
 def test_name_clash_and_missing_folder(settings: Settings, bundle: ModelBundle,
@@ -206,7 +208,7 @@ def test_ingest_mirrors_to_pgvector(settings: Settings, bundle: ModelBundle, pho
     gallery = open_gallery(pg_settings, "mirrored")
     assert isinstance(gallery.index, PgVectorIndex)
     assert sorted(gallery.index.ids()) == sorted(p.name for p in photos[:5])
-    exact = ExactIndex.load(gallery_paths(settings, "mirrored")[0])
+    exact = read_gallery(settings, "mirrored").index()
     query = exact.vectors()[0]
     score = dict(zip(exact.ids(), exact.vectors() @ query, strict=True))
     flagged = {i for i, f in zip(exact.ids(), exact.flags(), strict=True) if f}
@@ -214,3 +216,151 @@ def test_ingest_mirrors_to_pgvector(settings: Settings, bundle: ModelBundle, pho
     assert len(got.hits) == len(want.hits) > 0 and not {h.id for h in got.hits} & flagged
     np.testing.assert_allclose([score[h.id] for h in got.hits], [h.similarity for h in want.hits], atol=1e-4)
     gallery.index.close()
+
+
+def _folder_of(folder: Path, photos: list[Path]) -> Path:
+    folder.mkdir(parents=True)
+    for photo in photos:
+        shutil.copy(photo, folder / photo.name)
+    return folder
+
+
+def _follows_its_folder(settings: Settings, bundle: ModelBundle, photos: list[Path], folder: Path) -> None:
+    """Delete one photo, change one, add one: the gallery (and its search) follows."""
+    first = ingest_folder(settings, folder, bundle=bundle)
+    assert len(first.added) == 3 and first.total == 3
+    deleted, changed, kept = sorted(p.name for p in folder.iterdir())
+    old_vector = read_gallery(settings, folder.name).vectors[0]  # the deleted photo's vector
+    (folder / deleted).unlink()
+    shutil.copy(photos[4], folder / changed)  # new content under the same name
+    shutil.copy(photos[5], folder / "new.jpg")
+    report = ingest_folder(settings, folder, bundle=bundle)
+    assert (report.added, report.changed, report.removed, report.unchanged) == (
+        ["new.jpg"], [changed], [deleted], [kept])
+    assert report.to_json()["removed"] == 1 and report.total == 3
+    stored = read_gallery(settings, folder.name)
+    assert sorted(stored.ids) == sorted([changed, kept, "new.jpg"])
+    gallery = open_gallery(settings, folder.name, bundle)
+    assert sorted(gallery.index.ids()) == sorted(stored.ids)
+    found = gallery.index.search(old_vector, k=10)  # its own vector: it would rank first
+    assert deleted not in {h.id for h in found.hits}
+    assert ingest_folder(settings, folder, bundle=bundle).unchanged == sorted(stored.ids)
+
+
+def test_gallery_follows_its_folder(settings: Settings, bundle: ModelBundle, photos: list[Path],
+                                    tmp_path: Path) -> None:
+    _follows_its_folder(settings, bundle, photos, _folder_of(tmp_path / "trip", photos[:3]))
+
+
+def test_gallery_follows_its_folder_in_pgvector(settings: Settings, bundle: ModelBundle,
+                                                photos: list[Path], tmp_path: Path,
+                                                request: pytest.FixtureRequest) -> None:
+    require("pgserver")
+    from core.pgindex import PgVectorIndex, start_local_server, stop_local_server
+
+    pg_settings = replace(settings, index_url=start_local_server(tmp_path / "pg"))
+    request.addfinalizer(lambda: stop_local_server(pg_settings.index_url))
+    _follows_its_folder(pg_settings, bundle, photos, _folder_of(tmp_path / "trip", photos[:3]))
+    table = open_gallery(pg_settings, "trip").index
+    assert isinstance(table, PgVectorIndex)
+    assert sorted(table.ids()) == sorted(read_gallery(settings, "trip").ids)
+
+
+def test_gallery_of_another_model_is_refused_then_reindexed(settings: Settings, bundle: ModelBundle,
+                                                            photos: list[Path], tmp_path: Path) -> None:
+    from core.store import StaleGalleryError, write_gallery
+
+    folder = _folder_of(tmp_path / "old", photos[:2])
+    ingest_folder(settings, folder, bundle=bundle)
+    stored = read_gallery(settings, "old")
+    write_gallery(settings, replace(stored, fingerprint={**stored.fingerprint, "model_sha256": "0" * 64}))
+    with pytest.raises(StaleGalleryError, match=r"another model .*python -m core index .* --name old"):
+        open_gallery(settings, "old", bundle)
+    report = ingest_folder(settings, folder, bundle=bundle)
+    assert "another model" in report.rebuilt and sorted(report.added) == sorted(stored.ids)
+    assert open_gallery(settings, "old", bundle).index.ids() == read_gallery(settings, "old").ids
+
+
+def test_two_runs_at_once_wait_and_lose_nothing(settings: Settings, bundle: ModelBundle,
+                                                photos: list[Path], tmp_path: Path) -> None:
+    import threading
+
+    from core.store import gallery_lock
+
+    folder = _folder_of(tmp_path / "busy", photos[:4])
+    waiting = threading.Event()
+    reports: list = []
+
+    def run() -> None:
+        reports.append(ingest_folder(settings, folder, bundle=bundle, batch_size=2, on_wait=waiting.set))
+
+    with gallery_lock(settings, "busy"):  # another run holds the gallery
+        runners = [threading.Thread(target=run) for _ in range(2)]
+        for runner in runners:
+            runner.start()
+        assert waiting.wait(60), "a second run did not wait for the first"
+        assert not gallery_file(settings, "busy").exists()
+    for runner in runners:
+        runner.join(120)
+    assert len(reports) == 2
+    assert sorted(len(r.added) for r in reports) == [0, 4]  # one run added them, the other found them
+    ids = read_gallery(settings, "busy").ids
+    assert sorted(ids) == sorted(p.name for p in photos[:4]) and len(ids) == len(set(ids))
+
+
+def test_damaged_gallery_file_is_reported_then_rebuilt(settings: Settings, bundle: ModelBundle,
+                                                       photos: list[Path], tmp_path: Path) -> None:
+    from core.store import GalleryError
+
+    folder = _folder_of(tmp_path / "dented", photos[:2])
+    ingest_folder(settings, folder, bundle=bundle)
+    gallery_file(settings, "dented").write_bytes(b"PK\x03\x04 not a whole zip")
+    with pytest.raises(GalleryError, match=r"damaged.*python -m core index"):
+        open_gallery(settings, "dented", bundle)
+    report = ingest_folder(settings, folder, bundle=bundle)
+    assert "could not be read" in report.rebuilt and len(report.added) == 2
+    assert len(open_gallery(settings, "dented", bundle).index) == 2
+
+
+def test_read_only_artifacts_and_cli_errors_are_one_line(settings: Settings, photos: list[Path],
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    import core.atomic
+    from core.cli import main
+
+    folder = _folder_of(tmp_path / "frozen", photos[:1])
+    for name, value in (("WITHSENSE_ARTIFACTS", settings.artifacts_dir), ("WITHSENSE_INDEX_URL", ""),
+                        ("WITHSENSE_DATA", settings.data_dir), ("WITHSENSE_CACHE", settings.cache_dir)):
+        monkeypatch.setenv(name, str(value))
+
+    def read_only(*_: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(core.atomic.os, "replace", read_only)
+        assert main(["index", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error:") and "writable" in err[-1] and "Traceback" not in "".join(err)
+    assert not list(settings.artifacts_dir.rglob("*.tmp"))
+
+    assert main(["index", str(folder), "--name", "shared"]) == 0
+    other = _folder_of(tmp_path / "other", photos[1:2])
+    capsys.readouterr()
+    assert main(["index", str(other), "--name", "shared"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already holds photos" in err[0]
+
+
+def test_folder_that_vanishes_mid_run(settings: Settings, bundle: ModelBundle, photos: list[Path],
+                                      tmp_path: Path) -> None:
+    folder = _folder_of(tmp_path / "usb", photos[:4])
+
+    def unplug(n: int) -> None:
+        if folder.exists():
+            shutil.rmtree(folder)
+
+    with pytest.raises(IngestError, match=r"disappeared.*keeps the 2 photo"):
+        ingest_folder(settings, folder, progress=unplug, bundle=bundle, batch_size=2)
+    assert len(read_gallery(settings, "usb").ids) == 2  # the batch finished before is kept

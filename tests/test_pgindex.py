@@ -23,7 +23,8 @@ from core.pgindex import (
     stop_local_server,
     table_name,
 )
-from core.search import gallery_paths, open_gallery, write_gallery_meta
+from core.search import open_gallery
+from core.store import StoredGallery, read_gallery, write_gallery
 
 ATOL = 1e-4  # float32 scores: results may differ from the exact ones only among scores this close
 ATOL_F16 = 1e-3  # float16 storage rounds each score by up to about 5e-4
@@ -60,7 +61,7 @@ def practicum_gallery(request: pytest.FixtureRequest) -> tuple[ExactIndex, np.nd
     practicum = Path(request.getfixturevalue("practicum_dir"))
     texts = data.load_test_queries(practicum, check_files=False)["query_text"]
     queries = ModelBundle.load(folder).encode_queries(texts.iloc[::4].tolist())
-    return ExactIndex.load(folder / "galleries" / "test.npz"), queries
+    return read_gallery(Settings(artifacts_dir=folder), "test").index(), queries
 
 
 def ids(results: list[IndexResult]) -> list[list[str]]:
@@ -156,8 +157,8 @@ def test_open_errors_and_names(pg_url: str) -> None:
 def test_open_gallery_uses_pgvector_when_configured(pg_url: str, tmp_path: Path) -> None:
     settings = replace(Settings(), artifacts_dir=tmp_path / "artifacts", index_url=pg_url)
     exact = synthetic(50, dim=16)
-    exact.save(gallery_paths(settings, "shared")[0])
-    write_gallery_meta(settings, "shared", tmp_path, {"photos": 50})
+    write_gallery(settings, StoredGallery.empty("shared", tmp_path, 16, {}).with_rows(
+        [], exact.ids(), [""] * 50, exact.vectors(), exact.flags(), np.zeros(50)))
     PgVectorIndex.from_index(pg_url, "shared", exact, replace=True).close()
     gallery = open_gallery(settings, "shared")
     assert isinstance(gallery.index, PgVectorIndex) and len(gallery.index) == 50
@@ -166,11 +167,9 @@ def test_open_gallery_uses_pgvector_when_configured(pg_url: str, tmp_path: Path)
     gallery.index.close()
 
 
-def test_float16_storage_gives_the_same_top10(tmp_path: Path) -> None:
+def test_float16_storage_gives_the_same_top10() -> None:
     exact = synthetic(3000, dim=64, seed=5)
-    half = ExactIndex.from_arrays(exact.ids(), exact.vectors().astype(np.float16), exact.flags())
-    half.save(tmp_path / "half.npz")
-    loaded = ExactIndex.load(tmp_path / "half.npz")
+    loaded = ExactIndex.from_arrays(exact.ids(), exact.vectors().astype(np.float16), exact.flags())
     assert loaded.vectors().dtype == np.float16 and loaded.vectors().nbytes == exact.vectors().nbytes // 2
     noise = np.random.default_rng(6).standard_normal((20, 64))
     queries = unit(np.vstack([exact.vectors()[:10] + 0.1 * noise[:10], noise[10:]]))

@@ -179,13 +179,13 @@ def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]
     Only these may be shown outside search too; a photo that is flagged, failed to embed or
     whose gallery is not indexed yet is withheld (empty set when nothing is indexed).
     """
-    from core.index import ExactIndex, IndexFileError
+    from core.store import GalleryMissingError, IndexFileError, read_gallery
 
     try:
-        index = ExactIndex.load(settings.artifacts_dir / "galleries" / f"{gallery}.npz")
-    except IndexFileError:
+        stored = read_gallery(settings, gallery)
+    except (GalleryMissingError, IndexFileError):
         return frozenset()
-    return frozenset(name for name, flag in zip(index.ids(), index.flags(), strict=True) if not flag)
+    return frozenset(name for name, flag in zip(stored.ids, stored.flags, strict=True) if not flag)
 
 
 def page_count(rows: int, per_page: int) -> int:

@@ -132,8 +132,8 @@ def upload_summary(report: dict[str, Any]) -> str:
     parts = [f"{report['added']} photo(s) added to the Uploads gallery"]
     if report["flagged"]:
         parts.append(f"{report['flagged']} of them hidden: they may show a child")
-    if report["already_indexed"]:
-        parts.append(f"{report['already_indexed']} already there")
+    if report["unchanged"]:
+        parts.append(f"{report['unchanged']} already there")
     if report["skipped"]:
         parts.append(f"{len(report['skipped'])} skipped (not a usable image)")
     return "; ".join(parts) + ". Choose “Uploads” under Photo gallery to search them."
