@@ -119,11 +119,18 @@ def prewarm(settings: Settings | None = None) -> None:
     get_encoder(settings.text_encoder, "text").encode(["a dog runs on the grass"])
 
 
-def load_service(settings: Settings | None = None, gallery: str = "test") -> SearchService:
-    """The service over a trained model and one indexed gallery ('test' by default), warmed up
-    so that the first real query is as fast as the later ones."""
+def load_model(settings: Settings | None = None) -> ModelBundle:
+    """The trained model, warmed up (text encoder and WordNet loaded) so that the first real
+    query is as fast as the later ones."""
     settings = settings or Settings()
     bundle = ModelBundle.load(settings.artifacts_dir)
-    service = SearchService(bundle, open_gallery(settings, gallery, bundle))
-    service.search("a dog runs on the grass", top_k=1)  # loads the text encoder and WordNet
-    return service
+    is_child_query("a dog runs on the grass")
+    bundle.encode_queries(["a dog runs on the grass"])
+    return bundle
+
+
+def load_service(settings: Settings | None = None, gallery: str = "test") -> SearchService:
+    """The service over a trained, warmed-up model and one indexed gallery ('test' by default)."""
+    settings = settings or Settings()
+    bundle = load_model(settings)
+    return SearchService(bundle, open_gallery(settings, gallery, bundle))

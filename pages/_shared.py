@@ -31,8 +31,9 @@ from ui import dataset, wording
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from core.bundle import ModelBundle
     from core.ingest import IngestReport
-    from core.search import SearchService
+    from core.search import Gallery, SearchService
 
 # core.bundle and core.search import torch (seconds): they are imported on first use, so every
 # page paints at once and the dataset and metrics pages never pay for them.
@@ -73,25 +74,54 @@ def settings() -> Settings:
     return Settings()
 
 
-@st.cache_resource(show_spinner="Loading the model and the photo index…")
-def search_service(settings: Settings, gallery: str) -> SearchService:
-    """One warmed-up service per (settings, gallery) for the whole process. Errors are not
-    cached, so a model trained while the app runs is picked up on the next rerun."""
-    from core.search import load_service
+def _stamp(path: Path) -> int:
+    """A file's modification time (0 when missing): part of a cache key, so a model trained or a
+    gallery re-indexed while the app runs is picked up on the next rerun."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
-    return load_service(settings, gallery)
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _model(settings: Settings, stamp: int) -> ModelBundle:
+    from core.search import load_model
+
+    return load_model(settings)
+
+
+def model(settings: Settings) -> ModelBundle:
+    """The trained model, loaded once per process (and again only when model.pt changes)."""
+    from core.bundle import BUNDLE_FILE
+
+    return _model(settings, _stamp(settings.artifacts_dir / BUNDLE_FILE))
+
+
+@st.cache_resource(show_spinner="Loading the photo index…", max_entries=16)
+def _gallery(settings: Settings, name: str, model_sha256: str, stamp: int) -> Gallery:
+    from core.search import open_gallery
+
+    return open_gallery(settings, name, model(settings))
+
+
+def search_service(settings: Settings, gallery: str) -> SearchService:
+    """The service over the cached model and the gallery's cached index: one of each per
+    process. Errors are not cached, so fixing the cause (train, index) works on the next rerun."""
+    from core.search import SearchService
+
+    bundle = model(settings)
+    # pgvector tables change in place; the in-process index is re-read when its file changes
+    stamp = 0 if settings.index_url else _stamp(store.gallery_file(settings, gallery))
+    return SearchService(bundle, _gallery(settings, gallery, bundle.sha256, stamp))
 
 
 def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Callable[[int], None]
                 ) -> IngestReport:
     """Store and index uploaded photos in the 'uploads' gallery with the cached model; the
-    cached uploads index is then dropped so the next search sees the new photos."""
-    from core.ingest import UPLOADS_GALLERY, ingest_uploads
+    gallery's file changes, so the next search reads its new version."""
+    from core.ingest import ingest_uploads
 
-    base = search_service(settings, wording.default_gallery(list_galleries(settings)) or "test")
-    report = ingest_uploads(settings, files, progress, bundle=base.bundle)
-    search_service.clear(settings, UPLOADS_GALLERY)
-    return report
+    return ingest_uploads(settings, files, progress, bundle=model(settings))
 
 
 def list_galleries(settings: Settings) -> list[str]:
