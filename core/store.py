@@ -156,6 +156,7 @@ def write_gallery(settings: Settings, gallery: StoredGallery) -> None:
     except UnwritableError as exc:
         raise GalleryError(f"{exc}: make {galleries_dir(settings)} writable (or set WITHSENSE_ARTIFACTS "
                            "to a writable folder)") from exc
+    gallery_file(settings, gallery.name).with_suffix(".json").unlink(missing_ok=True)  # format 2's sidecar
 
 
 def delete_gallery(settings: Settings, name: str) -> None:

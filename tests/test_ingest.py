@@ -364,3 +364,37 @@ def test_folder_that_vanishes_mid_run(settings: Settings, bundle: ModelBundle, p
     with pytest.raises(IngestError, match=r"disappeared.*keeps the 2 photo"):
         ingest_folder(settings, folder, progress=unplug, bundle=bundle, batch_size=2)
     assert len(read_gallery(settings, "usb").ids) == 2  # the batch finished before is kept
+
+
+def test_searches_during_an_upload_never_show_a_flagged_photo(settings: Settings, bundle: ModelBundle,
+                                                              photos: list[Path]) -> None:
+    """8 threads search the live uploads index while photos arrive one batch at a time."""
+    import threading
+
+    from core.index import ExactIndex
+    from core.search import Gallery, SearchService
+
+    live = ExactIndex(bundle.tower.dim)
+    service = SearchService(bundle, Gallery(UPLOADS_GALLERY, settings.uploads_dir, live))
+    stop, seen = threading.Event(), []
+
+    def search() -> None:
+        while not stop.is_set():
+            response = service.search("a dog runs on the grass", top_k=10)
+            seen.append((response.withheld, [h.image for h in response.results]))
+
+    readers = [threading.Thread(target=search) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    try:
+        report = ingest_uploads(settings, [(p.name, p.read_bytes()) for p in photos[:6]], bundle=bundle,
+                                live_index=live, batch_size=1)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    flags = dict(zip(live.ids(), live.flags(), strict=True))
+    assert len(flags) == len(report.added) == 6 and seen
+    for withheld, images in seen:
+        assert not any(flags[i] for i in images)  # every id's flag is fixed once it is published
+        assert len(images) + withheld <= 6
