@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Set up, train the default model when artifacts/ has none (about 4 minutes on 2 cores, once),
-# then serve the app on http://localhost:8501.
+# Set up, train the default model when artifacts/ has none that this version can read (a few
+# minutes on 2 cores, once), then serve the app on http://localhost:8501.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ ! -f artifacts/model.pt ]; then
+usable='from core.config import Settings; from core.bundle import ModelBundle; from core.store import read_gallery
+s = Settings(); m = ModelBundle.load(s.artifacts_dir); read_gallery(s, "test").check_model(m.fingerprint())'
+if ! .venv/bin/python -c "$usable" 2>/dev/null; then
   .venv/bin/python -m core train
 fi
 exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}"
