@@ -30,6 +30,9 @@ LITE_MEAN = (0.5, 0.5, 0.5)
 LITE_STD = (0.5, 0.5, 0.5)
 LITE_PREPROCESSING = "RGB squeezed to 224x224, scaled to -1..1 (the Lite models' 127/128)"
 FINETUNED = "efficientnet-lite0-captions"
+# Large JPEGs are decoded at a reduced scale that keeps both sides at least this long: twice the
+# networks' 224 px input, so Flickr-sized photos (500 px) decode exactly as before.
+DRAFT_SIDE = 448
 TrunkHook = Callable[[Any], None]
 
 
@@ -206,7 +209,7 @@ class CnnImageEncoder:
 
         def prepare(index: int) -> tuple[int, np.ndarray | None]:
             try:
-                return index, self.preprocess(load_image(paths[index]))
+                return index, self.preprocess(load_image(paths[index], draft_side=DRAFT_SIDE))
             except ImageError as exc:
                 failures[index] = str(exc)
                 return index, None

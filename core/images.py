@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Guard against decompression bombs: refuse anything beyond ~50 megapixels outright.
 MAX_IMAGE_PIXELS = 50_000_000
@@ -19,15 +19,18 @@ class ImageError(ValueError):
     """A file is not a usable image (unreadable, truncated, empty, too large, not an image)."""
 
 
-def load_image(path: Path | str) -> Image.Image:
-    """Open, fully decode and convert to RGB, or raise ImageError with the reason."""
+def load_image(path: Path | str, draft_side: int | None = None) -> Image.Image:
+    """Open, fully decode, turn upright (EXIF orientation) and convert to RGB, or raise
+    ImageError with the reason. With ``draft_side``, a large JPEG is decoded at a reduced scale
+    that keeps both sides at least that long: a 24-megapixel original then costs about what a
+    small photo costs, in time and memory."""
     path = Path(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise ImageError(f"{path.name}: cannot read file ({exc.strerror})") from exc
     _check_size(size, path.name)
-    return _decode(path, path.name)[0]
+    return _decode(path, path.name, draft_side)[0]
 
 
 def load_image_bytes(data: bytes, label: str) -> tuple[Image.Image, str]:
@@ -46,15 +49,20 @@ def _check_size(size: int, label: str) -> None:
         raise ImageError(f"{label}: file larger than {MAX_IMAGE_BYTES // 2**20} MB")
 
 
-def _decode(source: Path | io.BytesIO, label: str) -> tuple[Image.Image, str]:
+def _decode(source: Path | io.BytesIO, label: str, draft_side: int | None = None) -> tuple[Image.Image, str]:
     try:
         with Image.open(source) as img:
             # PIL only warns between 1x and 2x its limit: refuse everything over it, before decoding.
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise ImageError(f"{label}: image too large ({img.width}x{img.height}, over "
                                  f"{MAX_IMAGE_PIXELS:,} pixels)")
+            fmt = str(img.format or "")
+            if draft_side and fmt == "JPEG":
+                img.draft("RGB", (draft_side, draft_side))  # DCT scaling: 1/2, 1/4 or 1/8
             img.load()
-            return img.convert("RGB"), str(img.format or "")
+            # A camera stores a portrait sideways with an orientation tag: show it as taken.
+            upright = ImageOps.exif_transpose(img) or img
+            return upright.convert("RGB"), fmt
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
