@@ -46,41 +46,19 @@ def ablation_row(settings: Settings, progress: Any = None) -> dict[str, Any]:
     zero-shot tau-c and two-tower CV RMSE (5 GroupShuffleSplit folds by photo) of the tower
     trained on the extra corpus alone, the child head's out-of-sample figures when the encoder
     has one, and the indexing rate. Raw (not lemmatized) text, as deployed."""
-    import numpy as np
-
-    from core.evaluate import cross_validate, practicum_test_retrieval, zero_shot_tau
-    from core.models import TwoTowerRelevance
-    from core.train import (
-        combine,
-        corpus_features,
-        fit_tower,
-        no_progress,
-        own_caption_features,
-        relevance_features,
-    )
+    from core.sweep import tower_data, tower_figures
+    from core.train import no_progress
 
     progress = progress or no_progress
-    corpus, _ = corpus_features(settings, False, progress)
-    own = own_caption_features(settings, False, progress=progress)
-    feats, table, _ = relevance_features(settings, False, progress)
-    corpus_tower = fit_tower(corpus, settings.seed, progress)
-    zero_shot = zero_shot_tau(settings, corpus_tower, False, progress)
-    test = practicum_test_retrieval(settings, fit_tower(combine(corpus, own), settings.seed, progress),
-                                    False, progress)
-    # The corpus-only tower saw no practicum photo, so one tower serves every fold (only the
-    # calibration is fitted per fold): 1 tower fit instead of 5 keeps a row to minutes.
-    text_dim = corpus.text.shape[1]
-    cv = cross_validate({"two_tower": lambda idx: TwoTowerRelevance(corpus_tower, text_dim)}, feats.X,
-                        table["target"].to_numpy(dtype=np.float32), feats.images, seed=settings.seed)
+    # The config's tower settings (TwoTower's defaults, equal to configs/default.toml's [tower]).
+    measured = tower_figures(settings, tower_data(settings, False, progress), {}, False, progress=progress)
     spec = REGISTRY[settings.image_encoder]
     manifest = (read_manifest(spec.own_weights) or {}) if spec.own_weights else {}
     figures = manifest.get("figures", {})
     return {
         "image_encoder": settings.image_encoder,
         "weights_sha256": manifest.get("sha256"),
-        "test_r1": test["r1"], "test_r10": test["r10"],
-        "cv_rmse": cv["two_tower"]["rmse"], "cv_rmse_std": cv["two_tower"]["rmse_std"],
-        "zero_shot_tau_c": zero_shot,
+        **measured,
         "child_flagged_oos": figures.get("child_flagged_out_of_sample"),
         "other_withheld_oos": figures.get("other_withheld_out_of_sample"),
         "photos_per_s": indexing_rate(settings),

@@ -1,4 +1,5 @@
-"""The trained artifact: encoders by name, the two-tower, its calibration and the child-photo
+"""The trained artifact: the model config it was trained from (encoders by name, with their
+preprocessing and weights revision), the two-tower, its calibration and the child-photo
 classifier, saved as one file (plain tensors and lists, loaded with weights_only=True)."""
 
 from __future__ import annotations
@@ -18,19 +19,27 @@ from core.child_net import ChildPhotoNet, load_child_classifier
 from core.child_photos import ChildPhotoClassifier
 from core.config import ArtifactsMissingError
 from core.encoders import REGISTRY, get_encoder
+from core.model_config import ModelConfig, ModelConfigError, config_from_dict
 from core.models import TwoTower
 from core.own_weights import sha256_file
 from core.text import lemmatize
 
 BUNDLE_FILE = "model.pt"
-FORMAT_VERSION = 2  # 2: the child classifier is a fine-tuned network
+# 2: the child classifier is a fine-tuned network; 3: the model config and each encoder's
+# preprocessing and weights revision are stored (older files: retrain)
+FORMAT_VERSION = 3
+
+
+def encoder_record(name: str) -> dict[str, str]:
+    """What model.pt keeps of an encoder: vectors it was trained on depend on all of it."""
+    spec = REGISTRY[name]
+    return {"name": name, "revision": spec.revision, "preprocessing": spec.preprocessing,
+            "weights_source": spec.weights_source}
 
 
 @dataclass
 class ModelBundle:
-    text_encoder: str
-    image_encoder: str
-    lemmatize: bool
+    config: ModelConfig  # encoders, lemmatize, tower, calibration, child rule, seed: what train read
     tower: TwoTower
     # The calibration as knots: the score is linear between them, clipped at the ends.
     calibration_x: np.ndarray
@@ -41,6 +50,18 @@ class ModelBundle:
 
     def __post_init__(self) -> None:
         self._text = get_encoder(self.text_encoder, "text")
+
+    @property
+    def text_encoder(self) -> str:
+        return self.config.text_encoder
+
+    @property
+    def image_encoder(self) -> str:
+        return self.config.image_encoder
+
+    @property
+    def lemmatize(self) -> bool:
+        return self.config.lemmatize
 
     def fingerprint(self) -> dict[str, str]:
         """What a gallery's vectors and child flags depend on: this model file and the image
@@ -93,9 +114,9 @@ class ModelBundle:
         folder.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": FORMAT_VERSION,
-            "text_encoder": self.text_encoder,
-            "image_encoder": self.image_encoder,
-            "lemmatize": self.lemmatize,
+            "config": self.config.to_dict(),
+            "encoders": {"text": encoder_record(self.text_encoder),
+                         "image": encoder_record(self.image_encoder)},
             "tower": self.tower.state(),
             "calibration_x": torch.from_numpy(np.asarray(self.calibration_x, np.float64)),
             "calibration_y": torch.from_numpy(np.asarray(self.calibration_y, np.float64)),
@@ -122,11 +143,17 @@ class ModelBundle:
                 f"The model file {path} cannot be read ({exc}); rebuild it with: python -m core train"
             ) from exc
         if payload.get("format") != FORMAT_VERSION:
-            raise ArtifactsMissingError(f"{path} is from another version; run: python -m core train")
+            raise ArtifactsMissingError(
+                f"{path} is model format {payload.get('format')}, this version reads format "
+                f"{FORMAT_VERSION} (it stores the model config); retrain it with: python -m core train")
+        try:
+            config = config_from_dict(payload["config"], str(path))
+        except (KeyError, ModelConfigError) as exc:
+            raise ArtifactsMissingError(f"{path} holds no valid model config ({exc}); retrain it "
+                                        "with: python -m core train") from exc
+        _check_encoders(path, payload.get("encoders", {}))
         return cls(
-            text_encoder=payload["text_encoder"],
-            image_encoder=payload["image_encoder"],
-            lemmatize=payload["lemmatize"],
+            config=config,
             tower=TwoTower.from_state(payload["tower"]),
             calibration_x=payload["calibration_x"].numpy(),
             calibration_y=payload["calibration_y"].numpy(),
@@ -134,3 +161,18 @@ class ModelBundle:
             info=payload["info"],
             sha256=hashlib.sha256(raw).hexdigest(),
         )
+
+
+def _check_encoders(path: Path, stored: dict[str, Any]) -> None:
+    """The tower learnt from vectors of these encoders' weights and preprocessing: if the
+    registry's have changed since, the model no longer fits its inputs."""
+    for kind in ("text", "image"):
+        record = stored.get(kind) or {}
+        name = record.get("name")
+        current = encoder_record(name) if name in REGISTRY else None
+        if current is None or any(record.get(k) != current[k] for k in ("revision", "preprocessing")):
+            now = f"revision {current['revision']!r}" if current else "unknown here"
+            raise ArtifactsMissingError(
+                f"{path} was trained on the {kind} encoder {name!r} revision {record.get('revision')!r} "
+                f"({record.get('preprocessing')}); this code has {now}. Retrain it with: "
+                "python -m core train")

@@ -1,4 +1,4 @@
-"""`python -m core`: train, evaluate, search, index and bench from the command line.
+"""`python -m core`: train, sweep, evaluate, search, index and bench from the command line.
 
 The only place that prints: library code raises, this module turns errors into messages.
 """
@@ -36,9 +36,12 @@ def _tqdm_factory() -> Callable[[str, int], Callable[[int], None]]:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from core.model_config import load_model_config
     from core.train import train
 
-    bundle = train(settings, progress=_tqdm_factory())
+    config = load_model_config(args.config)
+    print(f"model config: {config.source}", file=sys.stderr)
+    bundle = train(settings, config, progress=_tqdm_factory())
     print(f"model saved to {settings.artifacts_dir / 'model.pt'}")
     print(json.dumps(bundle.info, indent=2, default=str))
     return 0
@@ -70,6 +73,45 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     write_metrics(output, metrics)
     print_metrics(metrics)
     print(f"\nwritten to {output}")
+    return 0
+
+
+def _grid(items: list[str] | None) -> dict[str, list[Any]] | None:
+    """`--grid hidden=0,1024 --grid epochs=6`: tower parameters and the values to try."""
+    import tomllib
+
+    if not items:
+        return None
+    grid = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        try:
+            if not sep:
+                raise tomllib.TOMLDecodeError("no '='")
+            grid[key.strip()] = tomllib.loads(f"v = [{values}]")["v"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"--grid {item!r}: expected NAME=VALUE[,VALUE...] ({exc})") from exc
+    return grid
+
+
+def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from core.model_config import load_model_config, with_sweep
+    from core.sweep import sweep
+
+    config = with_sweep(load_model_config(args.config), _grid(args.grid), cv_splits=args.cv_splits)
+    output = Path(args.output) if args.output else settings.reports_dir / "sweep.json"
+    result = sweep(settings, config, progress=_tqdm_factory(), output=output)
+    names = list(result["optimised"]["metrics"])
+    print(f"selection figures (never holdout); optimised: {result['optimised']['rule']}")
+    print(f"{'row':>4}  {'setting':<40}" + "".join(f"{m:>17}" for m in names) + f"{'mean rank':>11}")
+    for i, row in enumerate(result["rows"]):
+        setting = ", ".join(f"{k}={v}" for k, v in row["setting"].items())
+        print(f"{i:>4}  {setting:<40}" + "".join(f"{_fmt(row[m]):>17}" for m in names)
+              + f"{row['mean_rank']:>11.2f}")
+    winner = result["winner"]
+    print(f"winner: row {winner['row']} ({winner['setting']}); "
+          f"{'the config already has it' if winner['same_as_config'] else 'differs from the config'}")
+    print(f"written to {output}")
     return 0
 
 
@@ -157,7 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", help="data folder (default: data/ or $WITHSENSE_DATA)")
     parser.add_argument("--artifacts", help="artifacts folder (default: artifacts/)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("train", help="build artifacts/ for the default model")
+    tr = sub.add_parser("train", help="build artifacts/ for the model a config file describes")
+    tr.add_argument("--config", help="model config (default: configs/default.toml or "
+                                     "$WITHSENSE_MODEL_CONFIG)")
+    sw = sub.add_parser("sweep", help="the two-tower grid search (selection figures; never holdout)")
+    sw.add_argument("--config", help="model config whose [tower] and [sweep] to use "
+                                     "(default: configs/default.toml or $WITHSENSE_MODEL_CONFIG)")
+    sw.add_argument("--grid", action="append", metavar="NAME=V1,V2",
+                    help="tower values to try instead of [sweep.grid] (repeatable)")
+    sw.add_argument("--cv-splits", type=int, help="GroupShuffleSplit splits (default: [sweep] cv_splits)")
+    sw.add_argument("--output", help="result file (default: reports/sweep.json)")
     ev = sub.add_parser("evaluate", help="measure every model; write reports/metrics.json")
     ev.add_argument("--output", help="metrics file (default: reports/metrics.json)")
     se = sub.add_parser("search", help="search the practicum test photos (or --gallery FOLDER)")
@@ -189,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "train": cmd_train, "evaluate": cmd_evaluate, "search": cmd_search, "index": cmd_index,
-    "bench": cmd_bench, "finetune": cmd_finetune, "ablate": cmd_ablate,
+    "bench": cmd_bench, "finetune": cmd_finetune, "ablate": cmd_ablate, "sweep": cmd_sweep,
 }
 
 
@@ -205,16 +256,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.text import QueryError, WordNetMissingError
 
     args = build_parser().parse_args(argv)
-    settings = Settings()
-    if args.data:
-        settings = replace(settings, data_dir=Path(args.data))
-    if args.artifacts:
-        settings = replace(settings, artifacts_dir=Path(args.artifacts))
     try:
+        settings = Settings()  # reads the model config's encoders: a bad file is an error here
+        if args.data:
+            settings = replace(settings, data_dir=Path(args.data))
+        if args.artifacts:
+            settings = replace(settings, artifacts_dir=Path(args.artifacts))
         return COMMANDS[args.command](args, settings)
     except (ArtifactsMissingError, DataError, QueryError, ImageError, UnknownEncoderError,
             WeightsUnavailableError, OwnWeightsError, WordNetMissingError, IngestError, IndexFileError,
-            UnwritableError, ValueError) as exc:
+            UnwritableError, ValueError, OSError) as exc:  # OSError: a disk or folder problem
         _close_bars()
         print(f"error: {exc}", file=sys.stderr)
         return 2

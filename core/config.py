@@ -18,6 +18,18 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
+def model_config_path() -> Path:
+    """The model config `train` reads unless given one (core/model_config.py)."""
+    return _env_path("WITHSENSE_MODEL_CONFIG", PROJECT_ROOT / "configs" / "default.toml")
+
+
+def _configured_encoder(kind: str) -> str:
+    from core.model_config import load_model_config  # same layer; it imports this module
+
+    encoders = load_model_config().encoders
+    return encoders.text if kind == "text" else encoders.image
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things live. Tests build one pointing at temporary folders."""
@@ -30,10 +42,10 @@ class Settings:
     reports_dir: Path = field(
         default_factory=lambda: _env_path("WITHSENSE_REPORTS", PROJECT_ROOT / "reports")
     )
-    text_encoder: str = field(default_factory=lambda: os.environ.get("WITHSENSE_TEXT_ENCODER", "minilm"))
-    image_encoder: str = field(
-        default_factory=lambda: os.environ.get("WITHSENSE_IMAGE_ENCODER", "efficientnet-lite0")
-    )
+    # The model config's encoders (configs/default.toml, or $WITHSENSE_MODEL_CONFIG), each
+    # overridden by $WITHSENSE_TEXT_ENCODER / $WITHSENSE_IMAGE_ENCODER when set.
+    text_encoder: str = field(default_factory=lambda: _configured_encoder("text"))
+    image_encoder: str = field(default_factory=lambda: _configured_encoder("image"))
     # A postgresql:// URL switches the index to pgvector; empty means the in-process index.
     index_url: str = field(default_factory=lambda: os.environ.get("WITHSENSE_INDEX_URL", ""))
     seed: int = 42

@@ -5,7 +5,7 @@ photos are encoded afresh, because the same forward pass checks them for childre
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +19,13 @@ from core.config import Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks, file_key
 from core.encoders import REGISTRY
 from core.legal import caption_child_labels, mentions_child
+from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import TwoTower, TwoTowerRelevance, calibration_knots
 from core.search import GALLERY_ROOTS
 from core.store import StoredGallery, write_gallery
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
-# Chosen by `evaluate` on the cross-validated two-tower RMSE (a selection figure): raw and
-# lemmatized text are level within noise; the figures are in reports/metrics.json, "lemmatization".
-DEFAULT_LEMMATIZE = False
 
 
 def no_progress(stage: str, total: int) -> Progress:
@@ -126,10 +124,11 @@ def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
 
 
 def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress,
-                         training: tuple[list[Path], np.ndarray] | None = None
-                         ) -> ChildPhotoNet | EncoderChildHead:
+                         training: tuple[list[Path], np.ndarray] | None = None,
+                         rule: ChildConfig | None = None) -> ChildPhotoNet | EncoderChildHead:
     """The fine-tuned encoder's own head when it has one (trained and thresholded by `finetune`);
-    else the network on `training` (photos, labels), by default :func:`child_training_set`."""
+    else the network on `training` (photos, labels), by default :func:`child_training_set`, with
+    the model config's `rule` (default: ChildPhotoNet's defaults, equal to configs/default.toml)."""
     own = REGISTRY[settings.image_encoder].own_weights
     if own is not None:
         return EncoderChildHead.from_encoder(own)
@@ -139,7 +138,8 @@ def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_prog
     if failures:
         first = next(iter(failures.values()))
         raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
-    net = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed)
+    net = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed,
+                        **(asdict(rule) if rule is not None else {}))
     return net.fit(trunks, labels, progress("child classifier epochs", net.epochs * (net.folds + 1)))
 
 
@@ -196,20 +196,27 @@ def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path
     return gallery
 
 
-def train(settings: Settings | None = None, lemmatize: bool = DEFAULT_LEMMATIZE,
+def train(settings: Settings | None = None, config: ModelConfig | None = None,
           progress: ProgressFactory = no_progress) -> ModelBundle:
-    """Build artifacts/ for the default model: about 3.5 minutes on 2 cores with a warm cache."""
-    settings = settings or Settings()
-    child = fit_child_classifier(settings, progress)  # first: a network's pass also fills the vector cache
+    """Build artifacts/ for the model `config` describes (default: :func:`load_model_config`,
+    configs/default.toml): about 3.5 minutes on 2 cores with a warm cache. `settings` give the
+    folders; the config names the encoders and the seed, and model.pt keeps it."""
+    config = config or load_model_config()
+    config.check_encoders({name: spec.kind for name, spec in REGISTRY.items()})
+    settings = replace(settings or Settings(), text_encoder=config.text_encoder,
+                       image_encoder=config.image_encoder, seed=config.seed)
+    lemmatize = config.lemmatize
+    # first: a network's pass also fills the vector cache
+    child = fit_child_classifier(settings, progress, rule=config.child)
     corpus, _ = corpus_features(settings, lemmatize, progress)
     own = own_caption_features(settings, lemmatize, progress=progress)
-    tower = fit_tower(combine(corpus, own), settings.seed, progress)
+    tower = fit_tower(combine(corpus, own), settings.seed, progress, **asdict(config.tower))
     feats, table, report = relevance_features(settings, lemmatize, progress)
     relevance = TwoTowerRelevance(tower, corpus.text.shape[1]).fit(feats.X, table["target"].to_numpy())
-    knots = calibration_knots(relevance.calibrator_)
+    calibration = config.calibration  # kind "sigmoid": the only one model_config accepts
+    knots = calibration_knots(relevance.calibrator_, calibration.low, calibration.high, calibration.knots)
     bundle = ModelBundle(
-        text_encoder=settings.text_encoder, image_encoder=settings.image_encoder,
-        lemmatize=lemmatize, tower=tower,
+        config=config, tower=tower,
         calibration_x=knots[0], calibration_y=knots[1],
         child_classifier=child,
         info={"model": "two_tower", "corpus_pairs": len(corpus.text), "own_caption_pairs": len(own.text),

@@ -70,11 +70,10 @@ TEST_CORPUS_PHOTOS = 1000
 
 
 @pytest.fixture(scope="session")
-def trained_settings(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path,
-                     flickr_dir: Path) -> object:
-    """Settings pointing at the trained test model (data, artifacts, cache, reports)."""
+def small_data_settings(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path,
+                        flickr_dir: Path) -> object:
+    """Settings pointing at the test model's data (nothing trained yet), artifacts, cache, reports."""
     from core.config import Settings
-    from core.train import train
 
     root = tmp_path_factory.mktemp("trained")
     data = root / "data"
@@ -84,10 +83,17 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Pa
     for photo in sorted((flickr_dir / "images").iterdir())[:TEST_CORPUS_PHOTOS]:
         (data / "flickr8k" / "images" / photo.name).symlink_to(photo.resolve())
     cache = Path(os.environ.get("WITHSENSE_TEST_CACHE", PROJECT_ROOT / ".cache"))
-    settings = Settings(data_dir=data, artifacts_dir=root / "artifacts", cache_dir=cache,
-                        reports_dir=root / "reports")
-    train(settings)
-    return settings
+    return Settings(data_dir=data, artifacts_dir=root / "artifacts", cache_dir=cache,
+                    reports_dir=root / "reports")
+
+
+@pytest.fixture(scope="session")
+def trained_settings(small_data_settings) -> object:  # type: ignore[no-untyped-def]
+    """Settings pointing at the trained test model (data, artifacts, cache, reports)."""
+    from core.train import train
+
+    train(small_data_settings)
+    return small_data_settings
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from core.config import PROJECT_ROOT
 # ARCHITECTURE.md's table, in data-flow order: a module may import its own layer and those above
 # it in this list, never one below.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"config", "atomic", "images", "own_weights", "estimators", "reports"}),
+    ("foundation", {"config", "model_config", "atomic", "images", "own_weights", "estimators", "reports"}),
     ("data", {"data"}),
     ("text", {"text"}),
     ("legal", {"legal"}),
@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("index", {"index", "pgindex", "store"}),
     ("search", {"search"}),
     ("build", {"train", "ingest", "finetune"}),
-    ("measure", {"evaluate", "ablation", "bench"}),
+    ("measure", {"evaluate", "sweep", "ablation", "bench"}),
     ("entry", {"cli", "__main__", "__init__"}),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
