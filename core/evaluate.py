@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from core.config import PROJECT_ROOT, Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks
 from core.estimators import check_fitted
 from core.legal import caption_child_labels, evaluate_query_check
+from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import ConstantModel, LinearConcat, MLPConcat, TwoTower, TwoTowerMLP, TwoTowerRelevance
 from core.train import (
     PairFeatures,
@@ -55,7 +57,8 @@ Factory = Callable[[np.ndarray], Any]  # training rows of a fold -> an unfitted 
 
 
 def model_factories(corpus: PairFeatures, own: PairFeatures, row_images: np.ndarray, seed: int,
-                    progress: ProgressFactory = no_progress) -> dict[str, Factory]:
+                    progress: ProgressFactory = no_progress,
+                    tower_params: dict[str, Any] | None = None) -> dict[str, Factory]:
     """The five models. The two-tower of each fold learns from the extra corpus plus the
     practicum captions of the fold's training photos only, never of its held-out photos."""
     towers: dict[bytes, TwoTower] = {}
@@ -68,7 +71,7 @@ def model_factories(corpus: PairFeatures, own: PairFeatures, row_images: np.ndar
         if key not in towers:
             keep = np.isin(own.images, np.unique(row_images[train_idx]))
             part = PairFeatures(own.text[keep], own.image[keep], own.images[keep])
-            towers[key] = fit_tower(combine(corpus, part), seed, progress)
+            towers[key] = fit_tower(combine(corpus, part), seed, progress, **(tower_params or {}))
         return towers[key]
 
     return {
@@ -167,12 +170,14 @@ def zero_shot_tau(settings: Settings, tower: TwoTower, lemmatize: bool,
     return kendall_tau_c(sims, mean_expert)
 
 
-def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFactory) -> dict[str, Any]:
+def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFactory,
+                     tower_params: dict[str, Any] | None = None) -> dict[str, Any]:
+    tower_params = tower_params or {}
     corpus, _ = corpus_features(settings, lemmatize, progress)
-    tower = fit_tower(corpus, settings.seed, progress)  # extra corpus only: the zero-shot tower
+    tower = fit_tower(corpus, settings.seed, progress, **tower_params)  # extra corpus only: zero-shot
     feats, table, report = relevance_features(settings, lemmatize, progress)
     own = own_caption_features(settings, lemmatize, progress=progress)
-    factories = model_factories(corpus, own, feats.images, settings.seed, progress)
+    factories = model_factories(corpus, own, feats.images, settings.seed, progress, tower_params)
     relevance = cross_validate(factories, feats.X, table["target"].to_numpy(dtype=np.float32),
                                feats.images, seed=settings.seed)
     return {
@@ -184,7 +189,8 @@ def evaluate_variant(settings: Settings, lemmatize: bool, progress: ProgressFact
 
 
 def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
-                    progress: ProgressFactory) -> tuple[dict[str, float], dict[str, float]]:
+                    progress: ProgressFactory, rule: ChildConfig | None = None
+                    ) -> tuple[dict[str, float], dict[str, float]]:
     """Retrieval and child-photo flags on holdout, read once per run after the model is fixed
     (the child threshold rule itself was adopted after an earlier holdout read)."""
     holdout = data.load_holdout(settings.holdout_dir)
@@ -193,7 +199,7 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
                                  folder, lemmatize, progress)
     retrieval = retrieval_metrics(chosen["tower"], t, i, truth)
     training = child_training_set(settings)
-    classifier = fit_child_classifier(settings, progress, training)
+    classifier = fit_child_classifier(settings, progress, training, rule=rule)
     labels = caption_child_labels(holdout)
     flagged = classifier.predict(_child_features(settings, classifier, [folder / n for n in labels.index],
                                                  progress))
@@ -231,17 +237,23 @@ def child_classifier_candidates(settings: Settings, chosen: Any,
             for name, clf in (("finetuned_tail", chosen), ("logistic_pooled", linear))}
 
 
-def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_progress) -> dict[str, Any]:
+def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_progress,
+             config: ModelConfig | None = None) -> dict[str, Any]:
+    """Every figure of the model `config` describes (default: configs/default.toml): its tower
+    and child rule, as `train` builds them; lemmatization is measured both ways and chosen here."""
     settings = settings or Settings()
-    variants = {lem: evaluate_variant(settings, lem, progress) for lem in (False, True)}
+    config = config or load_model_config()
+    tower_params = asdict(config.tower)
+    variants = {lem: evaluate_variant(settings, lem, progress, tower_params) for lem in (False, True)}
     # Lemmatization is chosen on the cross-validated two-tower RMSE (practicum train only).
     lemmatize = min(variants, key=lambda lem: variants[lem]["relevance"]["two_tower"]["rmse"])
     chosen = variants[lemmatize]
     # The deployed tower (what `train` builds) also learns from practicum train captions of their
     # own photos; test and holdout photos are disjoint from those, so its retrieval is fair.
-    chosen["tower"] = fit_tower(combine(chosen["corpus"], chosen["own"]), settings.seed, progress)
+    chosen["tower"] = fit_tower(combine(chosen["corpus"], chosen["own"]), settings.seed, progress,
+                                **tower_params)
     practicum_test = practicum_test_retrieval(settings, chosen["tower"], lemmatize, progress)
-    holdout, legal = holdout_metrics(settings, chosen, lemmatize, progress)
+    holdout, legal = holdout_metrics(settings, chosen, lemmatize, progress, config.child)
     legal = {**{k: v for k, v in evaluate_query_check(LEGAL_QUERIES).items()
                 if k in ("query_recall", "query_false_alarm")}, **legal}
     return {
