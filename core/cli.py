@@ -116,6 +116,8 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if (args.query is None) == (args.like is None):
+        raise ValueError("give either a description to search for or --like PHOTO, not both")
     from core.bundle import ModelBundle
     from core.search import SearchService, open_gallery
 
@@ -130,15 +132,21 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             print(f"skipped {len(report.skipped)} unreadable file(s)", file=sys.stderr)
     else:
         name = "test"
-    response = SearchService(bundle, open_gallery(settings, name, bundle)).search(args.query, args.top)
+    service = SearchService(bundle, open_gallery(settings, name, bundle))
+    if args.like is None:
+        response = service.search(args.query, args.top)
+    else:  # a photo file, or the name of one of the gallery's photos
+        response = service.search_like(Path(args.like) if Path(args.like).is_file() else args.like, args.top)
     if args.json:
         print(json.dumps(response.to_json(), indent=2))
         return 0
     if response.disclaimer:
         print(response.disclaimer)
         return 0
+    if response.kind == "photo":
+        print("similarity: cosine between the photos' vectors (no 0..1 score for a search by photo)")
     for hit in response.results:
-        print(f"{hit.rank:>3}  {hit.score:.2f}  {hit.image}")
+        print(f"{hit.rank:>3}  {hit.similarity if hit.score is None else hit.score:.2f}  {hit.image}")
     if response.withheld:
         print(f"({response.withheld} photo(s) withheld: they may show children)")
     print(f"took {response.took_ms:.1f} ms")
@@ -212,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="measure every model; write reports/metrics.json")
     ev.add_argument("--output", help="metrics file (default: reports/metrics.json)")
     se = sub.add_parser("search", help="search the practicum test photos (or --gallery FOLDER)")
-    se.add_argument("query")
+    se.add_argument("query", nargs="?", help="a description of the photos to find")
+    se.add_argument("--like", metavar="PHOTO", help="find photos that look like this one instead "
+                                                    "(a file, or the name of a gallery photo)")
     se.add_argument("--top", type=int, default=10)
     se.add_argument("--json", action="store_true")
     se.add_argument("--gallery", help="a folder of photos to index and search instead")
@@ -253,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.index import IndexFileError
     from core.ingest import IngestError
     from core.own_weights import OwnWeightsError
+    from core.search import PhotoNotInGalleryError
     from core.text import QueryError, WordNetMissingError
 
     args = build_parser().parse_args(argv)
@@ -265,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args, settings)
     except (ArtifactsMissingError, DataError, QueryError, ImageError, UnknownEncoderError,
             WeightsUnavailableError, OwnWeightsError, WordNetMissingError, IngestError, IndexFileError,
-            UnwritableError, ValueError, OSError) as exc:  # OSError: a disk or folder problem
+            UnwritableError, PhotoNotInGalleryError,
+            ValueError, OSError) as exc:  # OSError: a disk or folder problem
         _close_bars()
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -6,15 +6,19 @@ share between threads: the model is read-only and the index publishes whole snap
 
 from __future__ import annotations
 
+import csv
+import io
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from core.bundle import ModelBundle
 from core.config import Settings
+from core.images import ImageError, load_image_bytes
 from core.index import VectorIndex
 from core.legal import DISCLAIMER, is_child_query
 from core.store import read_gallery
@@ -22,35 +26,56 @@ from core.text import validate_query
 
 DEFAULT_TOP_K = 12
 MAX_TOP_K = 100
+UPLOAD_LABEL = "uploaded photo"
+
+
+class PhotoNotInGalleryError(LookupError):
+    """A photo named by its id (a link, the CLI) is not in the gallery searched."""
 
 
 @dataclass(frozen=True)
 class SearchHit:
     image: str
     path: Path
-    score: float  # calibrated relevance, 0..1
+    # Calibrated 0..1 relevance of a text search. None for a search by photo: the calibration
+    # maps text-photo similarities onto expert judgements, and nobody judged photo-photo pairs.
+    score: float | None
     similarity: float  # raw cosine in the two-tower space
     rank: int
 
 
 @dataclass(frozen=True)
 class SearchResponse:
-    query: str
+    query: str  # the text searched, or the query photo's name for a search by photo
     disclaimer: str | None
     results: list[SearchHit] = field(default_factory=list)
     withheld: int = 0
     took_ms: float = 0.0
+    kind: Literal["text", "photo"] = "text"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "query": self.query,
+            "kind": self.kind,
             "disclaimer": self.disclaimer,
             "results": [
-                {"image": h.image, "score": round(h.score, 4), "rank": h.rank} for h in self.results
+                {"image": h.image, "score": None if h.score is None else round(h.score, 4),
+                 "similarity": round(h.similarity, 4), "rank": h.rank} for h in self.results
             ],
             "withheld": self.withheld,
             "took_ms": round(self.took_ms, 2),
         }
+
+    def to_csv(self) -> str:
+        """The result list, one row per photo, for a spreadsheet (the score column is empty for a
+        search by photo, which has no calibrated score)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["rank", "image", "score", "cosine_similarity", "query", "kind"])
+        for h in self.results:
+            score = "" if h.score is None else f"{h.score:.4f}"
+            writer.writerow([h.rank, h.image, score, f"{h.similarity:.4f}", self.query, self.kind])
+        return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -92,8 +117,7 @@ class SearchService:
         """Raises core.text.QueryError for a query that cannot be answered (empty, too long...)."""
         started = time.perf_counter()
         text = validate_query(query)
-        if not 1 <= top_k <= MAX_TOP_K:
-            raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}")
+        _check_top_k(top_k)
         if is_child_query(text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
         vector = self.bundle.encode_queries([text])[0]
@@ -106,6 +130,85 @@ class SearchService:
         ]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(text, None, hits, found.withheld, took)
+
+    def search_like(self, photo: str | Path | bytes, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
+        """The gallery's photos nearest to ``photo`` (image to image, cosine in the two-tower
+        space; no 0..1 score, see SearchHit): a photo of this gallery by id, a photo file, or an
+        uploaded photo's bytes.
+
+        The law applies to the query photo: flagged as showing a child by the model's classifier
+        (or, for a gallery photo, by the flag the gallery stores) it gets the disclaimer and no
+        photos. Flagged photos are never returned (the index withholds them), nor the query photo
+        itself (same id, or same bytes for an upload). Raises PhotoNotInGalleryError for an
+        unknown id and core.images.ImageError for a file that is not a usable photo.
+        """
+        started = time.perf_counter()
+        _check_top_k(top_k)
+        own_id, path, data = self._locate(photo)
+        label = own_id or (path.name if path is not None else UPLOAD_LABEL)
+        with tempfile.TemporaryDirectory(prefix="withsense-like-") as folder:
+            if data is not None:  # the encoder reads files: the upload goes through one, checked first
+                load_image_bytes(data, UPLOAD_LABEL)
+                path = Path(folder) / "query"
+                path.write_bytes(data)
+            assert path is not None
+            vectors, flags, _, failures = self.bundle.embed_photos([path])
+        if failures:
+            raise ImageError(next(iter(failures.values())))
+        if flags[0] or (own_id is not None and self._stored_flag(own_id)):
+            return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
+        # one extra: the query photo is in the gallery, usually first, and is dropped below
+        found = self.gallery.index.search(vectors[0], top_k + 1)
+        kept = [h for h in found.hits if not self._is_query(h.id, own_id, data)][:top_k]
+        hits = [SearchHit(h.id, self.gallery.path_of(h.id), None, h.similarity, rank)
+                for rank, h in enumerate(kept, start=1)]
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(label, None, hits, found.withheld, took, "photo")
+
+    def _locate(self, photo: str | Path | bytes) -> tuple[str | None, Path | None, bytes | None]:
+        """(gallery id or None, file or None, bytes or None) of a query photo."""
+        if isinstance(photo, bytes):
+            return None, None, photo
+        if isinstance(photo, str):
+            if photo not in set(self.gallery.index.ids()):
+                raise PhotoNotInGalleryError(
+                    f"There is no photo named {photo!r} in the {self.gallery.name!r} gallery.")
+            return photo, self.gallery.path_of(photo), None
+        path = Path(photo)
+        in_gallery = path.resolve().parent == self.gallery.root.resolve()
+        if in_gallery and path.name in set(self.gallery.index.ids()):
+            return path.name, path, None
+        return None, path, None
+
+    def _stored_flag(self, image_id: str) -> bool:
+        """The flag the gallery stores (the practicum galleries are flagged by their captions,
+        which can catch a child the classifier misses); True when it cannot be read for sure.
+        Both index backends keep flags, though the VectorIndex protocol does not name them."""
+        index: Any = self.gallery.index
+        if hasattr(index, "snapshot"):  # in-process: ids and flags of one published state
+            state = index.snapshot()
+            ids, flags = list(state.ids), state.flags
+        else:
+            ids, flags = index.ids(), index.flags()
+        if len(ids) != len(flags):  # pgvector changed between the two reads: err on the law's side
+            return True
+        return bool(dict(zip(ids, flags, strict=True)).get(image_id, True))
+
+    def _is_query(self, image_id: str, own_id: str | None, data: bytes | None) -> bool:
+        if image_id == own_id:
+            return True
+        if data is None:
+            return False
+        path = self.gallery.path_of(image_id)
+        try:  # an upload of a file the gallery already holds: the same photo under another name
+            return path.stat().st_size == len(data) and path.read_bytes() == data
+        except OSError:
+            return False
+
+
+def _check_top_k(top_k: int) -> None:
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}")
 
 
 def prewarm(settings: Settings | None = None) -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import missing
 
 from core.bundle import ArtifactsMissingError, ModelBundle
 from core.cli import main
@@ -101,7 +102,8 @@ def test_cli_search_json(trained_settings, monkeypatch, capsys) -> None:
     monkeypatch.setenv("WITHSENSE_CACHE", str(trained_settings.cache_dir))
     assert main(["search", "a dog jumps over a fence", "--top", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"query", "disclaimer", "results", "withheld", "took_ms"}
+    assert set(out) == {"query", "kind", "disclaimer", "results", "withheld", "took_ms"}
+    assert out["kind"] == "text"
     assert [r["rank"] for r in out["results"]] == [1, 2, 3]
     assert all(0 <= r["score"] <= 1 and r["image"].endswith(".jpg") for r in out["results"])
     assert main(["search", "a little boy", "--json"]) == 0
@@ -109,3 +111,170 @@ def test_cli_search_json(trained_settings, monkeypatch, capsys) -> None:
     assert out["disclaimer"] == DISCLAIMER and out["results"] == []
     assert main(["search", "   "]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Search by photo
+# --------------------------------------------------------------------------------------------
+
+
+def _flags(service: SearchService) -> dict[str, bool]:
+    index = service.gallery.index
+    return dict(zip(index.ids(), (bool(f) for f in index.flags()), strict=True))
+
+
+def _child_photo(service: SearchService, trained_settings, classifier_too: bool = False) -> str:
+    """A test photo whose captions say it shows a child and whose stored flag is set (and, with
+    classifier_too, which the model's classifier flags as well, as it must for an upload)."""
+    from core.legal import caption_child_labels
+    from core.train import practicum_captions
+
+    labels = caption_child_labels(practicum_captions(trained_settings, "test"))
+    flags = _flags(service)
+    candidates = [image for image, child in labels.items() if child and flags.get(image)]
+    assert candidates, "the test gallery has captioned child photos"
+    if not classifier_too:
+        return candidates[0]
+    paths = [service.gallery.path_of(image) for image in candidates[:10]]
+    flagged = service.bundle.embed_photos(paths)[1]
+    assert flagged.any(), "the classifier flags some captioned child photos"
+    return candidates[int(np.argmax(flagged))]
+
+
+def test_search_like_returns_the_nearest_photos_without_itself(service: SearchService) -> None:
+    flags = _flags(service)
+    photo = next(image for image, flagged in flags.items() if not flagged)
+    response = service.search_like(photo, top_k=5)
+    assert response.kind == "photo" and response.disclaimer is None and response.query == photo
+    found = [h.image for h in response.results]
+    assert len(found) == 5 and photo not in found
+    assert not any(flags[image] for image in found)
+    assert [h.rank for h in response.results] == [1, 2, 3, 4, 5]
+    assert all(h.score is None for h in response.results)  # no calibrated score for photo pairs
+    similarities = [h.similarity for h in response.results]
+    assert similarities == sorted(similarities, reverse=True)
+    # the near neighbours of the photo's stored vector, among the photos that may be shown
+    index = service.gallery.index
+    ids, vectors = index.ids(), index.vectors()
+    own = vectors[ids.index(photo)]
+    cosines = vectors @ own
+    order = [ids[i] for i in np.argsort(-cosines) if ids[i] != photo and not flags[ids[i]]]
+    assert len(set(order[:5]) & set(found)) >= 4, (order[:5], found)
+    assert min(similarities) > float(np.median(cosines))
+
+
+def test_search_like_an_upload_of_a_gallery_photo_leaves_that_photo_out(service: SearchService) -> None:
+    flags = _flags(service)
+    photo = next(image for image, flagged in flags.items() if not flagged)
+    by_id = service.search_like(photo, top_k=6)
+    uploaded = service.search_like(service.gallery.path_of(photo).read_bytes(), top_k=6)
+    assert uploaded.query == "uploaded photo"
+    assert photo not in {h.image for h in uploaded.results}
+    assert len(set(h.image for h in uploaded.results) & set(h.image for h in by_id.results)) >= 5
+
+
+def test_search_like_a_child_photo_gets_the_disclaimer(service: SearchService, trained_settings) -> None:
+    photo = _child_photo(service, trained_settings)
+    response = service.search_like(photo, top_k=12)
+    assert response.disclaimer == DISCLAIMER and response.results == []
+    upload = _child_photo(service, trained_settings, classifier_too=True)
+    response = service.search_like(service.gallery.path_of(upload).read_bytes(), top_k=12)
+    assert response.disclaimer == DISCLAIMER and response.results == []
+
+
+def test_search_like_refuses_what_it_cannot_use(service: SearchService) -> None:
+    from core.images import ImageError
+    from core.search import PhotoNotInGalleryError
+
+    with pytest.raises(PhotoNotInGalleryError, match="no photo named"):
+        service.search_like("not-a-photo.jpg")
+    with pytest.raises(ImageError, match="not an image"):
+        service.search_like(b"this is text, not a photo")
+    with pytest.raises(ValueError, match="top_k"):
+        service.search_like(service.gallery.index.ids()[0], top_k=0)
+
+
+def test_results_as_csv_have_one_row_per_photo(service: SearchService) -> None:
+    import csv
+    import io
+
+    response = service.search("a dog runs on the grass", top_k=7)
+    rows = list(csv.DictReader(io.StringIO(response.to_csv())))
+    assert [r["image"] for r in rows] == [h.image for h in response.results]
+    assert [int(r["rank"]) for r in rows] == list(range(1, 8))
+    assert all(0 <= float(r["score"]) <= 1 and r["query"] == response.query for r in rows)
+    photo_rows = list(csv.DictReader(io.StringIO(service.search_like(rows[0]["image"], 3).to_csv())))
+    assert len(photo_rows) == 3 and all(r["score"] == "" and r["kind"] == "photo" for r in photo_rows)
+
+
+def test_cli_search_like(trained_settings, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("WITHSENSE_DATA", str(trained_settings.data_dir))
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(trained_settings.artifacts_dir))
+    monkeypatch.setenv("WITHSENSE_CACHE", str(trained_settings.cache_dir))
+    service = load_service(trained_settings, "test")
+    photo = next(image for image, flagged in _flags(service).items() if not flagged)
+    path = service.gallery.path_of(photo)
+    assert main(["search", "--like", str(path), "--top", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "photo" and out["query"] == photo
+    assert len(out["results"]) == 3 and photo not in {r["image"] for r in out["results"]}
+    assert all(r["score"] is None and -1 <= r["similarity"] <= 1 for r in out["results"])
+    assert main(["search", "--like", photo, "--top", "2"]) == 0  # a gallery photo by its name
+    printed = capsys.readouterr().out
+    assert "cosine" in printed and photo not in printed
+    child = _child_photo(service, trained_settings)
+    assert main(["search", "--like", child]) == 0
+    assert capsys.readouterr().out.strip() == DISCLAIMER
+    assert main(["search", "--like", "no-such-photo.jpg"]) == 2
+    assert "no photo named" in capsys.readouterr().err
+    assert main(["search"]) == 2
+    assert "--like" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Details of a photo
+# --------------------------------------------------------------------------------------------
+
+
+def test_details_give_captions_and_the_votes_of_a_judged_pair(trained_settings) -> None:
+    from core.data import load_crowd, load_expert, load_train_pairs
+    from core.details import DatasetDetails
+
+    practicum = trained_settings.practicum_dir
+    details = DatasetDetails.load(trained_settings)
+    expert, crowd = load_expert(practicum), load_crowd(practicum)
+    both = expert.merge(crowd, on=["image", "query_id"])
+    texts = load_train_pairs(practicum).drop_duplicates("query_id").set_index("query_id")["query_text"]
+    pair = both.iloc[0]
+    photo = details.photo(practicum / "train_images" / pair["image"])
+    assert photo.source == "practicum train" and photo.captions
+    own = texts[texts.index.str.startswith(pair["image"] + "#")]
+    assert set(own) <= set(photo.captions)  # its own captions are among them
+    typed = texts[pair["query_id"]].lower().rstrip(" .")  # as a person would type it
+    judged = photo.judgement_for(typed)
+    assert judged is not None
+    assert judged.expert_votes == (pair["expert_1"], pair["expert_2"], pair["expert_3"])
+    assert judged.crowd_share == pytest.approx(pair["share_yes"])
+    assert (judged.crowd_yes, judged.crowd_no) == (pair["n_yes"], pair["n_no"])
+    assert photo.judgement_for("a purple elephant juggling in space") is None
+    judged_ids = {*expert.loc[expert["image"] == pair["image"], "query_id"],
+                  *crowd.loc[crowd["image"] == pair["image"], "query_id"]}
+    assert {j.query_id for j in photo.judgements} == judged_ids  # experts' and crowd's pairs alike
+
+
+def test_details_never_read_holdout(trained_settings, practicum_dir) -> None:
+    """The token file also describes holdout's photos: their captions are never kept, even for a
+    file of the same name in a dataset folder, and holdout's own folder has no details."""
+    from core.details import DatasetDetails
+
+    holdout_images = practicum_dir.parent / "holdout" / "images"
+    if not holdout_images.is_dir():
+        missing("holdout photos not found")
+    token_text = (trained_settings.flickr_dir / "Flickr8k.token.txt").read_text()
+    holdout = next(p.name for p in sorted(holdout_images.iterdir()) if f"{p.name}#0" in token_text)
+    details = DatasetDetails.load(trained_settings)
+    for folder in (trained_settings.practicum_dir / "train_images", holdout_images,
+                   trained_settings.flickr_dir / "images"):
+        assert details.photo(folder / holdout).captions == ()
+    upload = details.photo(trained_settings.uploads_dir / "photo.jpg")
+    assert upload.source == "" and upload.captions == () and upload.judgements == ()
