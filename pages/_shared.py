@@ -26,12 +26,13 @@ from core.reports import (
     load_metrics,
 )
 from core.text import QueryError, WordNetMissingError
-from ui import dataset, wording
+from ui import dataset, links, wording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.bundle import ModelBundle
+    from core.details import DatasetDetails, PhotoDetails
     from core.ingest import IngestReport
     from core.search import Gallery, SearchService
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 # started by Streamlit's legacy pages/ mode (see run_through_app).
 APP_RAN = "withsense_app_ran"
 RETURN_TO = "withsense_return_to"
+LINK_WRITTEN = "withsense_link_written"  # the URL parameters this session last wrote
 
 
 def run_through_app(page_file: str) -> None:
@@ -135,6 +137,53 @@ def top_k_range() -> tuple[int, int]:
     return DEFAULT_TOP_K, MAX_TOP_K
 
 
+def open_search_link(settings: Settings, keys: dict[str, str]) -> list[str]:
+    """Seed the Search page's widgets (``keys``: link field -> session-state key) from a link
+    that was opened, i.e. URL parameters this session did not write itself; call it before the
+    widgets exist. Returns a sentence per value of the link that was set aside for its default.
+
+    Parameters the session wrote are its own state already; none at all (the page reached from
+    the sidebar) leave the session's last search as it was."""
+    params = st.query_params.to_dict()
+    if not params or params == st.session_state.get(LINK_WRITTEN):
+        return []
+    galleries = list_galleries(settings) or ["test"]
+    default_k, max_k = top_k_range()
+    link, problems = links.read_link(params, galleries, wording.default_gallery(galleries) or galleries[0],
+                                     default_k, max_k)
+    for field, key in keys.items():
+        st.session_state[key] = getattr(link, field)
+    st.session_state[LINK_WRITTEN] = params
+    return problems
+
+
+def keep_search_link(link: links.SearchLink | None) -> str | None:
+    """Put the search shown into the URL (no parameters when there is none to share); returns the
+    address that reopens it, or None."""
+    params = link.params() if link is not None else {}
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    st.session_state[LINK_WRITTEN] = params
+    return None if link is None else links.share_url(st.context.url, link)
+
+
+@st.cache_resource(show_spinner="Reading the dataset's captions and votes…", max_entries=2)
+def _details(settings: Settings, stamp: int) -> DatasetDetails:
+    # a resource, not data: a read-only lookup every session shares, where st.cache_data would
+    # copy its 40,000 captions on every rerun
+    from core.details import DatasetDetails
+
+    return DatasetDetails.load(settings)
+
+
+def photo_details(settings: Settings, path: Path) -> PhotoDetails:
+    """The dataset's captions and judged pairs of a photo (core.details); DataError when the
+    practicum files cannot be read. Re-read when the practicum's tables change."""
+    stamp = _stamp(settings.practicum_dir / "train_dataset.csv") + _stamp(
+        settings.practicum_dir / "ExpertAnnotations.tsv")
+    return _details(settings, stamp).photo(path)
+
+
 @st.cache_data(show_spinner="Reading the dataset…")
 def relevance(practicum_dir: str) -> tuple[pd.DataFrame, TargetReport]:
     return load_relevance(Path(practicum_dir))
@@ -202,6 +251,7 @@ def ablation(settings: Settings) -> pd.DataFrame:
 def show_problem(exc: Exception) -> None:
     """Turn one of core's exceptions into a message (never a traceback)."""
     from core.bundle import ArtifactsMissingError
+    from core.search import PhotoNotInGalleryError
 
     message = wording.escape_markdown(str(exc))
     if isinstance(exc, store.GalleryMissingError):
@@ -232,6 +282,9 @@ def show_problem(exc: Exception) -> None:
         st.error(f"**The model cannot run on this machine yet.** {message}", icon=":material/build:")
     elif isinstance(exc, ImageError):
         st.warning(message, icon=":material/broken_image:")
+    elif isinstance(exc, PhotoNotInGalleryError):
+        st.warning(f"{message} Pick a photo from the results, or search by text.",
+                   icon=":material/image_not_supported:")
     else:
         st.error(f"Something went wrong: {message}", icon=":material/error:")
 
@@ -245,9 +298,11 @@ def __getattr__(name: str) -> tuple[type[Exception], ...]:
     if name != "EXPECTED_ERRORS":
         raise AttributeError(name)
     from core.bundle import ArtifactsMissingError
+    from core.search import PhotoNotInGalleryError
 
     return (
         ArtifactsMissingError,
+        PhotoNotInGalleryError,
         store.IndexFileError,
         UnwritableError,
         MetricsMissingError,

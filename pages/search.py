@@ -1,29 +1,59 @@
-"""Search: a description in, a grid of matching photos with their 0..1 scores out."""
+"""Search: a description or a photo in, a grid of matching photos out, with their scores, their
+details from the dataset, a link that reproduces the search and the list as CSV."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from pages import _shared
-from ui import wording
+from ui import dataset, links, wording
 
 _shared.run_through_app(__file__)
 COLUMNS = 4
+UPLOAD = "upload"  # a third mode beside links.TEXT and links.LIKE: a photo of one's own, never in a link
 
 settings = _shared.settings()
+# A link opened (query parameters) seeds the widgets before they exist; its bad values are shown.
+link_problems = _shared.open_search_link(
+    settings,
+    {"mode": "mode", "query": "query", "photo": "like_photo", "gallery": "gallery", "top_k": "top_k"},
+)
 st.session_state.setdefault("query", "")
+st.session_state.setdefault("mode", links.TEXT)
 
 
 def use_example(text: str) -> None:
     st.session_state["query"] = text
+    st.session_state["mode"] = links.TEXT
+
+
+def use_text() -> None:
+    st.session_state["mode"] = links.TEXT
+
+
+def use_like(image: str) -> None:
+    st.session_state["mode"] = links.LIKE
+    st.session_state["like_photo"] = image
+
+
+def use_upload() -> None:
+    st.session_state["mode"] = UPLOAD if st.session_state.get("query_photo") else links.TEXT
+
+
+def leave_like() -> None:
+    """A gallery's look-alikes are of one of its photos: another gallery starts a text search."""
+    if st.session_state["mode"] == links.LIKE:
+        st.session_state["mode"] = links.TEXT
 
 
 st.title("Search photos")
+for problem in link_problems:
+    st.warning(problem, icon=":material/link_off:")
 
 query_col, gallery_col, k_col = st.columns([6, 2, 1], vertical_alignment="bottom")
 with query_col:  # first, so it can be typed in while the model loads
     query = st.text_input(
-        "Describe the photo you are looking for, in English", key="query",
+        "Describe the photo you are looking for, in English", key="query", on_change=use_text,
         placeholder="e.g. two dogs running on snow",
     )
 with st.spinner("Loading the search engine…"):
@@ -31,21 +61,27 @@ with st.spinner("Loading the search engine…"):
     default_k, max_k = _shared.top_k_range()
 with gallery_col:
     options = galleries or ["test"]
-    default = wording.default_gallery(options) or options[0]
+    if st.session_state.get("gallery") not in options:
+        st.session_state["gallery"] = wording.default_gallery(options) or options[0]
     gallery = st.selectbox(
-        "Photo gallery", options, index=options.index(default), format_func=wording.gallery_label,
-        key="gallery", help="Which indexed photos to search: the practicum test or train photos.",
+        "Photo gallery", options, format_func=wording.gallery_label, key="gallery", on_change=leave_like,
+        help="Which indexed photos to search: the practicum test or train photos.",
     )
 with k_col:
-    top_k = st.number_input("Top K", min_value=1, max_value=max_k, value=default_k, step=1,
-                            key="top_k", help="How many photos to show")
+    st.session_state.setdefault("top_k", default_k)
+    top_k = st.number_input("Top K", min_value=1, max_value=max_k, step=1, key="top_k",
+                            help="How many photos to show")
 
 example_cols = st.columns([1] * len(wording.EXAMPLE_QUERIES) + [1], vertical_alignment="center")
 for i, (col, example) in enumerate(zip(example_cols, wording.EXAMPLE_QUERIES, strict=False)):
     col.button(example, key=f"example_{i}", on_click=use_example, args=(example,),
                icon=":material/bolt:", width="stretch", type="tertiary", help=f"Search for “{example}”")
 searched = example_cols[-1].button("Search", key="search", type="primary", icon=":material/search:",
-                                   width="stretch")
+                                   width="stretch", on_click=use_text)
+
+with st.expander("Search with a photo of your own", icon=":material/image_search:"):
+    st.file_uploader("A JPEG, PNG or WebP photo: find the gallery's photos that look like it",
+                     type=["jpg", "jpeg", "png", "webp"], key="query_photo", on_change=use_upload)
 
 with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
     files = st.file_uploader("JPEG, PNG or WebP photos", type=["jpg", "jpeg", "png", "webp"],
@@ -68,7 +104,19 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
             for skipped in report.skipped:
                 st.text(f"Skipped {skipped.name}: {skipped.reason}")
 
-st.caption(wording.SCORE_LEGEND)
+mode = st.session_state["mode"]
+upload = st.session_state.get("query_photo")
+if mode == UPLOAD and upload is None:
+    mode = links.TEXT
+like_photo = str(st.session_state.get("like_photo") or "")
+if mode == links.TEXT and (query or searched):
+    link: links.SearchLink | None = links.SearchLink(links.TEXT, query, "", gallery, int(top_k))
+elif mode == links.LIKE:
+    link = links.SearchLink(links.LIKE, "", like_photo, gallery, int(top_k))
+else:
+    link = None
+share_url = _shared.keep_search_link(link)
+st.caption(wording.SCORE_LEGEND if mode == links.TEXT else wording.SIMILARITY_LEGEND)
 
 try:  # the first visit loads the model and the index (seconds); later ones find them cached
     service = _shared.search_service(settings, gallery)
@@ -76,18 +124,33 @@ except _shared.EXPECTED_ERRORS as exc:
     _shared.show_problem(exc)
     st.stop()
 
-if not query and not searched:
-    st.info("Type a description above, or pick one of the examples.", icon=":material/lightbulb:")
+if mode == links.TEXT and not query and not searched:
+    st.info("Type a description above, pick one of the examples, or search with a photo.",
+            icon=":material/lightbulb:")
     st.stop()
 
 try:
-    response = service.search(query, int(top_k))
+    if mode == links.TEXT:
+        response = service.search(query, int(top_k))
+    else:
+        response = service.search_like(upload.getvalue() if mode == UPLOAD else like_photo, int(top_k))
 except _shared.EXPECTED_ERRORS as exc:
     _shared.show_problem(exc)
     st.stop()
 
 heading_col, took_col = st.columns([3, 2], vertical_alignment="bottom")
-heading_col.markdown(f"Results for **{wording.escape_markdown(response.query)}**")
+if mode == links.TEXT:
+    heading_col.markdown(f"Results for **{wording.escape_markdown(response.query)}**")
+else:
+    with heading_col:
+        gallery_photo = service.gallery.path_of(like_photo)
+        thumb = upload.getvalue() if mode == UPLOAD else _shared.photo_bytes(gallery_photo)
+        photo_col, text_col = st.columns([1, 4], vertical_alignment="center")
+        if thumb is not None and not response.disclaimer:  # a child's photo is not shown back either
+            photo_col.image(thumb, width="stretch", alt="Query photo")
+        text_col.markdown(f"Photos like **{wording.escape_markdown(response.query)}**")
+        text_col.button("Back to text search", key="back_to_text", on_click=use_text,
+                        icon=":material/arrow_back:", type="tertiary")
 shown = None if response.disclaimer else len(response.results)
 took_col.caption(wording.took_note(response.took_ms, shown, len(service.gallery.index)),
                  text_alignment="right")
@@ -104,6 +167,16 @@ if not response.results:
     st.info("No photos to show for this search.")
     st.stop()
 
+link_col, csv_col = st.columns([3, 2], vertical_alignment="center")
+with link_col.popover("Copy link", icon=":material/link:"):
+    if share_url is None:
+        st.caption(wording.LINK_UNAVAILABLE)
+    else:
+        st.caption("This address reopens the same search (copy button on the right):")
+        st.code(share_url, language=None, wrap_lines=True)
+csv_col.download_button("Download results (CSV)", response.to_csv(), file_name="withsense-results.csv",
+                        mime="text/csv", key="download_csv", icon=":material/download:", width="stretch")
+
 for start in range(0, len(response.results), COLUMNS):
     row = st.columns(COLUMNS)
     for col, hit in zip(row, response.results[start : start + COLUMNS], strict=False):
@@ -113,5 +186,34 @@ for start in range(0, len(response.results), COLUMNS):
                 st.warning(f"Photo {wording.escape_markdown(hit.image)} is missing on disk.")
             else:
                 st.image(photo, width="stretch", alt=f"Result {hit.rank}")
-            score = wording.format_score(hit.score)
-            st.progress(float(score), text=f"**#{hit.rank}** · Score **{score}**")
+            if hit.score is None:
+                st.caption(f"**#{hit.rank}** · {wording.similarity_text(hit.similarity)}")
+            else:
+                score = wording.format_score(hit.score)
+                st.progress(float(score), text=f"**#{hit.rank}** · Score **{score}**")
+            st.button("Similar photos", key=f"like_{hit.rank}", on_click=use_like, args=(hit.image,),
+                      icon=":material/photo_library:", type="tertiary")
+            with st.expander("Details", icon=":material/info:"):
+                st.markdown(f"**{wording.escape_markdown(hit.image)}** · rank {hit.rank}"
+                            + ("" if hit.score is None else f" · score {wording.format_score(hit.score)}")
+                            + f" · cosine {hit.similarity:.3f}")
+                try:
+                    details = _shared.photo_details(settings, hit.path)
+                except _shared.EXPECTED_ERRORS as exc:
+                    _shared.show_problem(exc)
+                    continue
+                if not details.source:
+                    st.caption("Not a dataset photo: no captions or votes.")
+                    continue
+                st.caption(f"From the {details.source} photos. Captions:")
+                st.markdown("\n".join(f"- {wording.escape_markdown(c)}" for c in details.captions)
+                            or "No captions.")
+                judged = details.judgement_for(response.query) if mode == links.TEXT else None
+                if judged is not None:
+                    st.success(f"This query–photo pair was judged: {dataset.judgement_line(judged)}",
+                               icon=":material/how_to_vote:")
+                elif mode == links.TEXT:
+                    st.caption("This query–photo pair was not judged in the dataset.")
+                if details.judgements:
+                    st.caption(f"Queries judged against this photo ({len(details.judgements)}):")
+                    st.dataframe(dataset.judgement_table(details), hide_index=True, height=180)

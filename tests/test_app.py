@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from core import reports
 from core.config import PROJECT_ROOT, Settings
@@ -235,6 +236,167 @@ def test_query_text_is_shown_as_text_not_markup(with_model: Path) -> None:
     assert not at.exception
     echo = next(text for text in _texts(at.markdown) if text.startswith("Results for"))
     assert r"\<b\>" in echo and r"\[link\](" in echo and r"\*\*star\*\*" in echo
+
+
+# --------------------------------------------------------------------------------------------
+# Search: links, details, search by photo
+# --------------------------------------------------------------------------------------------
+
+RESULT = re.compile(r"^\*\*(.+?)\*\* · rank (\d+)")  # the first line of a result's details
+
+
+def _results(at: AppTest | Block) -> list[str]:
+    """The photo names of the result cards in rank order, read from each card's details."""
+    return [m.group(1) for text in _plain(at.markdown) if (m := RESULT.match(text))]
+
+
+def _from_link(params: dict[str, str], url: str | None = None) -> AppTest:
+    """The Search page opened from a link holding ``params`` (at ``url``)."""
+    at = _app()
+    at.query_params.update(params)
+    if url:
+        at.context["url"] = url
+    at.switch_page("pages/search.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _shown_photos(settings: Settings, gallery: str) -> list[str]:
+    from core.store import read_gallery
+
+    stored = read_gallery(settings, gallery)
+    return [i for i, flagged in zip(stored.ids, stored.flags, strict=True) if not flagged]
+
+
+def test_a_link_reproduces_the_search(with_model: Path) -> None:
+    typed = _open("search")
+    typed.selectbox(key="gallery").set_value("train").run()
+    typed.number_input(key="top_k").set_value(5).run()
+    typed.text_input(key="query").input("A man climbs a rock").run()
+    expected = _results(typed)
+    assert len(expected) == 5
+    assert typed.query_params == {"q": "A man climbs a rock", "gallery": "train", "k": "5"}
+    assert "?q=A+man+climbs+a+rock&gallery=train&k=5" in _texts(typed.code)  # no URL known: relative
+
+    opened = _from_link(dict(typed.query_params), url="http://localhost:8501/search")
+    assert opened.text_input(key="query").value == "A man climbs a rock"
+    assert opened.selectbox(key="gallery").value == "train"
+    assert opened.number_input(key="top_k").value == 5
+    assert _results(opened) == expected
+    assert "http://localhost:8501/search?q=A+man+climbs+a+rock&gallery=train&k=5" in _texts(opened.code)
+    assert not opened.warning
+    # the session's own link is not read again: a new query replaces it
+    opened.text_input(key="query").input("A dog runs across the grass").run()
+    assert opened.query_params["q"] == "A dog runs across the grass"
+    assert _results(opened) != expected
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "photos"),
+    [
+        ({"q": "a dog in the water", "gallery": "nope"}, "does not exist here", 12),
+        ({"q": "a dog in the water", "k": "1000"}, "a whole number from 1 to 100", 12),
+        ({"q": "a dog in the water", "k": "ten"}, "a whole number from 1 to 100", 12),
+        ({"q": "x" * 5000}, "search text was set aside", 0),
+        ({"q": "a dog in the water", "mode": "sideways"}, "mode 'sideways' is unknown", 12),
+        ({"mode": "like", "photo": "../../etc/passwd"}, "not a photo name", 0),
+        ({"mode": "like", "photo": "nope.jpg"}, "no photo named 'nope.jpg'", 0),
+    ],
+    ids=["gallery", "k-too-big", "k-not-a-number", "absurd-query", "mode", "photo-path", "photo-unknown"],
+)
+def test_bad_link_values_give_a_message_and_the_defaults(
+    with_model: Path, params: dict[str, str], expected: str, photos: int
+) -> None:
+    at = _from_link(params)
+    assert any(expected in text for text in _plain(at.warning)), _plain(at.warning)
+    assert at.selectbox(key="gallery").value == "test"
+    assert at.number_input(key="top_k").value == 12
+    assert len(_results(at)) == photos
+
+
+@needs_data
+def test_details_show_captions_and_the_votes_of_a_judged_pair(with_model: Path) -> None:
+    from core.data import load_relevance
+    from core.search import load_service
+
+    settings = Settings(artifacts_dir=with_model)
+    service = load_service(settings, "train")
+    table, _ = load_relevance(settings.practicum_dir)
+    judged = table.dropna(subset=["crowd_share"]).sort_values("target", ascending=False).head(60)
+    pair = next(row for row in judged.itertuples()
+                if row.image in {h.image for h in service.search(row.query_text, 12).results})
+    at = _from_link({"q": pair.query_text, "gallery": "train", "k": "12"})
+    assert pair.image in _results(at)
+    details = next(e for e in at.expander if _results(e) == [pair.image])  # that photo's card
+    votes = f"Experts {pair.expert_1} · {pair.expert_2} · {pair.expert_3} (of 1–4)"
+    crowd = f"crowd {pair.n_yes:.0f} of {pair.n_yes + pair.n_no:.0f} said yes ({pair.crowd_share:.2f})"
+    assert _plain(details.success) == [
+        f"This query–photo pair was judged: {votes} | {crowd} | target {pair.target:.2f}"]
+    own_captions = table.loc[table["query_id"].str.startswith(pair.image + "#"), "query_text"]
+    listed = " ".join(_plain(details.markdown))
+    assert any(f"- {caption}" in listed for caption in own_captions)
+    assert any("Queries judged against this photo" in text for text in _texts(details.caption))
+
+
+def test_results_download_as_csv(with_model: Path) -> None:
+    at = _open("search")
+    assert not at.download_button  # nothing to download before a search
+    at.text_input(key="query").input("A dog runs across the grass").run()
+    assert [b.label for b in at.download_button] == ["Download results (CSV)"]
+
+
+def test_similar_photos_of_a_result(with_model: Path) -> None:
+    at = _open("search")
+    at.text_input(key="query").input("A dog runs across the grass").run()
+    first = _results(at)[0]
+    at.button(key="like_1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    found = _results(at)
+    assert len(found) == 12 and first not in found
+    assert not _scores(at)  # no 0..1 score bars: photo pairs have no calibrated score
+    assert wording.SIMILARITY_LEGEND in _texts(at.caption)
+    assert any(f"Photos like **{first}**" in text for text in _plain(at.markdown))
+    assert at.query_params == {"mode": "like", "photo": first, "gallery": "test", "k": "12"}
+    opened = _from_link(dict(at.query_params))
+    assert _results(opened) == found
+    opened.button(key="back_to_text").click().run()
+    assert not _results(opened) and opened.query_params == {}
+
+
+def test_an_uploaded_photo_is_the_query(with_model: Path) -> None:
+    settings = Settings(artifacts_dir=with_model)
+    from core.search import open_gallery
+
+    photo = _shown_photos(settings, "test")[0]
+    data = open_gallery(settings, "test").path_of(photo).read_bytes()
+    at = _open("search")
+    at.file_uploader(key="query_photo").set_value(("mine.jpg", data, "image/jpeg")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    found = _results(at)
+    assert len(found) == 12 and photo not in found  # the same photo under another name
+    assert wording.LINK_UNAVAILABLE in _texts(at.caption)
+    assert at.query_params == {}
+
+
+def test_an_uploaded_photo_of_a_child_gets_the_disclaimer(with_model: Path) -> None:
+    from core.bundle import ModelBundle
+    from core.legal import caption_child_labels
+    from core.search import open_gallery
+    from core.train import practicum_captions
+
+    settings = Settings(artifacts_dir=with_model)
+    labels = caption_child_labels(practicum_captions(settings, "test"))
+    shown = set(_shown_photos(settings, "test"))
+    children = [image for image, child in labels.items() if child and image not in shown][:10]
+    paths = [open_gallery(settings, "test").path_of(image) for image in children]
+    flagged = ModelBundle.load(with_model).embed_photos(paths)[1]
+    assert flagged.any()
+    child = paths[int(flagged.argmax())]
+    at = _open("search")
+    at.file_uploader(key="query_photo").set_value(("mine.jpg", child.read_bytes(), "image/jpeg")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert DISCLAIMER in _texts(at.warning)
+    assert not at.image and not _results(at)
 
 
 # --------------------------------------------------------------------------------------------

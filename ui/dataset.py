@@ -21,6 +21,7 @@ from core.data import TargetReport
 
 if TYPE_CHECKING:
     from core.config import Settings
+    from core.details import Judgement, PhotoDetails
 
 # --------------------------------------------------------------------------------------------
 # Photos
@@ -211,3 +212,33 @@ def explorer_table(table: pd.DataFrame) -> pd.DataFrame:
     columns = ["image", "query_text", "expert_1", "expert_2", "expert_3", "expert_majority",
                "expert_score", "crowd_share", "target", "query_id"]
     return table[[c for c in columns if c in table.columns]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Details of a search result
+# --------------------------------------------------------------------------------------------
+
+
+def judgement_line(judgement: Judgement) -> str:
+    """The votes on one pair, e.g. 'Experts 3 · 3 · 2 (of 1–4) | crowd 2 of 3 said yes (0.67) |
+    target 0.60'."""
+    votes = judgement.expert_votes
+    parts = ["no expert votes" if votes is None else f"Experts {' · '.join(map(str, votes))} (of 1–4)"]
+    if judgement.crowd_share is None:
+        parts.append("no crowd votes")
+    else:
+        asked = (judgement.crowd_yes or 0) + (judgement.crowd_no or 0)
+        parts.append(f"crowd {judgement.crowd_yes} of {asked} said yes ({judgement.crowd_share:.2f})")
+    if judgement.target is not None:
+        parts.append(f"target {judgement.target:.2f}")
+    return " | ".join(parts)
+
+
+def judgement_table(details: PhotoDetails) -> pd.DataFrame:
+    """Every judged query of a photo, one row each, for a table."""
+    return pd.DataFrame(
+        [{"query": j.query_text,
+          "experts (1–4)": "" if j.expert_votes is None else " · ".join(map(str, j.expert_votes)),
+          "crowd share": j.crowd_share, "target": j.target} for j in details.judgements],
+        columns=["query", "experts (1–4)", "crowd share", "target"],
+    )

@@ -35,6 +35,14 @@ SCORE_LEGEND = (
     "scale: 1 full match · 0.67 minor errors · 0.33 major errors · 0 no match."
 )
 
+SIMILARITY_LEGEND = (
+    "Similarity: the cosine between the two photos' vectors in the search space (1 = the same "
+    "vector). It is not the 0–1 score of a text search: that score is calibrated on judged "
+    "description–photo pairs, and no one judged pairs of photos."
+)
+
+LINK_UNAVAILABLE = "A search by an uploaded photo cannot be shared as a link: the photo stays on this server."
+
 LEGAL_NOTE = (
     "Photos that our classifier flags as showing a child are never shown, to comply with local "
     "legislation on images of children."
@@ -86,6 +94,11 @@ def took_note(took_ms: float, shown: int | None, gallery_size: int | None = None
     among = f" among {gallery_size:,}" if gallery_size else ""
     photos = "photo" if shown == 1 else "photos"
     return f"{shown} {photos}{among} · search took {took_ms:,.0f} ms"
+
+
+def similarity_text(similarity: float) -> str:
+    """A photo-to-photo cosine as shown on a result card."""
+    return f"similarity {similarity:.2f}"
 
 
 def withheld_note(withheld: int, top_k: int) -> str | None:
