@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 # started by Streamlit's legacy pages/ mode (see run_through_app).
 APP_RAN = "withsense_app_ran"
 RETURN_TO = "withsense_return_to"
+RETURN_PARAMS = "withsense_return_params"  # the URL parameters of that first visit (a shared link)
 LINK_WRITTEN = "withsense_link_written"  # the URL parameters this session last wrote
 
 
@@ -59,6 +60,7 @@ def run_through_app(page_file: str) -> None:
     if st.session_state.get(APP_RAN):
         return
     st.session_state[RETURN_TO] = f"pages/{Path(page_file).name}"
+    st.session_state[RETURN_PARAMS] = st.query_params.to_dict()  # switch_page clears the URL's
     st.switch_page("app.py")
 
 
@@ -67,8 +69,9 @@ def enter_app() -> None:
     reopens the page that a legacy-mode run left for app.py (see run_through_app)."""
     st.session_state[APP_RAN] = True
     page = st.session_state.pop(RETURN_TO, None)
+    params = st.session_state.pop(RETURN_PARAMS, None)
     if page:
-        st.switch_page(page)
+        st.switch_page(page, query_params=params or None)
 
 
 def settings() -> Settings:

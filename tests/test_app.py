@@ -291,6 +291,18 @@ def test_a_link_reproduces_the_search(with_model: Path) -> None:
     assert _results(opened) != expected
 
 
+def test_a_link_opened_first_in_a_new_server_keeps_its_search(with_model: Path) -> None:
+    """The first visit after the server starts goes through app.py and back to the page (see
+    test_a_page_opened_first_runs_inside_app): the link's parameters survive both switches."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"q": "A man climbs a rock", "k": "4"})
+    at.switch_page("pages/search.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="query").value == "A man climbs a rock"
+    assert len(_results(at)) == 4
+    assert at.query_params == {"q": "A man climbs a rock", "gallery": "test", "k": "4"}
+
+
 @pytest.mark.parametrize(
     ("params", "expected", "photos"),
     [
