@@ -102,8 +102,8 @@ def test_cli_search_json(trained_settings, monkeypatch, capsys) -> None:
     monkeypatch.setenv("WITHSENSE_CACHE", str(trained_settings.cache_dir))
     assert main(["search", "a dog jumps over a fence", "--top", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"query", "kind", "disclaimer", "results", "withheld", "took_ms"}
-    assert out["kind"] == "text"
+    assert set(out) == {"query", "kind", "disclaimer", "results", "withheld", "took_ms", "load_ms"}
+    assert out["kind"] == "text" and out["load_ms"] > 0 and out["took_ms"] > 0
     assert [r["rank"] for r in out["results"]] == [1, 2, 3]
     assert all(0 <= r["score"] <= 1 and r["image"].endswith(".jpg") for r in out["results"])
     assert main(["search", "a little boy", "--json"]) == 0
