@@ -7,6 +7,7 @@ flagged rows are never returned, and each search says how many of them it held b
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,7 +62,9 @@ def _half_scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     product, torch's half matrix-vector kernel is as fast as float32 BLAS."""
     import torch
 
-    matrix = torch.from_numpy(vectors)
+    with warnings.catch_warnings():  # a snapshot's arrays are read-only on purpose; torch only reads
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        matrix = torch.from_numpy(vectors)
     rows = [torch.mv(matrix, torch.from_numpy(q).half()).float().numpy() for q in queries]
     return np.stack(rows) if rows else np.zeros((0, len(vectors)), dtype=np.float32)
 
