@@ -269,6 +269,7 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
             mirror.sync_from(stored.index())
             mirrors.insert(0, mirror)
         writer = _Writer(settings, stored, mirrors)
+        known = set(stored.ids)  # ids the gallery held before this run
         todo, gone = _plan(stored, items, report, sync=not uploads)
         writer.publish(gone, [], [], np.zeros((0, stored.dim), np.float32), np.zeros(0, bool), np.zeros(0))
         update(len(items) - len(todo))
@@ -281,11 +282,10 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
                 report.skipped.append(Skipped(labels.get(image_id, image_id), _reason(reason, path.name)))
             good = [j for j in range(len(chunk)) if j not in failures]
             ids = [chunk[j][0] for j in good]
-            stale = [chunk[j][0] for j in failures if chunk[j][0] in set(stored.ids)]  # unreadable now
+            stale = [chunk[j][0] for j in failures if chunk[j][0] in known]  # unreadable now
             writer.publish(stale, ids, [chunk[j][2] for j in good], vectors[good], flags[good],
                            probability[good])
             report.removed.extend(stale)
-            known = set(stored.ids)
             report.changed.extend(i for i in ids if i in known)
             report.added.extend(i for i in ids if i not in known)
             report.flagged.extend(i for i, f in zip(ids, flags[good], strict=True) if f)
