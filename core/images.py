@@ -60,9 +60,10 @@ def _decode(source: Path | io.BytesIO, label: str, draft_side: int | None = None
             if draft_side and fmt == "JPEG":
                 img.draft("RGB", (draft_side, draft_side))  # DCT scaling: 1/2, 1/4 or 1/8
             img.load()
-            # A camera stores a portrait sideways with an orientation tag: show it as taken.
-            upright = ImageOps.exif_transpose(img) or img
-            return upright.convert("RGB"), fmt
+            # A camera stores a portrait sideways with an orientation tag: show it as taken (in
+            # place: the usual untagged photo costs no copy).
+            ImageOps.exif_transpose(img, in_place=True)
+            return img.convert("RGB"), fmt
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +36,9 @@ def test_a_24_megapixel_jpeg_is_decoded_small_and_encoded_like_the_photo(photo: 
     big = tmp_path / "original.jpg"
     with Image.open(photo) as img:
         img.convert("RGB").resize((6000, 4000), Image.Resampling.BICUBIC).save(big, quality=92)
-    started = time.perf_counter()
     decoded = load_image(big, draft_side=DRAFT_SIDE)
     assert min(decoded.size) >= DRAFT_SIDE and decoded.width * decoded.height <= 6000 * 4000 // 16
     assert decoded.size[0] > decoded.size[1]  # still a landscape
-    assert time.perf_counter() - started < 60  # generous: this is a sanity bound, not a benchmark
     vectors, failures = get_encoder("efficientnet-lite0", "image").encode_paths([photo, big])
     assert not failures and _cosine(vectors[0], vectors[1]) > 0.95
 
