@@ -178,11 +178,24 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_finetune_text(args: argparse.Namespace, settings: Settings) -> int:
+    from core.text_finetune import TextFinetuneConfig, finetune_text
+
+    chosen = {k: v for k, v in (("image_encoder", args.image_encoder), ("layers", args.layers),
+                                ("epochs", args.epochs), ("lr_text", args.lr_text)) if v is not None}
+    manifest = finetune_text(settings, TextFinetuneConfig(**chosen),
+                             Path(args.output) if args.output else None, progress=_tqdm_factory())
+    print(json.dumps(manifest, indent=2))
+    return 0
+
+
 def cmd_ablate(args: argparse.Namespace, settings: Settings) -> int:
     from core.ablation import ablation_row, indexing_rate, read_rows, record
 
     if args.image_encoder:
         settings = replace(settings, image_encoder=args.image_encoder)
+    if args.text_encoder:
+        settings = replace(settings, text_encoder=args.text_encoder)
     output = Path(args.output) if args.output else settings.reports_dir / "ablation.json"
     if args.speed_only:  # re-time a recorded row, e.g. all rows in one quiet moment
         row = {**read_rows(output)[args.label], "photos_per_s": indexing_rate(settings)}
@@ -237,9 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
                        ("folds", int), ("lr_tail", float), ("child_weight", float), ("seed", int)):
         ft.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                         help="see core/finetune.py FinetuneConfig")
+    ftt = sub.add_parser("finetune-text", help="fine-tune MiniLM's last layers on captions (models/)")
+    ftt.add_argument("--output", help="folder for the weights and manifest (default: models/)")
+    ftt.add_argument("--image-encoder", help="frozen photo vectors to learn against")
+    ftt.add_argument("--layers", type=int, help="how many of MiniLM's last layers learn")
+    ftt.add_argument("--epochs", type=int)
+    ftt.add_argument("--lr-text", dest="lr_text", type=float)
     ab = sub.add_parser("ablate", help="one row of the photo-encoder ablation table")
     ab.add_argument("label", help="the row's name in the table")
     ab.add_argument("--image-encoder", help="registry name (default: $WITHSENSE_IMAGE_ENCODER)")
+    ab.add_argument("--text-encoder", help="registry name (default: $WITHSENSE_TEXT_ENCODER)")
     ab.add_argument("--note", help="what the row changes")
     ab.add_argument("--output", help="table file (default: reports/ablation.json)")
     ab.add_argument("--speed-only", action="store_true", help="only re-time the indexing of a recorded row")
@@ -253,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "train": cmd_train, "evaluate": cmd_evaluate, "search": cmd_search, "index": cmd_index,
     "bench": cmd_bench, "finetune": cmd_finetune, "ablate": cmd_ablate, "sweep": cmd_sweep,
+    "finetune-text": cmd_finetune_text,
 }
 
 

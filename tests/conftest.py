@@ -28,6 +28,14 @@ def require(module: str) -> ModuleType:
         missing(f"{module} is not installed ({exc})")
 
 
+def fresh_encoder(name: str):  # type: ignore[no-untyped-def]
+    """A new encoder instance (the registry's shared one may hold other weights)."""
+    from core.encoders import REGISTRY
+
+    spec = REGISTRY[name]
+    return spec.factory(spec)
+
+
 def _data_candidates() -> list[Path]:
     """Where the shared data may be: WITHSENSE_DATA, the repo's data/ links, ../shared/data."""
     env = os.environ.get("WITHSENSE_DATA")
@@ -100,3 +108,20 @@ def trained_settings(small_data_settings) -> object:  # type: ignore[no-untyped-
 def trained_artifacts(trained_settings) -> Path:  # type: ignore[no-untyped-def]
     """The trained test model's artifacts folder."""
     return trained_settings.artifacts_dir
+
+
+@pytest.fixture(scope="session")
+def mini_data(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path, flickr_dir: Path) -> Path:
+    """48 extra-corpus photos, 24 practicum train photos and the 100 test photos (real files)."""
+    root = tmp_path_factory.mktemp("mini")
+    (root / "flickr8k" / "images").mkdir(parents=True)
+    (root / "flickr8k" / "Flickr8k.token.txt").symlink_to((flickr_dir / "Flickr8k.token.txt").resolve())
+    for photo in sorted((flickr_dir / "images").iterdir())[:48]:
+        (root / "flickr8k" / "images" / photo.name).symlink_to(photo.resolve())
+    practicum = root / "practicum"
+    (practicum / "train_images").mkdir(parents=True)
+    for photo in sorted((practicum_dir / "train_images").iterdir())[:24]:
+        (practicum / "train_images" / photo.name).symlink_to(photo.resolve())
+    for item in ("test_images", "test_queries.csv", "test_images.csv"):
+        (practicum / item).symlink_to((practicum_dir / item).resolve())
+    return root

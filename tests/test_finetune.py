@@ -8,39 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fresh_encoder
 from PIL import Image
 
 from core.child_photos import EncoderChildHead
 from core.cli import main
 from core.config import Settings
-from core.encoders import FINETUNED, REGISTRY, WeightsUnavailableError
+from core.encoders import FINETUNED, WeightsUnavailableError
 from core.finetune import FinetuneConfig, augment, finetune
 from core.own_weights import OwnWeightsError, load_own_weights, read_manifest, sha256_file
 
 TINY = FinetuneConfig(split=15, views=1, epochs=2, batch_size=16, folds=2)
-
-
-def _fresh(name: str):  # type: ignore[no-untyped-def]
-    """A new encoder instance (the registry's shared one may hold other weights)."""
-    spec = REGISTRY[name]
-    return spec.factory(spec)
-
-
-@pytest.fixture(scope="module")
-def mini_data(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path, flickr_dir: Path) -> Path:
-    """48 extra-corpus photos, 24 practicum train photos and the 100 test photos (real files)."""
-    root = tmp_path_factory.mktemp("mini")
-    (root / "flickr8k" / "images").mkdir(parents=True)
-    (root / "flickr8k" / "Flickr8k.token.txt").symlink_to((flickr_dir / "Flickr8k.token.txt").resolve())
-    for photo in sorted((flickr_dir / "images").iterdir())[:48]:
-        (root / "flickr8k" / "images" / photo.name).symlink_to(photo.resolve())
-    practicum = root / "practicum"
-    (practicum / "train_images").mkdir(parents=True)
-    for photo in sorted((practicum_dir / "train_images").iterdir())[:24]:
-        (practicum / "train_images" / photo.name).symlink_to(photo.resolve())
-    for item in ("test_images", "test_queries.csv", "test_images.csv"):
-        (practicum / item).symlink_to((practicum_dir / item).resolve())
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +59,8 @@ def test_remade_encoder_loads_by_name_and_gives_unit_vectors(
         remade: Path, practicum_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WITHSENSE_MODELS", str(remade))
     photos = sorted((practicum_dir / "test_images").iterdir())[:6]
-    tuned, failures = _fresh(FINETUNED).encode_paths(photos)
-    frozen, _ = _fresh("efficientnet-lite0").encode_paths(photos)
+    tuned, failures = fresh_encoder(FINETUNED).encode_paths(photos)
+    frozen, _ = fresh_encoder("efficientnet-lite0").encode_paths(photos)
     assert not failures
     np.testing.assert_allclose(np.linalg.norm(tuned, axis=1), 1, atol=1e-4)
     cosine = (tuned * frozen).sum(1)
@@ -104,7 +82,7 @@ def test_damaged_or_missing_weights_name_the_command_that_remakes_them(
     with pytest.raises(OwnWeightsError, match=r"damaged or stale.*python -m core finetune"):
         load_own_weights(FINETUNED)
     with pytest.raises(WeightsUnavailableError, match="python -m core finetune"):
-        _fresh(FINETUNED).trunk_shape()  # the first use loads the weights
+        fresh_encoder(FINETUNED).trunk_shape()  # the first use loads the weights
     monkeypatch.setenv("WITHSENSE_MODELS", str(tmp_path / "empty"))
     with pytest.raises(OwnWeightsError, match=r"missing.*python -m core finetune"):
         EncoderChildHead.from_encoder(FINETUNED)
@@ -123,7 +101,7 @@ def test_flip_encoder_sees_a_photo_and_its_mirror_alike(practicum_dir: Path, tmp
     mirror = tmp_path / "mirror.png"
     Image.open(photo).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirror)
     both = [photo, mirror]
-    plain, _ = _fresh(FINETUNED).encode_paths(both)
-    flipped, _ = _fresh(f"{FINETUNED}-flip").encode_paths(both)
+    plain, _ = fresh_encoder(FINETUNED).encode_paths(both)
+    flipped, _ = fresh_encoder(f"{FINETUNED}-flip").encode_paths(both)
     assert float(flipped[0] @ flipped[1]) > 0.999  # mean of photo and mirror: the same either way
     assert float(plain[0] @ plain[1]) < float(flipped[0] @ flipped[1])
