@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,6 +225,20 @@ def load_flickr_captions(flickr_dir: Path, images: set[str] | None = None) -> pd
         raise DataError(images_dir, "image folder not found")
     present = {p.name for p in images_dir.iterdir()}
     return frame[frame["image"].isin(present)].reset_index(drop=True)
+
+
+# Extra-corpus photos held out from towers and the text fine-tune to choose settings on: as many
+# as holdout has, so a selection figure is about as precise as the clean one (holdout is never read).
+VALIDATION_PHOTOS = 1000
+
+
+def validation_photos(names: Iterable[str], seed: int, count: int = VALIDATION_PHOTOS) -> set[str]:
+    """`count` of the photo `names` (at most half of them), drawn with `seed`: the same set
+    for every caller with the same names and seed."""
+    unique = sorted(set(names))
+    drawn = np.random.default_rng(seed).choice(len(unique), size=min(count, len(unique) // 2),
+                                               replace=False)
+    return {unique[i] for i in drawn}
 
 
 def load_holdout(holdout_dir: Path) -> pd.DataFrame:

@@ -331,3 +331,12 @@ def test_real_files_parse_quotes(practicum_dir: Path) -> None:
     assert len(queries) == 500 and list(queries.columns) == ["query_id", "query_text", "image"]
     assert queries["query_text"].str.contains('" ADHD "', regex=False).any()  # quotes kept as text
     assert re.fullmatch(r".+\.jpg#\d", queries["query_id"].iloc[0])
+
+
+def test_validation_photos_are_a_fixed_draw_of_at_most_half(flickr_dir: Path) -> None:
+    names = sorted(p.name for p in (flickr_dir / "images").iterdir())
+    held = data.validation_photos(names, seed=42)
+    assert len(held) == data.VALIDATION_PHOTOS and held <= set(names)
+    assert data.validation_photos(reversed(names), seed=42) == held  # order does not matter
+    assert data.validation_photos(names, seed=7) != held
+    assert len(data.validation_photos(names[:10], seed=42)) == 5  # never more than half
