@@ -93,19 +93,40 @@ class ModelBundle:
         are always encoded here rather than read from the vector cache."""
         encoder = get_encoder(self.image_encoder, "image")
         probability = np.ones(len(paths), np.float32)  # unreadable photos count as flagged
-        by_net = isinstance(self.child_classifier, ChildPhotoNet)
+        by_net = self.child_reads_trunks
 
         def check(rows: list[int], trunk: Any) -> None:
             if by_net:
                 probability[rows] = self.child_classifier.predict_proba(trunk)[:, 1]  # the child column
 
         raw, failures = encoder.encode_paths(paths, progress=progress, on_trunk=check)
-        if not len(paths) or len(failures) == len(paths):
-            empty = np.zeros((len(paths), self.tower.dim), dtype=np.float32)
-            return empty, np.ones(len(paths), bool), probability, failures
         if not by_net:
-            good = [i for i in range(len(paths)) if i not in failures]
-            probability[good] = self.child_classifier.predict_proba(raw[good])[:, 1]
+            self._classify(raw, probability, failures)
+        return self._judged(raw, probability, failures)
+
+    @property
+    def child_reads_trunks(self) -> bool:
+        """Whether the child classifier reads the image encoder's trunk (else the pooled vector)."""
+        return isinstance(self.child_classifier, ChildPhotoNet)
+
+    def embed_encoded(self, raw: np.ndarray, trunks: np.ndarray | None, failures: dict[int, str]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        """As :meth:`embed_photos`, for photos this image encoder already encoded (`raw` vectors
+        and, when the child classifier reads them, `trunks`): train's photos are in its cache."""
+        probability = np.ones(len(raw), np.float32)
+        self._classify(trunks if self.child_reads_trunks else raw, probability, failures)
+        return self._judged(raw, probability, failures)
+
+    def _classify(self, features: Any, probability: np.ndarray, failures: dict[int, str]) -> None:
+        good = [i for i in range(len(probability)) if i not in failures]
+        if good:
+            probability[good] = self.child_classifier.predict_proba(features[good])[:, 1]
+
+    def _judged(self, raw: np.ndarray, probability: np.ndarray, failures: dict[int, str]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        if not len(raw) or len(failures) == len(raw):
+            empty = np.zeros((len(raw), self.tower.dim), dtype=np.float32)
+            return empty, np.ones(len(raw), bool), probability, failures
         flags = probability >= self.child_classifier.threshold_
         flags[list(failures)] = True  # never show what could not be checked
         return self.tower.embed_image(raw), flags, probability, failures

@@ -226,15 +226,21 @@ def child_classifier_candidates(settings: Settings, chosen: Any,
     at its chosen threshold. The encoder's own head reports the scores `finetune` chose on (the
     encoder learnt child labels there, so a classifier refitted here on its vectors would be
     judged on photos it had seen); the network is compared with logistic regression on the
-    same training photos (out-of-fold)."""
+    same training photos (out-of-fold), the one in use first."""
     if isinstance(chosen, EncoderChildHead):
         return {"encoder_head": {"cv_recall": chosen.cv_recall_,
                                  "cv_withheld_nonchild": chosen.cv_false_positive_rate_}}
     paths, labels = training
-    vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
-    linear = ChildPhotoClassifier(seed=settings.seed).fit(vectors, labels)
+    if isinstance(chosen, ChildPhotoNet):
+        vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
+        pair = (("finetuned_tail", chosen), ("logistic_pooled", ChildPhotoClassifier(seed=settings.seed)
+                                             .fit(vectors, labels)))
+    else:  # the logistic head in use, against the network it stands in for
+        trunks, _ = embed_trunks(paths, settings.image_encoder, settings.cache_dir)
+        network = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed).fit(trunks, labels)
+        pair = (("logistic_pooled", chosen), ("finetuned_tail", network))
     return {name: {"cv_recall": clf.cv_recall_, "cv_withheld_nonchild": clf.cv_false_positive_rate_}
-            for name, clf in (("finetuned_tail", chosen), ("logistic_pooled", linear))}
+            for name, clf in pair}
 
 
 def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_progress,

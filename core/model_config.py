@@ -17,7 +17,7 @@ from typing import Any, get_type_hints
 
 from core.config import model_config_path
 
-SWEEP_METRICS = ("test_r1", "zero_shot_tau_c", "cv_rmse")
+SWEEP_METRICS = ("val_r1", "test_r1", "zero_shot_tau_c", "cv_rmse")
 ENCODER_ENV = {"text": "WITHSENSE_TEXT_ENCODER", "image": "WITHSENSE_IMAGE_ENCODER"}
 
 
@@ -50,9 +50,12 @@ class CalibrationConfig:
 
 @dataclass(frozen=True)
 class ChildConfig:
-    """core.child_net.ChildPhotoNet's parameters: the recall rule and its training. Unused when
-    the image encoder brings its own child head (trained and thresholded by `finetune`)."""
+    """The child-photo classifier: which one ("network": core.child_net.ChildPhotoNet on the
+    encoder's trunk; "logistic": core.child_photos.ChildPhotoClassifier on the pooled vector),
+    the recall rule, and the network's training. Unused when the image encoder brings its own
+    child head (trained and thresholded by `finetune`)."""
 
+    classifier: str
     target_recall: float
     confidence: float
     epochs: int
@@ -61,6 +64,13 @@ class ChildConfig:
     dropout: float
     weight_decay: float
     folds: int
+
+    def network_params(self) -> dict[str, Any]:
+        """ChildPhotoNet's keyword arguments."""
+        return {k: v for k, v in asdict(self).items() if k != "classifier"}
+
+
+CHILD_CLASSIFIERS = ("network", "logistic")
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,7 @@ def _check_ranges(config: ModelConfig, where: str) -> None:
         ("calibration.kind", k.kind == "sigmoid", "'sigmoid' (the only calibration)"),
         ("calibration.high", k.high > k.low, "> calibration.low"),
         ("calibration.knots", k.knots >= 2, ">= 2"),
+        ("child.classifier", c.classifier in CHILD_CLASSIFIERS, f"one of {', '.join(CHILD_CLASSIFIERS)}"),
         ("child.target_recall", 0 < c.target_recall <= 1, "in (0, 1]"),
         ("child.confidence", 0 <= c.confidence < 1, "in [0, 1)"),
         ("child.epochs", c.epochs >= 1, ">= 1"), ("child.lr", c.lr > 0, "> 0"),

@@ -14,7 +14,7 @@ import pandas as pd
 from core import data
 from core.bundle import ModelBundle
 from core.child_net import ChildPhotoNet
-from core.child_photos import EncoderChildHead
+from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks, file_key
 from core.encoders import REGISTRY
@@ -125,22 +125,29 @@ def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
 
 def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress,
                          training: tuple[list[Path], np.ndarray] | None = None,
-                         rule: ChildConfig | None = None) -> ChildPhotoNet | EncoderChildHead:
+                         rule: ChildConfig | None = None
+                         ) -> ChildPhotoNet | ChildPhotoClassifier | EncoderChildHead:
     """The fine-tuned encoder's own head when it has one (trained and thresholded by `finetune`);
-    else the network on `training` (photos, labels), by default :func:`child_training_set`, with
-    the model config's `rule` (default: ChildPhotoNet's defaults, equal to configs/default.toml)."""
+    else the classifier the model config's `rule` names (default: the network, with
+    ChildPhotoNet's defaults), fitted on `training` (photos, labels), by default
+    :func:`child_training_set`. Either pass also fills the vector cache for what follows."""
     own = REGISTRY[settings.image_encoder].own_weights
     if own is not None:
         return EncoderChildHead.from_encoder(own)
     paths, labels = training or child_training_set(settings)
-    trunks, failures = embed_trunks(paths, settings.image_encoder, settings.cache_dir,
-                                    progress("child-photo features", len(paths)))
+    logistic = rule if rule is not None and rule.classifier == "logistic" else None
+    embed = embed_trunks if logistic is None else embed_images
+    features, failures = embed(paths, settings.image_encoder, settings.cache_dir,
+                               progress("child-photo features", len(paths)))
     if failures:
         first = next(iter(failures.values()))
         raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+    if logistic is not None:
+        return ChildPhotoClassifier(logistic.target_recall, logistic.confidence, folds=logistic.folds,
+                                    seed=settings.seed).fit(features, labels)
     net = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed,
-                        **(asdict(rule) if rule is not None else {}))
-    return net.fit(trunks, labels, progress("child classifier epochs", net.epochs * (net.folds + 1)))
+                        **(rule.network_params() if rule is not None else {}))
+    return net.fit(features, labels, progress("child classifier epochs", net.epochs * (net.folds + 1)))
 
 
 def practicum_captions(settings: Settings, gallery: str) -> pd.DataFrame:
@@ -171,13 +178,25 @@ def caption_flags(names: list[str], captions: pd.DataFrame | None) -> np.ndarray
 
 
 def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path,
-                  captions: pd.DataFrame | None, progress: ProgressFactory = no_progress) -> StoredGallery:
+                  captions: pd.DataFrame | None, progress: ProgressFactory = no_progress,
+                  cached: bool = False) -> StoredGallery:
     """Index every photo of a folder with its child flag. A photo with descriptions of its own is
     judged by them (five people describing it is stronger evidence than the classifier, which at
-    recall 0.98 also withholds about half of the other photos); any other photo by the classifier."""
+    recall 0.98 also withholds about half of the other photos); any other photo by the classifier.
+    `cached`: the photos' encoder outputs come from the embedding cache (train encoded them
+    moments ago, with the same network), not from a second forward pass."""
     paths = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
-    projected, classifier_flags, probability, failures = bundle.embed_photos(
-        paths, progress(f"gallery {name}", len(paths)))
+    if cached:
+        step = progress(f"gallery {name}", len(paths))
+        trunks = None
+        if bundle.child_reads_trunks:
+            trunks, _ = embed_trunks(paths, settings.image_encoder, settings.cache_dir, step)
+        raw, failures = embed_images(paths, settings.image_encoder, settings.cache_dir,
+                                     None if trunks is not None else step)
+        encoded = bundle.embed_encoded(raw, trunks, failures)
+    else:
+        encoded = bundle.embed_photos(paths, progress(f"gallery {name}", len(paths)))
+    projected, classifier_flags, probability, failures = encoded
     names = [p.name for p in paths]
     by_caption = caption_flags(names, captions)
     flags = classifier_flags.copy()
@@ -226,5 +245,7 @@ def train(settings: Settings | None = None, config: ModelConfig | None = None,
     bundle.save(settings.artifacts_dir)
     for name, (part, folder) in GALLERY_ROOTS.items():
         root = settings.data_dir / part / folder
-        build_gallery(settings, bundle, name, root, practicum_captions(settings, name), progress)
+        # its photos were encoded above (child training set): their vectors are in the cache
+        build_gallery(settings, bundle, name, root, practicum_captions(settings, name), progress,
+                      cached=True)
     return bundle

@@ -19,6 +19,9 @@ from core.embeddings import embed_trunks
 from core.estimators import NotFittedError
 from core.legal import caption_child_labels
 
+# The network is checked on Lite0 trunks (the smallest); the default encoder reads Lite2's.
+LITE0 = "efficientnet-lite0"
+
 
 def _vectors(n: int = 400, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two overlapping Gaussian clouds: a threshold has to trade recall against false alarms."""
@@ -126,7 +129,7 @@ def practicum_trunks(practicum_dir: Path, flickr_dir: Path, tmp_path_factory: py
     photos = sorted((practicum_dir / "train_images").iterdir())[:240]
     labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
     by_name = {p.name: p for p in photos}
-    trunks, failures = embed_trunks([by_name[n] for n in labels.index], "efficientnet-lite0",
+    trunks, failures = embed_trunks([by_name[n] for n in labels.index], LITE0,
                                     tmp_path_factory.mktemp("cache"))
     assert not failures
     return trunks, labels.to_numpy(dtype=bool)
@@ -136,7 +139,7 @@ def test_net_learns_child_photos_and_keeps_its_recall(practicum_trunks) -> None:
     trunks, y = practicum_trunks
     assert trunks.shape[1:] == (192, 7, 7) and trunks.dtype == np.float16
     assert 30 <= y.sum() <= len(y) - 30  # both kinds are there to learn from
-    net = ChildPhotoNet(epochs=2, target_recall=0.9, confidence=0).fit(trunks, y)
+    net = ChildPhotoNet(LITE0, epochs=2, target_recall=0.9, confidence=0).fit(trunks, y)
     assert net.cv_recall_ >= 0.9  # out-of-fold, where the threshold was chosen
     assert net.cv_false_positive_rate_ < 1  # not simply flagging every photo
     probability = net.predict_proba(trunks)[:, 1]  # the child column
@@ -146,7 +149,7 @@ def test_net_learns_child_photos_and_keeps_its_recall(practicum_trunks) -> None:
 
 def test_net_state_round_trips_through_a_weights_only_file(practicum_trunks, tmp_path) -> None:  # type: ignore[no-untyped-def]
     trunks, y = practicum_trunks
-    net = ChildPhotoNet(epochs=1, folds=2).fit(trunks, y)
+    net = ChildPhotoNet(LITE0, epochs=1, folds=2).fit(trunks, y)
     torch.save(net.to_state(), tmp_path / "net.pt")
     again = load_child_classifier(torch.load(tmp_path / "net.pt", weights_only=True))
     assert again.get_params() == net.get_params() and again.threshold_ == net.threshold_
@@ -163,3 +166,26 @@ def test_net_state_round_trips_through_a_weights_only_file(practicum_trunks, tmp
     wrong = load_child_classifier({**state, "weights": {"layer": torch.zeros(1)}})  # built on first use
     with pytest.raises(ValueError, match="do not fit efficientnet-lite0"):
         wrong.predict(trunks[:1])
+
+
+def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flickr_dir: Path,
+                                                      tmp_path: Path) -> None:
+    """`[child] classifier`: "logistic" fits logistic regression on pooled vectors, "network" the
+    fine-tuned block on trunks; both on real photos, both keeping the recall rule out of fold."""
+    from dataclasses import replace
+
+    from core.config import Settings
+    from core.model_config import load_model_config
+    from core.train import fit_child_classifier
+
+    photos = sorted((practicum_dir / "train_images").iterdir())[:160]
+    labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
+    by_name = {p.name: p for p in photos}
+    training = ([by_name[n] for n in labels.index], labels.to_numpy(dtype=bool))
+    settings = Settings(cache_dir=tmp_path, image_encoder=LITE0)
+    rule = replace(load_model_config().child, target_recall=0.9, confidence=0.0, epochs=1, folds=2)
+    logistic = fit_child_classifier(settings, training=training, rule=replace(rule, classifier="logistic"))
+    network = fit_child_classifier(settings, training=training, rule=replace(rule, classifier="network"))
+    assert isinstance(logistic, ChildPhotoClassifier) and isinstance(network, ChildPhotoNet)
+    assert logistic.cv_recall_ >= 0.9 and network.cv_recall_ >= 0.9
+    assert network.epochs == 1 and network.image_encoder == LITE0

@@ -278,3 +278,18 @@ def test_details_never_read_holdout(trained_settings, practicum_dir) -> None:
         assert details.photo(folder / holdout).captions == ()
     upload = details.photo(trained_settings.uploads_dir / "photo.jpg")
     assert upload.source == "" and upload.captions == () and upload.judgements == ()
+
+
+def test_train_galleries_from_the_cache_match_a_fresh_forward_pass(trained_settings) -> None:  # type: ignore[no-untyped-def]
+    """train indexes the practicum photos from its embedding cache instead of encoding them a
+    second time: the vectors and child probabilities must be what indexing them now gives."""
+    from core.store import read_gallery
+
+    stored = read_gallery(trained_settings, "test")
+    bundle = ModelBundle.load(trained_settings.artifacts_dir)
+    paths = [stored.root / name for name in stored.ids[:6]]
+    projected, _, probability, failures = bundle.embed_photos(paths)
+    assert not failures
+    cosine = (projected * stored.vectors[:6]).sum(1)
+    assert (cosine > 0.999).all()  # the cache keeps trunks in float16: equal up to rounding
+    np.testing.assert_allclose(stored.probabilities[:6], probability, atol=0.02)
