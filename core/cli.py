@@ -172,8 +172,15 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
 
     chosen = {f.name: getattr(args, f.name) for f in fields(FinetuneConfig)
               if getattr(args, f.name, None) is not None}
+    if args.make_pack:
+        from core.finetune_pack import build_pack
+
+        folder = build_pack(settings, Path(args.make_pack), FinetuneConfig(**chosen).size)
+        print(f"pack written to {folder}")
+        return 0
     manifest = finetune(settings, FinetuneConfig(**chosen), Path(args.output) if args.output else None,
-                        progress=_tqdm_factory())
+                        progress=_tqdm_factory(), pack=Path(args.pack) if args.pack else None,
+                        device=args.device)
     print(json.dumps(manifest, indent=2))
     return 0
 
@@ -246,8 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--name", help="gallery name (default: the folder's name)")
     ft = sub.add_parser("finetune", help="fine-tune the photo encoder on captions (models/)")
     ft.add_argument("--output", help="folder for the weights and manifest (default: models/)")
+    ft.add_argument("--pack", help="train from a pack folder (finetune --make-pack) instead of data/")
+    ft.add_argument("--make-pack", help="write the inputs as a pack into this folder and stop")
+    ft.add_argument("--device", help="torch device (default: cuda when there is one, else cpu)")
     for name, kind in (("split", int), ("pool", str), ("views", int), ("epochs", int),
-                       ("folds", int), ("lr_tail", float), ("child_weight", float), ("seed", int)):
+                       ("batch_size", int), ("folds", int), ("lr_tail", float), ("lr_heads", float),
+                       ("weight_decay", float), ("child_weight", float), ("seed", int)):
         ft.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                         help="see core/finetune.py FinetuneConfig")
     ftt = sub.add_parser("finetune-text", help="fine-tune MiniLM's last layers on captions (models/)")

@@ -38,6 +38,7 @@ LITE_PREPROCESSING = "RGB squeezed to 224x224, scaled to -1..1 (the Lite models'
 FINETUNED = "efficientnet-lite0-captions"
 LITE2_SIZE = 260  # Lite2's own input size
 JOINED = "efficientnet-lite0+lite2"
+JOINED_TUNED = f"{FINETUNED}+lite2"
 MINILM_CAPTIONS = "minilm-captions"
 
 
@@ -63,6 +64,8 @@ class EncoderSpec:
     # The project's own weights under models/ (core/finetune.py), with a child-photo head
     # trained alongside, used instead of fitting one.
     own_weights: str | None = None
+    # A joined encoder's member encoders (registry names).
+    members: tuple[str, ...] = ()
 
 
 class TransformerTextEncoder:
@@ -247,7 +250,16 @@ REGISTRY: dict[str, EncoderSpec] = {
                     f"{LITE_PREPROCESSING} and, for Lite2, {LITE2_SIZE}x{LITE2_SIZE}; each vector "
                     "normalised, joined, normalised",
                     _joined("efficientnet-lite0", "efficientnet-lite2", child_member=0),
-                    revision="3"),
+                    revision="3", members=("efficientnet-lite0", "efficientnet-lite2")),
+        # Lite0 fine-tuned whole on captions beside frozen Lite2: what learning the photo side
+        # bought on top of the joined pair (README's ablation). Its child classifier is fitted
+        # on photos the fine-tune never learnt from (core.train.child_training_set).
+        EncoderSpec(JOINED_TUNED, "image", 2560,
+                    f"as {FINETUNED} and efficientnet-lite2",
+                    f"{LITE_PREPROCESSING} and, for Lite2, {LITE2_SIZE}x{LITE2_SIZE}; each vector "
+                    "normalised, joined, normalised",
+                    _joined(FINETUNED, "efficientnet-lite2", child_member=1),
+                    revision=f"ft-{weights_revision(FINETUNED)}", members=(FINETUNED, "efficientnet-lite2")),
         EncoderSpec("resnet18", "image", 512,
                     "torchvision ImageNet weights file via WITHSENSE_RESNET18_WEIGHTS",
                     "RGB squeezed to 224x224, ImageNet mean/std", _image(_build_resnet18)),

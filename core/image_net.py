@@ -80,21 +80,23 @@ def _imagenet_lite(variant: str) -> Any:
 def lite_parts(variant: str = "lite0", split: int = DEFAULT_SPLIT,
                pool: str = "mean") -> tuple[nn.Module, nn.Module]:
     """(trunk, tail) of ImageNet EfficientNet-Lite `variant` with batch norm folded, split before
-    block `split` (negative: counted from the end); the tail ends in the 1280-d pooled vector."""
+    block `split` (negative: counted from the end; 0: the whole network learns); the tail ends in
+    the 1280-d pooled vector."""
     if variant not in LITE_VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(LITE_VARIANTS)}, not {variant!r}")
     blocks_count = LITE_VARIANTS[variant][2]
     split = split % blocks_count if split < 0 else split
-    if not 1 <= split < blocks_count:
-        raise ValueError(f"split must be 1..{blocks_count - 1}, got {split}")
+    if not 0 <= split < blocks_count:
+        raise ValueError(f"split must be 0..{blocks_count - 1}, got {split}")
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
     model = _imagenet_lite(variant)
-    blocks = list(model._blocks)
-    trunk = nn.Sequential(model._conv_stem, model._bn0, model._swish, *blocks[:split])
+    # Split 0: the whole network is the tail (the trunk passes pixels through).
+    layers = [model._conv_stem, model._bn0, model._swish, *model._blocks]
     pooling: nn.Module = nn.AdaptiveAvgPool2d(1) if pool == "mean" else AttentionPool(1280)
-    tail = nn.Sequential(*blocks[split:], model._conv_head, model._bn1, model._swish, pooling,
-                         nn.Flatten())
+    trunk = nn.Sequential(*layers[: 3 + split] if split else [])
+    tail = nn.Sequential(*layers[3 + split if split else 0 :], model._conv_head, model._bn1,
+                         model._swish, pooling, nn.Flatten())
     return trunk, tail
 
 

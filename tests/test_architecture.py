@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("bundle", {"bundle"}),
     ("index", {"index", "pgindex", "store"}),
     ("search", {"search", "details"}),
-    ("build", {"train", "ingest", "finetune", "text_finetune"}),
+    ("build", {"finetune_pack", "train", "ingest", "finetune", "text_finetune"}),
     ("measure", {"evaluate", "sweep", "ablation", "bench"}),
     ("entry", {"cli", "__main__", "__init__"}),
 ]

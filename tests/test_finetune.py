@@ -8,14 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import fresh_encoder
 from PIL import Image
 
+from core import data
 from core.child_photos import EncoderChildHead
 from core.cli import main
 from core.config import Settings
-from core.encoders import FINETUNED, WeightsUnavailableError
+from core.embeddings import embed_texts
+from core.encoders import FINETUNED, JOINED, JOINED_TUNED, WeightsUnavailableError
 from core.finetune import FinetuneConfig, augment, finetune
+from core.finetune_pack import PackError, build_pack, load_pack
+from core.image_net import lite0_parts
 from core.own_weights import OwnWeightsError, load_own_weights, read_manifest, sha256_file
 
 TINY = FinetuneConfig(split=15, views=1, epochs=2, batch_size=16, folds=2)
@@ -47,12 +52,52 @@ def test_finetune_writes_weights_that_match_their_manifest(remade: Path) -> None
     weights = remade / manifest["file"]
     assert manifest["sha256"] == sha256_file(weights)
     assert manifest["settings"]["split"] == TINY.split and manifest["command"] == "python -m core finetune"
-    assert manifest["data"]["photos"] == 48  # the extra corpus only: no practicum photo is learnt
+    # The extra corpus (48 photos here) less its validation half: no practicum photo is learnt,
+    # nor a photo that `ablate`'s validation R@1 is measured on.
+    assert manifest["data"]["photos"] == 24 and manifest["data"]["validation_photos"] == 24
+    assert manifest["validation_photos_excluded"] is True
     figures = manifest["figures"]
     # The threshold rule holds on the out-of-sample scores it was chosen on.
     assert figures["child_flagged_out_of_sample"] >= TINY.target_recall
     assert 0 <= figures["other_withheld_out_of_sample"] <= 1
-    assert 0 <= figures["practicum_test_own_towers"]["r1"] <= figures["practicum_test_own_towers"]["r10"]
+    assert 0 <= figures["validation_own_towers"]["r1"] <= figures["validation_own_towers"]["r10"]
+
+
+def test_pack_holds_the_corpus_as_the_encoder_sees_it(mini_data: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=mini_data, cache_dir=tmp_path / "cache")
+    pack = load_pack(build_pack(settings, tmp_path / "pack"))
+    originals = sorted((mini_data / "flickr8k" / "images").iterdir())
+    assert pack.names == [p.name for p in originals]
+    assert pack.photos.shape == (48, 224, 224, 3) and pack.photos.dtype == np.uint8
+    # WebP keeps the squeezed photo close to what indexing feeds the network.
+    first = Image.open(originals[0]).convert("RGB")
+    squeezed = np.asarray(first.resize((224, 224), Image.Resampling.BILINEAR))
+    assert np.abs(pack.photos[0].astype(float) - squeezed).mean() < 8
+    # 8-bit caption vectors: within cosine 0.999 of the encoder's own.
+    captions = data.load_flickr_captions(settings.flickr_dir, set(pack.names))
+    exact = embed_texts(captions["caption"].tolist(), settings.text_encoder, settings.cache_dir)
+    assert ((pack.text * exact).sum(1) > 0.999).all()
+    assert [pack.names[i] for i in pack.owner] == captions["image"].tolist()
+    assert pack.validation.sum() == 24  # core.data.validation_photos: at most half of 48
+    assert pack.labels.any() and not pack.labels.all()
+
+
+def test_a_folder_that_is_not_a_pack_is_refused_with_the_command_that_makes_one(tmp_path: Path) -> None:
+    with pytest.raises(PackError, match="--make-pack"):
+        load_pack(tmp_path)
+
+
+def test_split_zero_makes_the_whole_network_the_tail(practicum_dir: Path) -> None:
+    trunk, tail = lite0_parts(0)
+    front, last = lite0_parts(15)
+    assert len(trunk) == 0  # pixels pass through: every layer learns
+    assert sum(p.numel() for p in tail.parameters()) > 3 * sum(p.numel() for p in last.parameters())
+    pixels = torch.from_numpy(augment(Image.open(sorted((practicum_dir / "test_images").iterdir())[0])
+                                      .convert("RGB"), np.random.default_rng(0), 224))[None]
+    with torch.inference_mode():  # the same ImageNet network, however it is split
+        whole = tail.eval()(trunk(pixels))
+        reference = last.eval()(front.eval()(pixels))
+    np.testing.assert_allclose(whole.numpy(), reference.numpy(), rtol=1e-3, atol=1e-4)
 
 
 def test_remade_encoder_loads_by_name_and_gives_unit_vectors(
@@ -105,3 +150,19 @@ def test_flip_encoder_sees_a_photo_and_its_mirror_alike(practicum_dir: Path, tmp
     flipped, _ = fresh_encoder(f"{FINETUNED}-flip").encode_paths(both)
     assert float(flipped[0] @ flipped[1]) > 0.999  # mean of photo and mirror: the same either way
     assert float(plain[0] @ plain[1]) < float(flipped[0] @ flipped[1])
+
+
+def test_the_child_classifier_never_learns_from_photos_the_photo_encoder_learnt(mini_data: Path) -> None:
+    """The fine-tuned encoder learnt its training photos' child labels: a classifier fitted or
+    thresholded on them would look better than it is. Frozen encoders keep every photo."""
+    from core.train import child_training_set
+
+    corpus = {p.name for p in (mini_data / "flickr8k" / "images").iterdir()}
+    held = data.validation_photos(sorted(corpus), 42)
+    tuned, tuned_labels = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED_TUNED))
+    frozen, _ = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED))
+    assert {p.name for p in tuned} & corpus == held  # only the validation half of the corpus
+    assert {p.name for p in frozen} & corpus == corpus
+    practicum = {p.name for p in frozen} - corpus
+    assert practicum and practicum <= {p.name for p in tuned}  # never learnt: kept
+    assert len(tuned_labels) == len(tuned)
