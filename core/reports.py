@@ -86,9 +86,11 @@ PROVENANCE: dict[str, Provenance] = {
                               "misses found there were fixed"),
     "legal.image_holdout": Provenance(SELECTION, "the threshold rule (recall ≥ 0.98 at 95% "
                                       "confidence) was adopted after a holdout read showed the "
-                                      "earlier rule falling short, and the network was kept over "
-                                      "logistic regression after a holdout read showed the latter "
-                                      "short of it; holdout was then read once more to measure it"),
+                                      "earlier rule falling short, and with the frozen pair the "
+                                      "network was kept over logistic regression after a holdout "
+                                      "read showed the latter short of it; the classifier in use "
+                                      "(logistic, on the fine-tuned pair) was chosen out of fold, "
+                                      "before this holdout read"),
     "legal.classifiers": Provenance(SELECTION, "it chose the child-photo classifier in use"),
 }
 

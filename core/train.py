@@ -18,6 +18,7 @@ from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks, file_key
 from core.encoders import REGISTRY
+from core.finetune_pack import photos_learnt
 from core.legal import caption_child_labels, mentions_child
 from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import TwoTower, TwoTowerRelevance, calibration_knots
@@ -114,11 +115,14 @@ def fit_tower(corpus: PairFeatures, seed: int, progress: ProgressFactory = no_pr
 def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
     """Photos the child classifier learns from, each labelled by its five Flickr8k captions (a
     child when at least two mention one): the extra corpus and both practicum folders, which
-    the token file describes too. Holdout photos are never among them."""
+    the token file describes too, less any the photo encoder learnt from. Holdout photos are never
+    among them."""
     folders = [settings.flickr_dir / "images", settings.practicum_dir / "train_images",
                settings.practicum_dir / "test_images"]
     by_name = {p.name: p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
                if p.is_file() and not p.name.startswith(".")}
+    for name in photos_learnt(settings, settings.image_encoder):  # their labels are in the vectors
+        by_name.pop(name, None)
     labels = caption_child_labels(data.load_flickr_captions(settings.flickr_dir, set(by_name)))
     return [by_name[n] for n in labels.index], labels.to_numpy(dtype=bool)
 
