@@ -91,6 +91,9 @@ class Gallery:
 
 
 GALLERY_ROOTS = {"test": ("practicum", "test_images"), "train": ("practicum", "train_images")}
+# Every photo the demo may show (both practicum folders and the extra corpus, never holdout),
+# built by `train` over a folder of links (core.train.link_library).
+LIBRARY = "all"
 
 
 def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = None) -> Gallery:

@@ -28,7 +28,8 @@ from core.config import ArtifactsMissingError, Settings
 from core.index import ExactIndex, IndexFileError
 
 STORE_FORMAT = 3  # 3: one file per gallery, with the model's fingerprint
-BUILT_BY_TRAIN = frozenset({"test", "train"})  # the practicum galleries, flagged by their captions
+# The practicum galleries and the library of every photo: flagged by their captions.
+BUILT_BY_TRAIN = frozenset({"test", "train", "all"})
 
 
 class GalleryMissingError(ArtifactsMissingError):

@@ -4,6 +4,8 @@ photos are encoded afresh, because the same forward pass checks them for childre
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -22,7 +24,7 @@ from core.finetune_pack import photos_learnt
 from core.legal import caption_child_labels, mentions_child
 from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import TwoTower, TwoTowerRelevance, calibration_knots
-from core.search import GALLERY_ROOTS
+from core.search import GALLERY_ROOTS, LIBRARY
 from core.store import StoredGallery, write_gallery
 
 Progress = Callable[[int], None]
@@ -247,9 +249,34 @@ def train(settings: Settings | None = None, config: ModelConfig | None = None,
               "child_threshold": float(child.threshold_)},
     )
     bundle.save(settings.artifacts_dir)
+    captions = []
     for name, (part, folder) in GALLERY_ROOTS.items():
         root = settings.data_dir / part / folder
-        # its photos were encoded above (child training set): their vectors are in the cache
-        build_gallery(settings, bundle, name, root, practicum_captions(settings, name), progress,
-                      cached=True)
+        captions.append(practicum_captions(settings, name))
+        # its photos were encoded above (tower and child data): their vectors are in the cache
+        build_gallery(settings, bundle, name, root, captions[-1], progress, cached=True)
+    library = link_library(settings)
+    corpus = {p.name for p in library.iterdir()} - {n for c in captions for n in c["image"]}
+    captions.append(data.load_flickr_captions(settings.flickr_dir, corpus))
+    build_gallery(settings, bundle, LIBRARY, library, pd.concat(captions), progress, cached=True)
     return bundle
+
+
+def link_library(settings: Settings) -> Path:
+    """artifacts/library: a link to every photo the demo may show, the practicum folders and the
+    extra corpus (never holdout), made afresh; a copy where the file system has no links."""
+    folder = settings.artifacts_dir / "library"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sources = [settings.data_dir / part / sub for part, sub in GALLERY_ROOTS.values()]
+    sources.append(settings.flickr_dir / "images")
+    for source in sources:
+        for photo in sorted(source.iterdir()) if source.is_dir() else []:
+            link = folder / photo.name
+            if photo.name.startswith(".") or not photo.is_file() or link.exists():
+                continue
+            try:
+                os.symlink(photo.resolve(), link)
+            except OSError:
+                shutil.copy2(photo, link)
+    return folder

@@ -65,7 +65,8 @@ with gallery_col:
         st.session_state["gallery"] = wording.default_gallery(options) or options[0]
     gallery = st.selectbox(
         "Photo gallery", options, format_func=wording.gallery_label, key="gallery", on_change=leave_like,
-        help="Which indexed photos to search: the practicum test or train photos.",
+        help="Which indexed photos to search: all photos, the practicum test or train photos, "
+             "or your uploads.",
     )
 with k_col:
     st.session_state.setdefault("top_k", default_k)

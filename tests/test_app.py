@@ -185,7 +185,7 @@ def test_example_button_runs_its_query(with_model: Path) -> None:
 
 def test_gallery_switches_to_train_photos(with_model: Path) -> None:
     at = _open("search")
-    assert at.selectbox(key="gallery").value == "test"
+    assert at.selectbox(key="gallery").value == "all"  # every photo, by default
     at.selectbox(key="gallery").set_value("train").run()
     at.text_input(key="query").input("A man climbs a rock").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -300,7 +300,7 @@ def test_a_link_opened_first_in_a_new_server_keeps_its_search(with_model: Path) 
     assert not at.exception, [e.value for e in at.exception]
     assert at.text_input(key="query").value == "A man climbs a rock"
     assert len(_results(at)) == 4
-    assert at.query_params == {"q": "A man climbs a rock", "gallery": "test", "k": "4"}
+    assert at.query_params == {"q": "A man climbs a rock", "gallery": "all", "k": "4"}
 
 
 @pytest.mark.parametrize(
@@ -321,7 +321,7 @@ def test_bad_link_values_give_a_message_and_the_defaults(
 ) -> None:
     at = _from_link(params)
     assert any(expected in text for text in _plain(at.warning)), _plain(at.warning)
-    assert at.selectbox(key="gallery").value == "test"
+    assert at.selectbox(key="gallery").value == "all"
     assert at.number_input(key="top_k").value == 12
     assert len(_results(at)) == photos
 
@@ -368,7 +368,7 @@ def test_similar_photos_of_a_result(with_model: Path) -> None:
     assert not _scores(at)  # no 0..1 score bars: photo pairs have no calibrated score
     assert wording.SIMILARITY_LEGEND in _texts(at.caption)
     assert any(f"Photos like **{first}**" in text for text in _plain(at.markdown))
-    assert at.query_params == {"mode": "like", "photo": first, "gallery": "test", "k": "12"}
+    assert at.query_params == {"mode": "like", "photo": first, "gallery": "all", "k": "12"}
     opened = _from_link(dict(at.query_params))
     assert _results(opened) == found
     opened.button(key="back_to_text").click().run()
@@ -683,6 +683,7 @@ def test_wording_helpers() -> None:
     assert "2 photos" in note and "top 12" in note and "legislation" in note
     assert wording.escape_markdown("**x** <b>[a](b)") == r"\*\*x\*\* \<b\>\[a\](b)"
     assert wording.escape_markdown("1. dog\n- cat :red[x] $y$") == r"1\. dog - cat \:red\[x\] \$y\$"
+    assert wording.default_gallery(["all", "test", "train"]) == "all"
     assert wording.default_gallery(["train", "test"]) == "test"
     assert wording.default_gallery(["train"]) == "train"
     assert wording.default_gallery([]) is None

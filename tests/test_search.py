@@ -293,3 +293,45 @@ def test_train_galleries_from_the_cache_match_a_fresh_forward_pass(trained_setti
     cosine = (projected * stored.vectors[:6]).sum(1)
     assert (cosine > 0.999).all()  # the cache keeps trunks in float16: equal up to rounding
     np.testing.assert_allclose(stored.probabilities[:6], probability, atol=0.02)
+
+
+def test_the_library_holds_every_photo_the_demo_may_show_and_never_holdout(trained_settings) -> None:
+    """`train` builds the "all" gallery: both practicum folders and the extra corpus, each photo
+    flagged by its own captions, searchable like any gallery; holdout's photos are never in it."""
+    from core.legal import mentions_child
+    from core.store import read_gallery
+    from core.train import practicum_captions
+
+    data = trained_settings.data_dir
+    stored = read_gallery(trained_settings, "all")
+    practicum = data / "practicum"
+    folders = (practicum / "test_images", practicum / "train_images", data / "flickr8k" / "images")
+    expected = {p.name for folder in folders for p in folder.iterdir()}
+    assert set(stored.ids) == expected and len(stored.ids) == len(expected)
+    # A practicum photo is flagged exactly when one of its own descriptions mentions a child.
+    captions = practicum_captions(trained_settings, "test")
+    by_photo = captions.assign(child=captions["caption"].map(mentions_child)).groupby("image")["child"].any()
+    flags = dict(zip(stored.ids, stored.flags, strict=True))
+    assert all(flags[name] == bool(child) for name, child in by_photo.items())
+    assert by_photo.any() and not by_photo.all()
+    found = load_service(trained_settings, "all").search("a dog runs on the grass", top_k=12)
+    assert len(found.results) == 12 and all(not flags[hit.image] for hit in found.results)
+    assert all(hit.path.is_file() for hit in found.results)
+
+
+def test_the_library_links_the_demo_photos_and_leaves_holdout_out(practicum_dir, tmp_path) -> None:
+    from core.config import Settings
+    from core.train import link_library
+
+    photos = sorted((practicum_dir / "test_images").iterdir())[:4]
+    folders = {photos[0]: "practicum/test_images", photos[1]: "practicum/train_images",
+               photos[2]: "flickr8k/images", photos[3]: "holdout/images"}
+    for photo, folder in folders.items():
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / photo.name).write_bytes(photo.read_bytes())
+    settings = Settings(data_dir=tmp_path, artifacts_dir=tmp_path / "artifacts")
+    (settings.artifacts_dir / "library").mkdir(parents=True)
+    (settings.artifacts_dir / "library" / "stale.jpg").write_bytes(b"left by an older train")
+    library = link_library(settings)
+    assert sorted(p.name for p in library.iterdir()) == sorted(p.name for p in photos[:3])
+    assert all((library / p.name).read_bytes() == p.read_bytes() for p in photos[:3])

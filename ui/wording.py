@@ -51,6 +51,7 @@ LEGAL_NOTE = (
 WITHHELD_PHOTO = "Photo withheld: flagged as showing a child (local legislation)."
 
 GALLERY_LABELS = {
+    "all": "All photos",
     "test": "Practicum test",
     "train": "Practicum train",
     "uploads": "Uploads",
@@ -76,9 +77,10 @@ def gallery_label(name: str) -> str:
 
 
 def default_gallery(galleries: Sequence[str]) -> str | None:
-    """'test' when it is indexed, else the first gallery, else None."""
-    if "test" in galleries:
-        return "test"
+    """'all' (every photo) when it is indexed, else 'test', else the first gallery, else None."""
+    for preferred in ("all", "test"):
+        if preferred in galleries:
+            return preferred
     return galleries[0] if galleries else None
 
 
