@@ -50,7 +50,7 @@ st.title("Search photos")
 for problem in link_problems:
     st.warning(problem, icon=":material/link_off:")
 
-query_col, gallery_col, k_col = st.columns([6, 2, 1], vertical_alignment="bottom")
+query_col, gallery_col, k_col = st.columns([6, 2, 1.4], vertical_alignment="bottom")  # K shows 2 digits
 with query_col:  # first, so it can be typed in while the model loads
     query = st.text_input(
         "Describe the photo you are looking for, in English", key="query", on_change=use_text,

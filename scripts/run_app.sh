@@ -9,4 +9,5 @@ s = Settings(); m = ModelBundle.load(s.artifacts_dir); read_gallery(s, "test").c
 if ! .venv/bin/python -c "$usable" 2>/dev/null; then
   .venv/bin/python -m core train
 fi
-exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}"
+# serve.py: streamlit run app.py, with the model loading from process start (README, The app)
+exec .venv/bin/python scripts/serve.py --server.port "${PORT:-8501}"

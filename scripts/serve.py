@@ -1,0 +1,54 @@
+"""Serve the demo with the model, its heavy parts (torch, MiniLM, WordNet) and the default
+gallery loading from the moment the process starts, not when the first visitor arrives:
+`streamlit run` only runs app.py for a visitor. Same arguments as `streamlit run app.py` (e.g.
+--server.port 8501). Prints when the process is ready to answer a first search fast, and how
+long that took from process start."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _warm() -> None:
+    import psutil
+
+    from core.config import Settings
+    from core.search import prewarm
+    from pages import _shared
+    from ui import wording
+
+    try:
+        prewarm()
+        # The pages' own cached loaders (st.cache_resource is per process): the first visitor's
+        # model and default gallery are then already in memory. Outside a visitor's run Streamlit
+        # warns that there is no script context; here that is expected.
+        logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+        settings = Settings()
+        _shared.model(settings)
+        default = wording.default_gallery(_shared.list_galleries(settings))
+        if default is not None:
+            _shared.search_service(settings, default)
+    except Exception as exc:  # the pages report a real problem when they load the model
+        print(f"withsense: warm-up failed ({exc}); the first search loads the model", flush=True)
+        return
+    elapsed = time.time() - psutil.Process().create_time()
+    print(f"withsense: ready {elapsed:.1f} s after process start", flush=True)
+
+
+def main() -> int:
+    threading.Thread(target=_warm, name="withsense-warm", daemon=True).start()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]
+    return int(cli.main() or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
