@@ -10,4 +10,4 @@ if ! .venv/bin/python -c "$usable" 2>/dev/null; then
   .venv/bin/python -m core train
 fi
 # serve.py: streamlit run app.py, with the model loading from process start (README, The app)
-exec .venv/bin/python scripts/serve.py --server.port "${PORT:-8501}"
+exec .venv/bin/python serve.py --server.port "${PORT:-8501}"

@@ -45,14 +45,14 @@ def chromium() -> Path:
 
 @pytest.fixture
 def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[tuple[str, float]]:
-    """scripts/serve.py (`streamlit run app.py`, warming the model from process start) on a free
+    """serve.py (`streamlit run app.py`, warming the model from process start) on a free
     loopback port; yields its URL once it says it is ready, and the seconds from process start to
     ready it printed; always stopped."""
     port = _free_port()
     env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts), "PYTHONPATH": str(PROJECT_ROOT)}
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "serve.py"), "--server.port", str(port),
+        [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
