@@ -202,8 +202,9 @@ def _image(build: Callable[[], Any], mean: tuple[float, float, float] = IMAGENET
     return lambda spec: CnnImageEncoder(spec, build, size=size, mean=mean, std=std, flip=flip)
 
 
-def _joined(*names: str, child_member: int = 0) -> Callable[[EncoderSpec], Any]:
-    return lambda spec: JoinedImageEncoder(spec, lambda: [get_encoder(n, "image") for n in names],
+def _joined(child_member: int = 0) -> Callable[[EncoderSpec], Any]:
+    """The spec's `members` side by side (one list of names: the spec's)."""
+    return lambda spec: JoinedImageEncoder(spec, lambda: [get_encoder(n, "image") for n in spec.members],
                                            child_member)
 
 
@@ -249,7 +250,7 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "as efficientnet-lite0 and efficientnet-lite2",
                     f"{LITE_PREPROCESSING} and, for Lite2, {LITE2_SIZE}x{LITE2_SIZE}; each vector "
                     "normalised, joined, normalised",
-                    _joined("efficientnet-lite0", "efficientnet-lite2", child_member=0),
+                    _joined(child_member=0),
                     revision="3", members=("efficientnet-lite0", "efficientnet-lite2")),
         # Lite0 fine-tuned whole on captions beside frozen Lite2: what learning the photo side
         # bought on top of the joined pair (README's ablation). Its child classifier is fitted
@@ -258,7 +259,7 @@ REGISTRY: dict[str, EncoderSpec] = {
                     f"as {FINETUNED} and efficientnet-lite2",
                     f"{LITE_PREPROCESSING} and, for Lite2, {LITE2_SIZE}x{LITE2_SIZE}; each vector "
                     "normalised, joined, normalised",
-                    _joined(FINETUNED, "efficientnet-lite2", child_member=1),
+                    _joined(child_member=1),
                     revision=f"ft-{weights_revision(FINETUNED)}", members=(FINETUNED, "efficientnet-lite2")),
         EncoderSpec("resnet18", "image", 512,
                     "torchvision ImageNet weights file via WITHSENSE_RESNET18_WEIGHTS",

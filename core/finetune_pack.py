@@ -44,6 +44,11 @@ class FinetuneInputs:
     text_encoder: str
 
 
+def corpus_photos(settings: Settings) -> list[Path]:
+    """The extra corpus's photos (flickr8k/images), sorted: what the fine-tune reads."""
+    return sorted(p for p in (settings.flickr_dir / "images").iterdir() if p.suffix.lower() == ".jpg")
+
+
 def _encode_photo(path: Path, size: int) -> bytes:
     from core.images import load_image
 
@@ -59,7 +64,7 @@ def build_pack(settings: Settings, folder: Path, size: int = 224,
     from core.embeddings import embed_texts
     from core.legal import caption_child_labels
 
-    photos = sorted(p for p in (settings.flickr_dir / "images").iterdir() if p.suffix.lower() == ".jpg")
+    photos = corpus_photos(settings)
     if not photos:
         raise data.DataError(settings.flickr_dir / "images", "no .jpg photos to fine-tune on")
     names = [p.name for p in photos]
@@ -132,7 +137,7 @@ def gather_inputs(settings: Settings, size: int, pack: Path | None = None,
     if pack is None:
         pack = pack_folder(settings, size)
         if not (pack / "pack.json").is_file():
-            count = sum(1 for p in (settings.flickr_dir / "images").iterdir() if p.suffix.lower() == ".jpg")
+            count = len(corpus_photos(settings))
             build_pack(settings, pack, size, progress("packing photos", count) if progress else None)
     return load_pack(pack)
 
@@ -146,5 +151,5 @@ def photos_learnt(settings: Settings, image_encoder: str) -> set[str]:
     spec = REGISTRY[image_encoder]
     if FINETUNED not in {spec.own_weights, *spec.members}:
         return set()
-    names = sorted(p.name for p in (settings.flickr_dir / "images").iterdir() if p.suffix.lower() == ".jpg")
+    names = [p.name for p in corpus_photos(settings)]
     return set(names) - data.validation_photos(names, settings.seed)

@@ -36,6 +36,17 @@ def fresh_encoder(name: str):  # type: ignore[no-untyped-def]
     return spec.factory(spec)
 
 
+def damaged_copy(models: Path, name: str, into: Path) -> Path:
+    """A copy of the models folder `models` whose weights file `name`.pt has its last bytes
+    changed (its manifest's sha256 no longer holds); returns the copy."""
+    import shutil
+
+    shutil.copytree(models, into)
+    weights = into / f"{name}.pt"
+    weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    return into
+
+
 def _data_candidates() -> list[Path]:
     """Where the shared data may be: WITHSENSE_DATA, the repo's data/ links, ../shared/data."""
     env = os.environ.get("WITHSENSE_DATA")

@@ -3,13 +3,12 @@ captions, remade on a small real subset, loaded by name, and refused when its fi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import fresh_encoder
+from conftest import damaged_copy, fresh_encoder
 from PIL import Image
 
 from core import data
@@ -119,10 +118,7 @@ def test_remade_encoder_loads_by_name_and_gives_unit_vectors(
 
 def test_damaged_or_missing_weights_name_the_command_that_remakes_them(
         remade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    damaged = tmp_path / "damaged"
-    shutil.copytree(remade, damaged)
-    weights = damaged / f"{FINETUNED}.pt"
-    weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    damaged = damaged_copy(remade, FINETUNED, tmp_path / "damaged")
     monkeypatch.setenv("WITHSENSE_MODELS", str(damaged))
     with pytest.raises(OwnWeightsError, match=r"damaged or stale.*python -m core finetune"):
         load_own_weights(FINETUNED)

@@ -3,12 +3,11 @@ remade on a small real subset, loaded by name, refused when their file is wrong.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fresh_encoder
+from conftest import damaged_copy, fresh_encoder
 
 from core import data
 from core.config import Settings
@@ -51,10 +50,7 @@ def test_remade_text_encoder_loads_by_name_and_moved_from_minilm(
 
 def test_damaged_text_weights_name_the_command_that_remakes_them(
         remade_text: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    damaged = tmp_path / "damaged"
-    shutil.copytree(remade_text, damaged)
-    weights = damaged / f"{MINILM_CAPTIONS}.pt"
-    weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    damaged = damaged_copy(remade_text, MINILM_CAPTIONS, tmp_path / "damaged")
     monkeypatch.setenv("WITHSENSE_MODELS", str(damaged))
     with pytest.raises(WeightsUnavailableError, match=r"damaged or stale.*finetune-text"):
         fresh_encoder(MINILM_CAPTIONS).encode(QUERIES)
