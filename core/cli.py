@@ -139,8 +139,12 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         response = service.search(args.query, args.top)
     else:  # a photo file, or the name of one of the gallery's photos
         response = service.search_like(Path(args.like) if Path(args.like).is_file() else args.like, args.top)
+    explained = _save_match_maps(bundle, response, Path(args.explain)) if args.explain else {}
     if args.json:
-        print(json.dumps({**response.to_json(), "load_ms": round(load_ms, 1)}, indent=2))
+        out = {**response.to_json(), "load_ms": round(load_ms, 1)}
+        if args.explain:
+            out["explain"] = list(explained.values())
+        print(json.dumps(out, indent=2))
         return 0
     if response.disclaimer:
         print(response.disclaimer)
@@ -148,11 +152,29 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if response.kind == "photo":
         print("similarity: cosine between the photos' vectors (no 0..1 score for a search by photo)")
     for hit in response.results:
-        print(f"{hit.rank:>3}  {hit.similarity if hit.score is None else hit.score:.2f}  {hit.image}")
+        why = explained.get(hit.image)
+        where = f"  (matched most: {why['where']}; {why['file']})" if why else ""
+        print(f"{hit.rank:>3}  {hit.similarity if hit.score is None else hit.score:.2f}  {hit.image}{where}")
     if response.withheld:
         print(f"({response.withheld} photo(s) withheld: they may show children)")
     print(f"took {response.took_ms:.1f} ms (loading the model took {load_ms:.0f} ms)")
     return 0
+
+
+def _save_match_maps(bundle: Any, response: Any, folder: Path) -> dict[str, dict[str, str]]:
+    """Each result's photo with its match map, as <rank>_<photo>.png in `folder`; nothing for a
+    disclaimer (no photos are shown, nor explained)."""
+    from core.explain import explain
+
+    if response.disclaimer:
+        return {}
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    for hit, match in zip(response.results, explain(bundle, response), strict=True):
+        file = folder / f"{hit.rank:02d}_{Path(hit.image).stem}.png"
+        file.write_bytes(match.overlay_png(hit.path))
+        saved[hit.image] = {"image": hit.image, "where": match.where(), "file": str(file)}
+    return saved
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -248,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--top", type=int, default=10)
     se.add_argument("--json", action="store_true")
     se.add_argument("--gallery", help="a folder of photos to index and search instead")
+    se.add_argument("--explain", metavar="DIR", help="also save, for each result, the photo with a "
+                                                     "heat map of where the query matched, in DIR")
     ix = sub.add_parser("index", help="add the photos of a folder to a gallery")
     ix.add_argument("folder")
     ix.add_argument("--name", help="gallery name (default: the folder's name)")

@@ -155,6 +155,20 @@ class CnnImageEncoder:
                 pooled = pooled + tail(trunk(tensor.flip(3))).flatten(1)
             return normalise(pooled.numpy())
 
+    def cell_vectors(self, image: Image.Image) -> np.ndarray:
+        """(rows, cols, dim): the last feature map before pooling, one vector per cell of the
+        photo's grid (7x7 at 224 px). Their mean is the pooled vector (mean pooling), so a cell's
+        vector read like a photo's says how much that part of the photo carries a match."""
+        import torch
+
+        trunk, tail = self._load()
+        torch_threads()
+        with torch.inference_mode():
+            tensor = torch.from_numpy(self.preprocess(image)[None]).contiguous(
+                memory_format=torch.channels_last)
+            grid = tail[:-2](trunk(tensor))  # every tail ends in (pooling, flatten)
+        return np.ascontiguousarray(grid[0].permute(1, 2, 0).numpy(), dtype=np.float32)
+
     def encode_paths(self, paths: Sequence[Path], batch_size: int = 32,
                      progress: Callable[[int], None] | None = None, workers: int = 4,
                      on_trunk: BatchTrunkHook | None = None) -> tuple[np.ndarray, dict[int, str]]:
@@ -218,3 +232,20 @@ class JoinedImageEncoder:
                 parts.append(member.encode_arrays(np.stack([a[k] for a in arrays]), hook))
             out[rows] = normalise(np.hstack(parts))
         return out, failures
+
+    def cell_vectors(self, image: Image.Image) -> np.ndarray:
+        """As :meth:`CnnImageEncoder.cell_vectors`, each member's grid pooled to the coarsest
+        one's (Lite2's 9x9 to Lite0's 7x7) and each cell joined as photos' vectors are."""
+        import torch
+        from torch.nn.functional import adaptive_avg_pool2d
+
+        grids = [member.cell_vectors(image) for member in self.members()]
+        rows = min(g.shape[0] for g in grids)
+        cols = min(g.shape[1] for g in grids)
+        parts = []
+        for grid in grids:
+            if grid.shape[:2] != (rows, cols):
+                pooled = adaptive_avg_pool2d(torch.from_numpy(grid).permute(2, 0, 1), (rows, cols))
+                grid = pooled.permute(1, 2, 0).numpy()
+            parts.append(normalise(grid.reshape(rows * cols, -1)))
+        return normalise(np.hstack(parts)).reshape(rows, cols, -1)

@@ -52,6 +52,8 @@ class SearchResponse:
     withheld: int = 0
     took_ms: float = 0.0
     kind: Literal["text", "photo"] = "text"
+    # The query in the two-tower space (None with a disclaimer): what a match map compares with.
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -132,7 +134,7 @@ class SearchService:
             for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)
         ]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(text, None, hits, found.withheld, took)
+        return SearchResponse(text, None, hits, found.withheld, took, vector=vector)
 
     def search_like(self, photo: str | Path | bytes, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """The gallery's photos nearest to ``photo`` (image to image, cosine in the two-tower
@@ -166,7 +168,7 @@ class SearchService:
         hits = [SearchHit(h.id, self.gallery.path_of(h.id), None, h.similarity, rank)
                 for rank, h in enumerate(kept, start=1)]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(label, None, hits, found.withheld, took, "photo")
+        return SearchResponse(label, None, hits, found.withheld, took, "photo", vectors[0])
 
     def _locate(self, photo: str | Path | bytes) -> tuple[str | None, Path | None, bytes | None]:
         """(gallery id or None, file or None, bytes or None) of a query photo."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -204,6 +205,24 @@ def photo_bytes(path: Path) -> bytes | None:
     except OSError:
         return None
     return thumbnail(str(path), mtime)
+
+
+@st.cache_data(show_spinner="Drawing where each photo matched…", max_entries=512)
+def _match_thumbnail(settings: Settings, path: str, mtime_ns: int, query: bytes) -> tuple[bytes, str]:
+    from core.explain import match_map
+
+    match = match_map(model(settings), np.frombuffer(query, dtype=np.float32), Path(path))
+    return dataset.thumbnail_of(match.overlay_file(Path(path))), match.where()
+
+
+def match_thumbnail(settings: Settings, path: Path, query: np.ndarray) -> tuple[bytes, str] | None:
+    """A result's thumbnail with its match map drawn over it, and where it matched most, for the
+    query vector of its search; None when the file is missing or unreadable."""
+    try:
+        return _match_thumbnail(settings, str(path), path.stat().st_mtime_ns,
+                                np.asarray(query, dtype=np.float32).tobytes())
+    except (OSError, ImageError):
+        return None
 
 
 @st.cache_data(show_spinner=False)

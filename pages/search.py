@@ -177,12 +177,16 @@ with link_col.popover("Copy link", icon=":material/link:"):
         st.code(share_url, language=None, wrap_lines=True)
 csv_col.download_button("Download results (CSV)", response.to_csv(), file_name="withsense-results.csv",
                         mime="text/csv", key="download_csv", icon=":material/download:", width="stretch")
+explain = st.toggle("Why this photo", key="explain", help=wording.EXPLAIN_HELP)
+if explain:
+    st.caption(wording.EXPLAIN_LEGEND)
 
 for start in range(0, len(response.results), COLUMNS):
     row = st.columns(COLUMNS)
     for col, hit in zip(row, response.results[start : start + COLUMNS], strict=False):
         with col, st.container(border=True):
-            photo = _shared.photo_bytes(hit.path)
+            why = _shared.match_thumbnail(settings, hit.path, response.vector) if explain else None
+            photo = why[0] if why else _shared.photo_bytes(hit.path)
             if photo is None:
                 st.warning(f"Photo {wording.escape_markdown(hit.image)} is missing on disk.")
             else:
@@ -192,6 +196,8 @@ for start in range(0, len(response.results), COLUMNS):
             else:
                 score = wording.format_score(hit.score)
                 st.progress(float(score), text=f"**#{hit.rank}** · Score **{score}**")
+            if why:
+                st.caption(f"Matched most: {why[1]}")
             st.button("Similar photos", key=f"like_{hit.rank}", on_click=use_like, args=(hit.image,),
                       icon=":material/photo_library:", type="tertiary")
             with st.expander("Details", icon=":material/info:"):

@@ -375,6 +375,22 @@ def test_similar_photos_of_a_result(with_model: Path) -> None:
     assert not _results(opened) and opened.query_params == {}
 
 
+def test_why_this_photo_draws_where_each_result_matched(with_model: Path) -> None:
+    at = _open("search")
+    at.text_input(key="query").input("A dog runs across the grass").run()
+    found = _results(at)
+    assert not [c for c in _texts(at.caption) if c.startswith("Matched most:")]
+    at.toggle(key="explain").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _results(at) == found  # the same photos, drawn over
+    where = [c for c in _texts(at.caption) if c.startswith("Matched most: ")]
+    assert len(where) == len(found) == 12
+    assert wording.EXPLAIN_LEGEND in _texts(at.caption)
+    at.button(key="like_1").click().run()  # a search by photo is explained too
+    assert not at.exception, [e.value for e in at.exception]
+    assert len([c for c in _texts(at.caption) if c.startswith("Matched most: ")]) == 12
+
+
 def test_an_uploaded_photo_is_the_query(with_model: Path) -> None:
     settings = Settings(artifacts_dir=with_model)
     from core.search import open_gallery

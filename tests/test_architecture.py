@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("models", {"models", "child_photos", "child_net"}),
     ("bundle", {"bundle"}),
     ("index", {"index", "pgindex", "store"}),
-    ("search", {"search", "details"}),
+    ("search", {"search", "details", "explain"}),
     ("build", {"finetune_pack", "train", "ingest", "finetune", "text_finetune"}),
     ("measure", {"evaluate", "sweep", "ablation", "bench"}),
     ("entry", {"cli", "__main__", "__init__"}),

@@ -35,10 +35,14 @@ def thumbnail(path: Path | str, size: tuple[int, int] = THUMB_SIZE) -> bytes | N
     file is missing or not an image."""
     try:
         with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img).convert("RGB")
-            fitted = ImageOps.fit(img, size, Image.Resampling.LANCZOS)
+            return thumbnail_of(ImageOps.exif_transpose(img).convert("RGB"), size)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
+
+
+def thumbnail_of(image: Image.Image, size: tuple[int, int] = THUMB_SIZE) -> bytes:
+    """As :func:`thumbnail`, of an image in memory (a photo with its match map drawn over it)."""
+    fitted = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     fitted.save(out, format="JPEG", quality=85, optimize=True)
     return out.getvalue()

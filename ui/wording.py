@@ -35,6 +35,12 @@ SCORE_LEGEND = (
     "scale: 1 full match · 0.67 minor errors · 0.33 major errors · 0 no match."
 )
 
+EXPLAIN_HELP = (
+    "Colours each photo by where it matched the query: pale yellow where it matched most, dark "
+    "purple where least (the photo is read as a 7x7 grid). Colours compare the parts of one "
+    "photo; the score says how well the whole photo matched."
+)
+EXPLAIN_LEGEND = "Pale yellow: where each photo matched the query most; dark purple: least."
 SIMILARITY_LEGEND = (
     "Similarity: the cosine between the two photos' vectors in the search space (1 = the same "
     "vector). It is not the 0–1 score of a text search: that score is calibrated on judged "
