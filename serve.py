@@ -35,6 +35,7 @@ def _warm() -> None:
         default = wording.default_gallery(_shared.list_galleries(settings))
         if default is not None:
             _shared.search_service(settings, default)
+        _shared.dataset_details(settings)  # every result card's details: ~1 s to read the first time
     except Exception as exc:  # the pages report a real problem when they load the model
         print(f"withsense: warm-up failed ({exc}); the first search loads the model", flush=True)
         return
@@ -44,7 +45,13 @@ def _warm() -> None:
 
 def main() -> int:
     threading.Thread(target=_warm, name="withsense-warm", daemon=True).start()
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
+
+    # app.py lists its pages with st.navigation, which ends Streamlit's legacy pages/ mode only
+    # once some visitor has run it: the first visitor's page then detours through app.py
+    # (pages/_shared.run_through_app), about a second. Ended here, as st.navigation would.
+    PagesManager.uses_pages_directory = False
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]
     return int(cli.main() or 0)

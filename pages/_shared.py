@@ -180,12 +180,17 @@ def _details(settings: Settings, stamp: int) -> DatasetDetails:
     return DatasetDetails.load(settings)
 
 
-def photo_details(settings: Settings, path: Path) -> PhotoDetails:
-    """The dataset's captions and judged pairs of a photo (core.details); DataError when the
-    practicum files cannot be read. Re-read when the practicum's tables change."""
+def dataset_details(settings: Settings) -> DatasetDetails:
+    """Every photo's captions and judged pairs (core.details), read once per process and again
+    when the practicum's tables change; DataError when they cannot be read."""
     stamp = _stamp(settings.practicum_dir / "train_dataset.csv") + _stamp(
         settings.practicum_dir / "ExpertAnnotations.tsv")
-    return _details(settings, stamp).photo(path)
+    return _details(settings, stamp)
+
+
+def photo_details(settings: Settings, path: Path) -> PhotoDetails:
+    """The dataset's captions and judged pairs of a photo (see dataset_details)."""
+    return dataset_details(settings).photo(path)
 
 
 @st.cache_data(show_spinner="Reading the dataset…")

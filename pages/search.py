@@ -3,6 +3,8 @@ details from the dataset, a link that reproduces the search and the list as CSV.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import _shared
@@ -44,6 +46,30 @@ def leave_like() -> None:
     """A gallery's look-alikes are of one of its photos: another gallery starts a text search."""
     if st.session_state["mode"] == links.LIKE:
         st.session_state["mode"] = links.TEXT
+
+
+def show_details(path: Path, query: str | None) -> None:
+    """What the dataset says of a result: its captions, the votes on this query-photo pair (a text
+    search's `query`) and the other queries judged against it."""
+    try:
+        details = _shared.photo_details(settings, path)
+    except _shared.EXPECTED_ERRORS as exc:
+        _shared.show_problem(exc)
+        return
+    if not details.source:
+        st.caption("Not a dataset photo: no captions or votes.")
+        return
+    st.caption(f"From the {details.source} photos. Captions:")
+    st.markdown("\n".join(f"- {wording.escape_markdown(c)}" for c in details.captions) or "No captions.")
+    judged = details.judgement_for(query) if query is not None else None
+    if judged is not None:
+        st.success(f"This query–photo pair was judged: {dataset.judgement_line(judged)}",
+                   icon=":material/how_to_vote:")
+    elif query is not None:
+        st.caption("This query–photo pair was not judged in the dataset.")
+    if details.judgements:
+        st.caption(f"Queries judged against this photo ({len(details.judgements)}):")
+        st.dataframe(dataset.judgement_table(details), hide_index=True, height=180)
 
 
 st.title("Search photos")
@@ -200,27 +226,13 @@ for start in range(0, len(response.results), COLUMNS):
                 st.caption(f"Matched most: {why[1]}")
             st.button("Similar photos", key=f"like_{hit.rank}", on_click=use_like, args=(hit.image,),
                       icon=":material/photo_library:", type="tertiary")
-            with st.expander("Details", icon=":material/info:"):
+            # Lazy: a card's captions and votes are read and drawn only once it is opened (12
+            # closed cards with tables made the first results paint about a second later).
+            box = st.expander("Details", icon=":material/info:", key=f"details_{hit.image}",
+                              on_change="rerun")
+            with box:
                 st.markdown(f"**{wording.escape_markdown(hit.image)}** · rank {hit.rank}"
                             + ("" if hit.score is None else f" · score {wording.format_score(hit.score)}")
                             + f" · cosine {hit.similarity:.3f}")
-                try:
-                    details = _shared.photo_details(settings, hit.path)
-                except _shared.EXPECTED_ERRORS as exc:
-                    _shared.show_problem(exc)
-                    continue
-                if not details.source:
-                    st.caption("Not a dataset photo: no captions or votes.")
-                    continue
-                st.caption(f"From the {details.source} photos. Captions:")
-                st.markdown("\n".join(f"- {wording.escape_markdown(c)}" for c in details.captions)
-                            or "No captions.")
-                judged = details.judgement_for(response.query) if mode == links.TEXT else None
-                if judged is not None:
-                    st.success(f"This query–photo pair was judged: {dataset.judgement_line(judged)}",
-                               icon=":material/how_to_vote:")
-                elif mode == links.TEXT:
-                    st.caption("This query–photo pair was not judged in the dataset.")
-                if details.judgements:
-                    st.caption(f"Queries judged against this photo ({len(details.judgements)}):")
-                    st.dataframe(dataset.judgement_table(details), hide_index=True, height=180)
+                if box.open:
+                    show_details(hit.path, response.query if mode == links.TEXT else None)

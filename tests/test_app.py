@@ -340,6 +340,10 @@ def test_details_show_captions_and_the_votes_of_a_judged_pair(with_model: Path) 
     at = _from_link({"q": pair.query_text, "gallery": "train", "k": "12"})
     assert pair.image in _results(at)
     details = next(e for e in at.expander if _results(e) == [pair.image])  # that photo's card
+    assert not details.success and not details.caption  # read only once the card is opened
+    at.session_state[f"details_{pair.image}"] = True
+    at.run()
+    details = next(e for e in at.expander if _results(e) == [pair.image])
     votes = f"Experts {pair.expert_1} · {pair.expert_2} · {pair.expert_3} (of 1–4)"
     crowd = f"crowd {pair.n_yes:.0f} of {pair.n_yes + pair.n_no:.0f} said yes ({pair.crowd_share:.2f})"
     assert _plain(details.success) == [

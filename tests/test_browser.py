@@ -1,6 +1,6 @@
 """The demo in a real browser: `streamlit run app.py` in a subprocess, driven by Playwright with the
-system Chromium (Playwright never downloads a browser here). Saves a 1280x800 screenshot of a
-search to <reports>/screenshots/search.png (reports: WITHSENSE_REPORTS, default reports/).
+system Chromium (Playwright never downloads a browser here). Saves 1280x800 screenshots of
+each feature under <reports>/screenshots/ (reports: WITHSENSE_REPORTS, default reports/).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from conftest import missing
 
 from core.config import PROJECT_ROOT, Settings
+from ui import wording
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -89,13 +90,41 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
         log.close()
 
 
-def test_search_in_a_real_browser(server: tuple[str, float]) -> None:
+PAINTED = ("count => { const shown = [...document.querySelectorAll(\"[data-testid='stMain'] "
+           "[data-testid='stImage'] img\")]; return shown.length >= count && "
+           "shown.every(img => img.complete && img.naturalWidth > 0); }")
+
+
+def _painted(page, count: int = 12) -> None:  # type: ignore[no-untyped-def]
+    """Wait until `count` result photos are decoded and painted, checked on every frame (an
+    expect() polls at growing intervals, up to a second: too coarse to time with)."""
+    page.wait_for_function(PAINTED, arg=count, polling="raf", timeout=FIRST_SEARCH_S * 1000)
+
+
+def _screenshot(page, top, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot of the viewport with `top` (a locator) scrolled to its top edge."""
+    top.first.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)  # one paint after the scroll
+    page.screenshot(path=str(path))
+
+
+def _main_text(page) -> str:  # type: ignore[no-untyped-def]
+    return str(page.locator("[data-testid='stMain']").inner_text())
+
+
+def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts: Path) -> None:
+    """A text search (on a server just started: the first visitor), "Why this photo", "Similar
+    photos", an uploaded photo as the query and a shared link opened in a new browser, each
+    saved as a screenshot under <reports>/screenshots/; prints the timings README quotes."""
     from playwright.sync_api import expect, sync_playwright
 
-    server, ready_s = server
+    from ui.dataset import cleared_photos
 
-    screenshot = Settings().reports_dir / "screenshots" / "search.png"
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    server, ready_s = server
+    shots = Settings().reports_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    test_photos = Settings(artifacts_dir=trained_artifacts).practicum_dir / "test_images"
+    upload = test_photos / sorted(cleared_photos(Settings(artifacts_dir=trained_artifacts), "test"))[0]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -106,17 +135,11 @@ def test_search_in_a_real_browser(server: tuple[str, float]) -> None:
             expect(box).to_be_visible(timeout=FIRST_SEARCH_S * 1000)
             box.fill(QUERY)
             box.press("Enter")
+            _painted(page)
+            first_search = time.monotonic() - opened  # on a ready server, the first visitor
             cards = page.locator("[data-testid='stImage'] img")
-            expect(cards.first).to_be_visible(timeout=FIRST_SEARCH_S * 1000)
-            expect(cards).to_have_count(12, timeout=30_000)
-            first_search = time.monotonic() - opened  # includes loading the model
-            # every photo decoded and painted, not just an <img> tag
-            page.wait_for_function(
-                "() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
-                ".every(img => img.complete && img.naturalWidth > 0)",
-                timeout=30_000,
-            )
-            scores = re.findall(r"Score (0\.\d\d|1\.00)", page.locator("[data-testid='stMain']").inner_text())
+            expect(cards).to_have_count(12)
+            scores = re.findall(r"Score (0\.\d\d|1\.00)", _main_text(page))
             assert len(scores) == 12, scores
             assert [float(s) for s in scores] == sorted((float(s) for s in scores), reverse=True)
             expect(page.get_by_text(re.compile(r"search took [\d,]+ ms"))).to_be_visible()
@@ -124,18 +147,48 @@ def test_search_in_a_real_browser(server: tuple[str, float]) -> None:
             # the sidebar lists the four pages of app.py's st.navigation, not the files of pages/
             nav = page.locator("[data-testid='stSidebarNav']").inner_text()
             assert "Model comparison" in nav and "_shared" not in nav and "shared" not in nav.lower()
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(screenshot))
+            page.screenshot(path=str(shots / "search.png"))
 
             started = time.monotonic()
             box.fill(SECOND_QUERY)
             box.press("Enter")
             expect(page.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible(timeout=30_000)
-            expect(cards).to_have_count(12, timeout=30_000)
+            _painted(page)
             second_search = time.monotonic() - started
+
+            page.get_by_text("Why this photo").click()
+            expect(page.get_by_text(re.compile("^Matched most: "))).to_have_count(12, timeout=30_000)
+            _painted(page)
+            _screenshot(page, page.get_by_text(wording.EXPLAIN_LEGEND), shots / "why-this-photo.png")
+            page.get_by_text("Why this photo").click()
+            expect(page.get_by_text(re.compile("^Matched most: "))).to_have_count(0, timeout=30_000)
+
+            page.get_by_role("button", name="Similar photos").first.click()
+            expect(page.get_by_text(re.compile("^Photos like "))).to_be_visible(timeout=30_000)
+            # the text search's cards (with their scores) go once the rerun ends: none has a score
+            expect(page.get_by_text(re.compile(r"Score \d"))).to_have_count(0, timeout=30_000)
+            _painted(page, 13)  # the query photo and 12 look-alikes
+            _screenshot(page, page.get_by_text(re.compile("^Photos like ")), shots / "similar-photos.png")
+
+            page.get_by_text("Search with a photo of your own").click()
+            chooser = page.locator("[data-testid='stFileUploader'] input[type='file']").first
+            chooser.set_input_files(str(upload))
+            expect(page.get_by_text("Photos like uploaded photo")).to_be_visible(timeout=30_000)
+            _painted(page, 13)
+            _screenshot(page, page.get_by_text("Photos like uploaded photo"), shots / "upload-as-query.png")
+
+            shared = browser.new_page(viewport={"width": 1280, "height": 800})  # a colleague's tab
+            opened = time.monotonic()
+            shared.goto(f"{server}/search?q={SECOND_QUERY.replace(' ', '+')}&gallery=all&k=12",
+                        wait_until="domcontentloaded")
+            _painted(shared)
+            link_results = time.monotonic() - opened
+            expect(shared.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible()
+            shared.screenshot(path=str(shots / "shared-link.png"))
             print(f"\nbrowser: process start to ready {ready_s:.1f} s; on the ready server, page open "
-                  f"to first results {first_search:.1f} s, a later search {second_search:.2f} s; "
-                  f"screenshot {screenshot}")
+                  f"to first results {first_search:.2f} s (typed query), {link_results:.2f} s (shared "
+                  f"link); a later search {second_search:.2f} s; screenshots in {shots}")
         finally:
             browser.close()
-    assert screenshot.is_file() and screenshot.stat().st_size > 10_000
+    for name in ("search", "why-this-photo", "similar-photos", "upload-as-query", "shared-link"):
+        assert (shots / f"{name}.png").stat().st_size > 10_000, name
