@@ -79,18 +79,25 @@ class TransformerTextEncoder:
         self.max_length = max_length
         self._model: Any = None
         self._tokenizer: Any = None
+        self._plain = False  # run by core.bert (a plain BERT), else by transformers
         self._lock = threading.Lock()
 
     def _load(self) -> None:
         with self._lock:
             if self._model is not None:
                 return
-            from transformers import AutoModel, AutoTokenizer
+            from core import bert  # torch: imported on first use, like the weights
 
             location = self._locate()
+            self._plain = bert.supported(Path(location))
             try:
-                tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
-                model = AutoModel.from_pretrained(location, local_files_only=True)
+                if self._plain:  # a plain BERT (MiniLM): without transformers' ~2 s import
+                    tokenizer, model = bert.load(Path(location), self.max_length)
+                else:
+                    from transformers import AutoModel, AutoTokenizer
+
+                    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+                    model = AutoModel.from_pretrained(location, local_files_only=True)
             except OSError as exc:
                 raise WeightsUnavailableError(
                     f"{self.name}: weights not found at {location}. {self.spec.weights_source}"
@@ -98,6 +105,17 @@ class TransformerTextEncoder:
             if self.spec.own_weights is not None:
                 _apply_own_layers(model, self.spec.own_weights)
             self._tokenizer, self._model = tokenizer, model.eval()
+
+    def _hidden(self, batch: list[str]) -> tuple[Any, Any]:
+        """(last hidden state, attention mask) of a batch of texts."""
+        if self._plain:
+            from core import bert
+
+            tokens = bert.tokens(self._tokenizer, batch)
+            return self._model(**tokens), tokens["attention_mask"]
+        tokens = self._tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
+                                 return_tensors="pt")
+        return self._model(**tokens).last_hidden_state, tokens["attention_mask"]
 
     def encode(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
         import torch
@@ -107,15 +125,10 @@ class TransformerTextEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                batch = list(texts[start : start + batch_size])
-                tokens = self._tokenizer(
-                    batch, padding=True, truncation=True, max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                hidden = self._model(**tokens).last_hidden_state
-                mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                hidden, attention = self._hidden(list(texts[start : start + batch_size]))
+                mask = attention.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out[start : start + len(batch)] = pooled.numpy()
+                out[start : start + len(pooled)] = pooled.numpy()
         return normalise(out)
 
 
