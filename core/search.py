@@ -221,9 +221,11 @@ def prewarm(settings: Settings | None = None) -> None:
     app calls it in a background thread at start-up so the first search does not wait for it."""
     from core.encoders import get_encoder
     from core.legal import is_child_query
+    from core.text import load_wordnet
 
     settings = settings or Settings()
     is_child_query("a dog runs on the grass")
+    load_wordnet()  # for words the prebuilt table lacks (core.word_table)
     get_encoder(settings.text_encoder, "text").encode(["a dog runs on the grass"])
 
 

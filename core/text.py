@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.config import nltk_data_dir
+from core.word_table import facts
 
 MAX_QUERY_CHARS = 500
 # Share of letters that must be Latin-script for a query to count as English.
@@ -119,21 +120,73 @@ def _lemmatizer():  # type: ignore[no-untyped-def]
 @lru_cache(maxsize=65536)
 def lemma(word: str) -> str:
     """Noun lemma, then verb lemma, so 'children' -> 'child' and 'running' -> 'run'."""
-    lemmatizer = _lemmatizer()
-    noun = lemmatizer.lemmatize(word, pos="n")
-    if noun != word:
-        return noun
-    return lemmatizer.lemmatize(word, pos="v")
+    known = facts(word)
+    return known.lemma if known else live_lemma(word)
 
 
 @lru_cache(maxsize=65536)
 def noun_lemma(word: str) -> str:
     """Noun lemma only: 'kids' -> 'kid' but 'kidding' stays 'kidding' (not the verb 'kid')."""
-    return str(_lemmatizer().lemmatize(word, pos="n"))
+    known = facts(word)
+    return known.noun_lemma if known else live_noun_lemma(word)
+
+
+def load_wordnet() -> None:
+    """Load WordNet now (a server warming up): words missing from core.word_table need it."""
+    _lemmatizer()
+    _wordnet()
 
 
 def lemmatize(text: str) -> str:
     return " ".join(lemma(tok) for tok in tokenize(text))
+
+
+@lru_cache(maxsize=16384)
+def is_animal_noun(word: str, main_sense: bool = False) -> bool:
+    """True when a WordNet noun sense of the word is an animal ('seal', 'kid' the goat).
+
+    ``main_sense`` looks at the first sense only: 'dog' yes, 'boxer' (first a fighter) no.
+    """
+    known = facts(word)
+    if known:
+        return known.animal_main if main_sense else known.animal
+    return live_is_animal_noun(word, main_sense)
+
+
+@lru_cache(maxsize=16384)
+def is_person_noun(word: str) -> bool:
+    """True when the word's main noun sense is a person ('skier', 'player', 'runner').
+
+    The first sense only, because most nouns have some rare person sense ('dog', 'blond');
+    and not when the second sense is an animal, because 'cub' and 'bunny' list a person first.
+    """
+    known = facts(word)
+    return known.person if known else live_is_person_noun(word)
+
+
+@lru_cache(maxsize=16384)
+def word_classes(word: str) -> frozenset[str]:
+    """WordNet parts of speech the word (any inflection) can be: subset of {'n', 'v', 'a', 'r'}.
+
+    Satellite adjectives ('s') count as 'a'. An unknown word gives an empty set.
+    """
+    known = facts(word)
+    return known.classes if known else live_word_classes(word)
+
+
+# The same answers read from WordNet itself (core.word_table prebuilds them for known words).
+
+
+def live_lemma(word: str) -> str:
+    lemmatizer = _lemmatizer()
+    noun = lemmatizer.lemmatize(word, pos="n")
+    if noun != word:
+        return str(noun)
+    return str(lemmatizer.lemmatize(word, pos="v"))
+
+
+def live_noun_lemma(word: str) -> str:
+    return str(_lemmatizer().lemmatize(word, pos="n"))
 
 
 def _noun_synsets(word: str) -> list[Any]:
@@ -146,35 +199,19 @@ def _is_a(synset: Any, ancestor: str) -> bool:
     return ancestor in names or synset.name() == ancestor
 
 
-@lru_cache(maxsize=16384)
-def is_animal_noun(word: str, main_sense: bool = False) -> bool:
-    """True when a WordNet noun sense of the word is an animal ('seal', 'kid' the goat).
-
-    ``main_sense`` looks at the first sense only: 'dog' yes, 'boxer' (first a fighter) no.
-    """
+def live_is_animal_noun(word: str, main_sense: bool = False) -> bool:
     synsets = _noun_synsets(word)[:1] if main_sense else _noun_synsets(word)
     return any(_is_a(s, "animal.n.01") for s in synsets)
 
 
-@lru_cache(maxsize=16384)
-def is_person_noun(word: str) -> bool:
-    """True when the word's main noun sense is a person ('skier', 'player', 'runner').
-
-    The first sense only, because most nouns have some rare person sense ('dog', 'blond');
-    and not when the second sense is an animal, because 'cub' and 'bunny' list a person first.
-    """
+def live_is_person_noun(word: str) -> bool:
     synsets = _noun_synsets(word)
     if not synsets or not _is_a(synsets[0], "person.n.01"):
         return False
     return len(synsets) < 2 or not _is_a(synsets[1], "animal.n.01")
 
 
-@lru_cache(maxsize=16384)
-def word_classes(word: str) -> frozenset[str]:
-    """WordNet parts of speech the word (any inflection) can be: subset of {'n', 'v', 'a', 'r'}.
-
-    Satellite adjectives ('s') count as 'a'. An unknown word gives an empty set.
-    """
+def live_word_classes(word: str) -> frozenset[str]:
     _lemmatizer()
     return frozenset("a" if s.pos() == "s" else s.pos() for s in _wordnet().synsets(word))
 

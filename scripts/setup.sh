@@ -26,9 +26,6 @@ echo ">> pip install (torch comes from the local wheel cache when present)"
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements-dev.txt
 
-echo ">> WordNet for NLTK"
-.venv/bin/python scripts/setup_wordnet.py .nltk_data
-
 # Data: link the shared dataset when it is there, never copy it into git.
 if [ ! -e data/practicum ] && [ -d ../shared/data/practicum ]; then
   mkdir -p data
@@ -37,4 +34,8 @@ if [ ! -e data/practicum ] && [ -d ../shared/data/practicum ]; then
   done
   echo ">> linked ../shared/data into data/"
 fi
+# After the data: the WordNet step prebuilds answers for the captions' words.
+echo ">> WordNet for NLTK"
+.venv/bin/python scripts/setup_wordnet.py .nltk_data
+
 echo ">> setup done"

@@ -2,6 +2,8 @@
 
 NLTK's WordNet reader wants corpora/wordnet/ with the database files plus a `lexnames` file
 that Debian does not ship; its 45 lines are printed in the lexnames(5WN) man page.
+Then prebuilds WordNet's answers for the words of the captions and queries (core.word_table),
+so a command-line search starts without loading NLTK; without the data, only the lexicon's words.
 Usage: python scripts/setup_wordnet.py [NLTK_DATA_DIR]
 """
 
@@ -49,7 +51,35 @@ def main() -> int:
     text = gzip.open(MAN_PAGE, "rt", encoding="utf-8", errors="replace").read()
     (target / "lexnames").write_text("\n".join(lexnames_from_man_page(text)) + "\n")
     print(f"WordNet laid out in {target}")
+    size = build_word_table(target.parent.parent)
+    print(f"WordNet's answers for {size:,} words in {target.parent.parent}")
     return 0
+
+
+def build_word_table(nltk_data: Path) -> int:
+    """core.word_table for the extra corpus' captions and the practicum's queries (never holdout's)
+    and the child lexicon's words."""
+    import os
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ["NLTK_DATA"] = str(nltk_data.resolve())
+    from core import data, legal
+    from core.config import Settings
+    from core.text import tokenize
+    from core.word_table import build, table_path
+
+    settings = Settings()
+    texts: list[str] = []
+    for read in (lambda: data.load_flickr_captions(settings.flickr_dir)["caption"],
+                 lambda: data.load_train_pairs(settings.practicum_dir)["query_text"],
+                 lambda: data.load_test_queries(settings.practicum_dir)["query_text"]):
+        try:
+            texts.extend(read().astype(str))
+        except (OSError, data.DataError):
+            pass  # no data linked yet: the lexicon alone
+    words = {word for text in texts for word in tokenize(text)}
+    words |= legal.CHILD_WORDS | legal.ADULT_WORDS | {w for p in legal.CHILD_PHRASES for w in p}
+    return build(words, table_path())
 
 
 if __name__ == "__main__":

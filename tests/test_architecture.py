@@ -16,9 +16,9 @@ from core.config import PROJECT_ROOT
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"config", "model_config", "atomic", "images", "own_weights", "estimators", "reports"}),
     ("data", {"data"}),
-    ("text", {"text"}),
+    ("text", {"word_table", "text"}),
     ("legal", {"legal"}),
-    ("encoders", {"image_net", "image_encoders", "encoders", "embeddings"}),
+    ("encoders", {"image_net", "image_encoders", "bert", "encoders", "embeddings"}),
     ("models", {"models", "child_photos", "child_net"}),
     ("bundle", {"bundle"}),
     ("index", {"index", "pgindex", "store"}),
