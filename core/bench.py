@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from core.bench_photos import big_photo_figures, cli_cold_start, stage_times
 from core.bundle import ModelBundle
 from core.config import Settings
 from core.index import ExactIndex, VectorIndex
@@ -48,11 +49,12 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
               *, queries: int = 200, threads: int = 8, queries_per_thread: int = 1000,
               index_photos: int = 256, pg_max_size: int = PG_MAX_SIZE, pg_url: str | None = None,
               concurrency_backends: Sequence[str] = ("exact", "pgvector"), log: Log | None = None,
-              seed: int = 0) -> dict[str, Any]:
-    """Measure and return {"query_latency_ms", "indexing_photos_per_s", "peak_rss_mb", "concurrency",
-    "machine", ...}. "concurrency" is the first backend's (each of ``concurrency_backends`` run
-    is under "concurrency_by_backend"), on the smallest gallery. Tests run it tiny: sizes=[1000],
-    queries=20, threads=2, queries_per_thread=10."""
+              seed: int = 0, big_photos: int = 8, cli_runs: int = 3) -> dict[str, Any]:
+    """Measure and return {"query_latency_ms", "indexing_photos_per_s", "indexing_stages",
+    "big_photos" (24 megapixels), "cli_cold_start", "peak_rss_mb", "concurrency", "machine", ...}.
+    "concurrency" is the first backend's (each of ``concurrency_backends`` run is under
+    "concurrency_by_backend"), on the smallest gallery. Tests run it tiny: sizes=[1000],
+    queries=20, threads=2, queries_per_thread=10, big_photos=2, cli_runs=1."""
     sizes = sorted({int(s) for s in (sizes or DEFAULT_SIZES)})
     backends = list(backends or DEFAULT_BACKENDS)
     unknown = [b for b in backends if b not in BACKENDS]
@@ -104,6 +106,11 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
         _close(service.gallery.index)
     say("indexing throughput")
     out.update(_indexing(settings, bundle, index_photos))
+    say("indexing stages, 24-megapixel photos, a search from a cold shell")
+    photos = _practicum_photos(settings, index_photos)
+    out["indexing_stages"] = stage_times(bundle, photos) if photos else {}
+    out["big_photos"] = big_photo_figures(bundle, photos, big_photos)
+    out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
     out["recall_at_10_test"] = _recall(settings, bundle, backends, url)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["machine"] = _machine()
@@ -238,8 +245,7 @@ def _concurrency(service: SearchService, texts: list[str], threads: int, per_thr
             "first_errors": sorted(set(failures))[:5]}
 
 
-def _indexing(settings: Settings, bundle: ModelBundle, n: int) -> dict[str, Any]:
-    """Photos/s for decode + resize + encode + projection + child flag, bypassing the cache."""
+def _practicum_photos(settings: Settings, n: int) -> list[Path]:
     from core.ingest import IMAGE_SUFFIXES
 
     photos: list[Path] = []
@@ -247,7 +253,12 @@ def _indexing(settings: Settings, bundle: ModelBundle, n: int) -> dict[str, Any]
         root = settings.practicum_dir / folder
         if root.is_dir():
             photos += sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    photos = photos[:n]
+    return photos[:n]
+
+
+def _indexing(settings: Settings, bundle: ModelBundle, n: int) -> dict[str, Any]:
+    """Photos/s for decode + resize + encode + projection + child flag, bypassing the cache."""
+    photos = _practicum_photos(settings, n)
     if not photos:
         return {"indexing_photos_per_s": None, "indexing": {"note": "no practicum images found"}}
     bundle.embed_photos(photos[:4])  # load the weights outside the timing

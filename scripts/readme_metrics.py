@@ -100,6 +100,22 @@ def render_bench(b: dict) -> str:
               "(decode + resize + encode + child check). "
               f"Peak memory: {b['peak_rss_mb']:.0f} MB. Concurrency: {c['threads']} threads x "
               f"{c['queries'] // c['threads']} queries, {c['errors']} errors, {c['qps']:.0f} queries/s."]
+    stages = b.get("indexing_stages") or {}
+    if stages.get("ms_per_photo"):
+        parts = ", ".join(f"{name} {ms:.1f}" for name, ms in stages["ms_per_photo"].items())
+        lines += ["", f"Indexing stages, ms per photo, one after another over {stages['photos']} photos: "
+                  f"{parts} (largest: {stages['largest']}; {stages['note']})."]
+    big = b.get("big_photos") or {}
+    if big.get("photos"):
+        lines += ["", f"24-megapixel JPEGs ({big['size']}, {big['jpeg_mb_each']} MB each, "
+                  f"{big['photos']} photos): {big['photos_per_s']:.1f} photos/s, "
+                  f"{big['memory_added_mb']:.0f} MB of memory added while indexing them."]
+    cold = b.get("cli_cold_start") or {}
+    if cold.get("runs") and "error" not in cold:
+        lines += ["", f"`python -m core search` from a cold shell ({cold['runs']} runs): "
+                  f"{cold['wall_s_median']:.2f} s median, process start to exit (load_ms "
+                  f"{cold['load_ms_median']:.0f}: imports and model; took_ms "
+                  f"{cold['took_ms_median']:.1f}: the search)."]
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("index", {"index", "pgindex", "store"}),
     ("search", {"search", "details", "explain"}),
     ("build", {"finetune_pack", "train", "ingest", "finetune", "text_finetune"}),
-    ("measure", {"evaluate", "sweep", "ablation", "bench"}),
+    ("measure", {"evaluate", "sweep", "ablation", "bench_photos", "bench"}),
     ("entry", {"cli", "__main__", "__init__"}),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}

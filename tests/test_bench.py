@@ -29,7 +29,8 @@ def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path
                        index_url="")
     messages: list[str] = []
     result = run_bench(settings, sizes=[1000, 3000], backends=["exact", "pgvector"], queries=20, threads=2,
-                       queries_per_thread=10, index_photos=8, pg_max_size=1000, log=messages.append)
+                       queries_per_thread=10, index_photos=8, pg_max_size=1000, log=messages.append,
+                       big_photos=2, cli_runs=1)
     json.dumps(result)  # the CLI prints it as JSON
     latency = result["query_latency_ms"]
     assert set(latency) == {"exact", "pgvector"} and set(latency["exact"]) == {"1000", "3000"}
@@ -42,6 +43,17 @@ def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path
     assert result["real_photos"] == len(read_gallery(Settings(artifacts_dir=artifacts), "test").ids)
     assert result["indexing_photos_per_s"] > 0
     assert result["indexing"]["photos"] == 8 and result["indexing"]["failures"] == 0
+    stages = result["indexing_stages"]
+    assert stages["photos"] == 8 and stages["largest"] in stages["ms_per_photo"]
+    assert {"read and decode", "resize and normalise"} <= set(stages["ms_per_photo"])
+    assert any(stage.startswith("network ") for stage in stages["ms_per_photo"])
+    assert all(ms > 0 for ms in stages["ms_per_photo"].values())
+    big = result["big_photos"]
+    assert big["photos"] == 2 and big["failures"] == 0 and big["size"] == "6000x4000"
+    assert big["photos_per_s"] > 0 and big["memory_added_mb"] >= 0
+    cold = result["cli_cold_start"]
+    assert cold["runs"] == 1 and "error" not in cold, cold
+    assert cold["wall_s_median"] > cold["load_ms_median"] / 1000 > cold["took_ms_median"] / 1000 > 0
     recall = result["recall_at_10_test"]  # percent over the 500 test queries: HNSW may miss a near tie
     assert recall["exact"] is not None and 20 < recall["exact"] <= 100
     assert recall["exact"] - 1 <= recall["pgvector"] <= recall["exact"] + 1
