@@ -65,6 +65,7 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
     load_before = os.getloadavg()
     bundle = ModelBundle.load(settings.artifacts_dir)
     texts = _query_texts(settings, max(queries, 60))
+    query_vectors = bundle.encode_queries(texts[:100])  # for pgvector's agreement with exact
     out: dict[str, Any] = {"query_latency_ms": {}, "build_s": {}, "rss_mb": {}, "index_mb": {}, "skipped": {}}
     services: dict[str, SearchService] = {}
     url = None
@@ -73,7 +74,8 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
         for size in sizes:
             if backend == "pgvector" and size > pg_max_size:
                 out["skipped"].setdefault(backend, {})[str(size)] = (
-                    f"over pg_max_size={pg_max_size}: an HNSW build of this size on 2 cores takes long")
+                    f"over pg_max_size={pg_max_size} (--pg-max-size): an HNSW build of this size on 2 "
+                    "cores takes long")
                 continue
             say(f"{backend} {size:,} photos")
             dtype = np.float16 if backend == "exact-f16" else np.float32
@@ -82,7 +84,10 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
             started = time.perf_counter()
             if backend == "pgvector":
                 url = url or pg_url or settings.index_url or _local_server()
+                exact_top = ExactIndex.from_arrays(ids, vectors, flags).search_many(query_vectors, 10)
                 index: VectorIndex = _pg_index(url, size, ids, vectors, flags)
+                out.setdefault("agreement_at_10", {})[str(size)] = _agreement(index, exact_top,
+                                                                              query_vectors)
             else:
                 index = ExactIndex.from_arrays(ids, vectors, flags)
                 out["index_mb"].setdefault(backend, {})[str(size)] = round(vectors.nbytes / 2**20, 1)
@@ -186,6 +191,14 @@ def _pg_index(url: str, size: int, ids: list[str], vectors: np.ndarray, flags: n
     graph_mb = math.ceil(size * (vectors.shape[1] * 4 + 400) * 1.3 / 2**20)  # keep the HNSW build in memory
     index.add(ids[:size], vectors[:size], flags[:size], maintenance_work_mem=f"{max(1024, graph_mb)}MB")
     return index
+
+
+def _agreement(index: VectorIndex, exact: list[Any], queries: np.ndarray) -> float:
+    """Percent of exact search's top 10 that the index also returns (HNSW is approximate)."""
+    found = index.search_many(queries, 10)
+    shared = [len({h.id for h in a.hits} & {h.id for h in b.hits}) / max(1, len(b.hits))
+              for a, b in zip(found, exact, strict=True)]
+    return round(100 * float(np.mean(shared)), 2)
 
 
 def _drop_bench_tables(url: str, sizes: Sequence[int]) -> None:

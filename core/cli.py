@@ -247,7 +247,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
     result = run_bench(settings, sizes=sizes, backends=args.backends.split(",") if args.backends else None,
-                       log=lambda message: print(message, file=sys.stderr))
+                       log=lambda message: print(message, file=sys.stderr),
+                       **({"pg_max_size": args.pg_max_size} if args.pg_max_size else {}))
     print(json.dumps(result, indent=2) if args.json else json.dumps(result))
     return 0
 
@@ -308,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--json", action="store_true")
     be.add_argument("--sizes", help="comma-separated gallery sizes (default 1000,10000,100000,1000000)")
     be.add_argument("--backends", help="comma-separated: exact,pgvector")
+    be.add_argument("--pg-max-size", type=int, help="largest gallery pgvector runs (default 100000: "
+                                                    "1M means an HNSW build of minutes)")
     return parser
 
 

@@ -57,6 +57,7 @@ def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path
     recall = result["recall_at_10_test"]  # percent over the 500 test queries: HNSW may miss a near tie
     assert recall["exact"] is not None and 20 < recall["exact"] <= 100
     assert recall["exact"] - 1 <= recall["pgvector"] <= recall["exact"] + 1
+    assert 90 <= result["agreement_at_10"]["1000"] <= 100  # HNSW's top 10 against exact search's
 
 
 def test_bad_parameters(tmp_path: Path) -> None:
