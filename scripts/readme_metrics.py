@@ -119,6 +119,23 @@ def render_bench(b: dict) -> str:
     return "\n".join(lines)
 
 
+def render_pg_large(b: dict) -> str:
+    """A separate `bench --backends pgvector --sizes 1000000 --pg-max-size 1000000` run."""
+    lines = []
+    conc = b.get("concurrency_by_backend", {}).get("pgvector", {})
+    for size, lat in b["query_latency_ms"].get("pgvector", {}).items():
+        build, shared = b["build_s"]["pgvector"][size], b["agreement_at_10"][size]
+        rss = b["rss_mb"]["pgvector"][size]
+        lines.append(
+            f"pgvector at {int(size):,} photos (a separate run: `python -m core bench --json --backends "
+            f"pgvector --sizes {size} --pg-max-size {size} > reports/bench-pgvector-1m.json`): load "
+            f"and HNSW build {build / 60:.1f} min, query p50 / p95 {lat['p50']:.1f} / {lat['p95']:.1f} ms, "
+            f"top 10 shared with exact search {shared:.1f}% (100 queries), app process {rss:.0f} MB, "
+            f"{conc.get('threads', 0)} threads: {conc.get('errors', 0)} errors, "
+            f"{conc.get('qps', 0):.0f} queries/s.")
+    return "\n".join(lines)
+
+
 def _cell(value: object, digits: int) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -176,7 +193,8 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 # README block <- reports/ file and its renderer; every file but metrics.json is optional.
-OPTIONAL = (("bench.json", "bench", render_bench), ("ablation.json", "ablation", render_ablation),
+OPTIONAL = (("bench.json", "bench", render_bench), ("bench-pgvector-1m.json", "bench-pg-1m", render_pg_large),
+            ("ablation.json", "ablation", render_ablation),
             ("finetune_runs.json", "finetune-runs", render_runs))
 
 
