@@ -100,6 +100,16 @@ def render_bench(b: dict) -> str:
               "(decode + resize + encode + child check). "
               f"Peak memory: {b['peak_rss_mb']:.0f} MB. Concurrency: {c['threads']} threads x "
               f"{c['queries'] // c['threads']} queries, {c['errors']} errors, {c['qps']:.0f} queries/s."]
+    agreement = b.get("agreement_at_10") or {}
+    if agreement:
+        built = b.get("build_s", {}).get("pgvector", {})
+        def took(seconds: float) -> str:
+            return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+        parts = "; ".join(f"{int(n):,} photos: {agreement[n]:.1f}%, loaded and built in "
+                          f"{took(built.get(n, 0))}" for n in sorted(agreement, key=int))
+        lines += ["", "pgvector's top 10 shared with exact search's on the same gallery (100 queries): "
+                  f"{parts}."]
     stages = b.get("indexing_stages") or {}
     if stages.get("ms_per_photo"):
         parts = ", ".join(f"{name} {ms:.1f}" for name, ms in stages["ms_per_photo"].items())
@@ -116,23 +126,6 @@ def render_bench(b: dict) -> str:
                   f"{cold['wall_s_median']:.2f} s median, process start to exit (load_ms "
                   f"{cold['load_ms_median']:.0f}: imports and model; took_ms "
                   f"{cold['took_ms_median']:.1f}: the search)."]
-    return "\n".join(lines)
-
-
-def render_pg_large(b: dict) -> str:
-    """A separate `bench --backends pgvector --sizes 1000000 --pg-max-size 1000000` run."""
-    lines = []
-    conc = b.get("concurrency_by_backend", {}).get("pgvector", {})
-    for size, lat in b["query_latency_ms"].get("pgvector", {}).items():
-        build, shared = b["build_s"]["pgvector"][size], b["agreement_at_10"][size]
-        rss = b["rss_mb"]["pgvector"][size]
-        lines.append(
-            f"pgvector at {int(size):,} photos (a separate run: `python -m core bench --json --backends "
-            f"pgvector --sizes {size} --pg-max-size {size} > reports/bench-pgvector-1m.json`): load "
-            f"and HNSW build {build / 60:.1f} min, query p50 / p95 {lat['p50']:.1f} / {lat['p95']:.1f} ms, "
-            f"top 10 shared with exact search {shared:.1f}% (100 queries), app process {rss:.0f} MB, "
-            f"{conc.get('threads', 0)} threads: {conc.get('errors', 0)} errors, "
-            f"{conc.get('qps', 0):.0f} queries/s.")
     return "\n".join(lines)
 
 
@@ -193,8 +186,7 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 # README block <- reports/ file and its renderer; every file but metrics.json is optional.
-OPTIONAL = (("bench.json", "bench", render_bench), ("bench-pgvector-1m.json", "bench-pg-1m", render_pg_large),
-            ("ablation.json", "ablation", render_ablation),
+OPTIONAL = (("bench.json", "bench", render_bench), ("ablation.json", "ablation", render_ablation),
             ("finetune_runs.json", "finetune-runs", render_runs))
 
 
