@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from core.bench_photos import big_photo_figures, cli_cold_start, stage_times
+from core.bench_photos import big_photo_figures, cli_cold_start, indexing_rate, practicum_photos, stage_times
 from core.bundle import ModelBundle
 from core.config import Settings
 from core.index import ExactIndex, VectorIndex
@@ -117,9 +117,9 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
 
             stop_local_server(url)
     say("indexing throughput")
-    out.update(_indexing(settings, bundle, index_photos))
+    photos = practicum_photos(settings, index_photos)
+    out.update(indexing_rate(bundle, photos))
     say("indexing stages, 24-megapixel photos, a search from a cold shell")
-    photos = _practicum_photos(settings, index_photos)
     out["indexing_stages"] = stage_times(bundle, photos) if photos else {}
     out["big_photos"] = big_photo_figures(bundle, photos, big_photos)
     out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
@@ -260,30 +260,6 @@ def _concurrency(service: SearchService, texts: list[str], threads: int, per_thr
     total = threads * per_thread
     return {"threads": threads, "queries": total, "errors": len(failures), "qps": round(total / wall, 1),
             "first_errors": sorted(set(failures))[:5]}
-
-
-def _practicum_photos(settings: Settings, n: int) -> list[Path]:
-    from core.ingest import IMAGE_SUFFIXES
-
-    photos: list[Path] = []
-    for folder in ("train_images", "test_images"):
-        root = settings.practicum_dir / folder
-        if root.is_dir():
-            photos += sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    return photos[:n]
-
-
-def _indexing(settings: Settings, bundle: ModelBundle, n: int) -> dict[str, Any]:
-    """Photos/s for decode + resize + encode + projection + child flag, bypassing the cache."""
-    photos = _practicum_photos(settings, n)
-    if not photos:
-        return {"indexing_photos_per_s": None, "indexing": {"note": "no practicum images found"}}
-    bundle.embed_photos(photos[:4])  # load the weights outside the timing
-    started = time.perf_counter()
-    _, _, _, failures = bundle.embed_photos(photos)
-    seconds = time.perf_counter() - started
-    return {"indexing_photos_per_s": round(len(photos) / seconds, 1),
-            "indexing": {"photos": len(photos), "seconds": round(seconds, 2), "failures": len(failures)}}
 
 
 def _recall(settings: Settings, bundle: ModelBundle, backends: Sequence[str], url: str | None
