@@ -24,7 +24,7 @@ from PIL import Image
 from core.bundle import ModelBundle
 from core.config import PROJECT_ROOT, Settings
 from core.encoders import get_encoder
-from core.image_encoders import DRAFT_SIDE
+from core.image_encoders import DRAFT_SIDE, normalise
 from core.images import load_image
 
 BIG_SIZE = (6000, 4000)  # 24 megapixels, a common full-frame camera's original
@@ -78,8 +78,7 @@ def stage_times(bundle: ModelBundle, photos: Sequence[Path], batch_size: int = 3
                       m.encode_arrays(np.stack(p[start : start + batch_size])))
                 for start in range(0, len(prepared), batch_size)]
         parts.append(np.vstack(rows))
-    raw = np.hstack(parts)
-    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    raw = normalise(np.hstack(parts))  # joined as JoinedImageEncoder joins them
     if bundle.child_reads_trunks:
         note = "the child network reads the trunk: its cost is inside the network stage"
         timed("projection", lambda: bundle.tower.embed_image(raw))

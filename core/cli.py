@@ -178,7 +178,7 @@ def _save_match_maps(bundle: Any, response: Any, folder: Path) -> dict[str, dict
     saved = {}
     for hit, match in zip(response.results, explain(bundle, response), strict=True):
         file = folder / f"{hit.rank:02d}_{Path(hit.image).stem}.png"
-        file.write_bytes(match.overlay_png(hit.path))
+        file.write_bytes(match.overlay_png())
         saved[hit.image] = {"image": hit.image, "where": match.where(), "file": str(file)}
     return saved
 

@@ -9,7 +9,7 @@ colours are relative within one photo: they show where, not how well (the score 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,8 @@ class ExplainUnavailableError(ValueError):
 class MatchMap:
     image: str
     cells: np.ndarray  # (rows, cols): cosine of the query with each cell, in the two-tower space
+    # The decoded photo the map was made from: drawing over it needs no second read of the file.
+    photo: Image.Image | None = field(default=None, repr=False, compare=False)
 
     def heat(self) -> np.ndarray:
         """The cells scaled to 0..1 within this photo (all 0.5 when they are alike)."""
@@ -59,8 +61,12 @@ class MatchMap:
             return "centre" if horizontal == "centre" else horizontal
         return vertical if horizontal == "centre" else f"{vertical} {horizontal}"
 
-    def overlay(self, photo: Image.Image, opacity: float = 0.55) -> Image.Image:
-        """The photo with the heat map over it: the map is stretched to the photo (bilinear)."""
+    def overlay(self, photo: Image.Image | None = None, opacity: float = 0.55) -> Image.Image:
+        """The photo (by default the one the map was made from) with the heat map over it: the
+        map is stretched to the photo (bilinear)."""
+        photo = photo if photo is not None else self.photo
+        if photo is None:
+            raise ValueError("no photo to draw over: pass one")
         if not 0 <= opacity <= 1:
             raise ValueError(f"opacity must be in [0, 1], got {opacity}")
         heat = Image.fromarray(self.heat(), mode="F").resize(photo.size, Image.Resampling.BILINEAR)
@@ -74,14 +80,10 @@ class MatchMap:
         mixed = base * (1 - alpha) + colour * alpha
         return Image.fromarray(np.clip(mixed, 0, 255).astype(np.uint8))
 
-    def overlay_file(self, path: Path) -> Image.Image:
-        """:meth:`overlay` over the photo file at `path` (raises core.images.ImageError)."""
-        return self.overlay(load_image(path, draft_side=DRAFT_SIDE))
-
-    def overlay_png(self, path: Path) -> bytes:
-        """:meth:`overlay_file` as PNG bytes."""
+    def overlay_png(self) -> bytes:
+        """:meth:`overlay` over the map's own photo, as PNG bytes."""
         out = io.BytesIO()
-        self.overlay_file(path).save(out, format="PNG")
+        self.overlay().save(out, format="PNG")
         return out.getvalue()
 
 
@@ -92,11 +94,11 @@ def match_map(bundle: ModelBundle, query_vector: np.ndarray, path: Path,
     vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
     if vector.shape != (bundle.tower.dim,):
         raise ValueError(f"query vector must have {bundle.tower.dim} values, got {vector.shape}")
-    encoder = get_encoder(bundle.image_encoder, "image")
-    cells = encoder.cell_vectors(load_image(path, draft_side=DRAFT_SIDE))
+    photo = load_image(path, draft_side=DRAFT_SIDE)
+    cells = get_encoder(bundle.image_encoder, "image").cell_vectors(photo)
     rows, cols, dim = cells.shape
     projected = bundle.tower.embed_image(cells.reshape(rows * cols, dim))
-    return MatchMap(image or Path(path).name, (projected @ vector).reshape(rows, cols))
+    return MatchMap(image or Path(path).name, (projected @ vector).reshape(rows, cols), photo)
 
 
 def explain(bundle: ModelBundle, response: SearchResponse) -> list[MatchMap]:

@@ -217,7 +217,7 @@ def _match_thumbnail(settings: Settings, path: str, mtime_ns: int, query: bytes)
     from core.explain import match_map
 
     match = match_map(model(settings), np.frombuffer(query, dtype=np.float32), Path(path))
-    return dataset.thumbnail_of(match.overlay_file(Path(path))), match.where()
+    return dataset.thumbnail_of(match.overlay()), match.where()
 
 
 def match_thumbnail(settings: Settings, path: Path, query: np.ndarray) -> tuple[bytes, str] | None:

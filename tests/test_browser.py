@@ -104,7 +104,8 @@ def _painted(page, count: int = 12) -> None:  # type: ignore[no-untyped-def]
 def _screenshot(page, top, path: Path) -> None:  # type: ignore[no-untyped-def]
     """A screenshot of the viewport with `top` (a locator) scrolled to its top edge."""
     top.first.evaluate("element => element.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(200)  # one paint after the scroll
+    # painted after the scroll: two animation frames, not a fixed wait
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.screenshot(path=str(path))
 
 
