@@ -113,7 +113,7 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
     if url is not None:  # PostgreSQL's background work (autovacuum of a 1M table) would slow what follows
         _drop_bench_tables(url, sizes)
         if url != (pg_url or settings.index_url):
-            from core.pgindex import stop_local_server
+            from core.pgconnect import stop_local_server
 
             stop_local_server(url)
     say("indexing throughput")
@@ -182,7 +182,7 @@ def _gallery_rows(settings: Settings, dim: int, size: int, seed: int, dtype: Any
 
 
 def _local_server() -> str:
-    from core.pgindex import start_local_server
+    from core.pgconnect import start_local_server
 
     return start_local_server(Path(tempfile.mkdtemp(prefix="withsense-bench-pg-")), cleanup_mode="delete")
 

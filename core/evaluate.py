@@ -24,6 +24,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.model_selection import cross_validate as sklearn_cross_validate
 
 from core import data
+from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import PROJECT_ROOT, Settings
@@ -31,7 +32,7 @@ from core.embeddings import embed_images, embed_texts, embed_trunks
 from core.estimators import check_fitted
 from core.legal import caption_child_labels, evaluate_query_check
 from core.model_config import ChildConfig, ModelConfig, load_model_config
-from core.models import ConstantModel, LinearConcat, MLPConcat, TwoTower, TwoTowerMLP, TwoTowerRelevance
+from core.models import TwoTower, TwoTowerRelevance
 from core.train import (
     PairFeatures,
     ProgressFactory,

@@ -40,7 +40,7 @@ from core.config import Settings
 from core.encoders import FINETUNED, LITE_MEAN, LITE_STD
 from core.finetune_pack import FinetuneInputs, gather_inputs
 from core.image_net import lite0_parts
-from core.models import _Tower, take_step
+from core.models import Tower, take_step
 from core.own_weights import save_own_weights
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -129,8 +129,8 @@ class JointModel(nn.Module):
     def __init__(self, config: FinetuneConfig, text_dim: int) -> None:
         super().__init__()
         _, self.tail = lite0_parts(config.split, config.pool)
-        self.text_tower = _Tower(text_dim, config.tower_hidden, config.tower_dim, config.dropout)
-        self.image_tower = _Tower(1280, config.tower_hidden, config.tower_dim, config.dropout)
+        self.text_tower = Tower(text_dim, config.tower_hidden, config.tower_dim, config.dropout)
+        self.image_tower = Tower(1280, config.tower_hidden, config.tower_dim, config.dropout)
         self.child = nn.Linear(1280, 1)
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 

@@ -1,6 +1,7 @@
-"""Relevance models, scikit-learn estimators (``clone``, ``get_params``, ``cross_validate`` work):
-``__init__`` stores parameters, ``fit`` returns self, learned attributes end in ``_``,
-``predict`` checks it is fitted and returns 0..1.
+"""The product's relevance model: the two-tower and its calibration to 0..1, scikit-learn
+estimators (``clone``, ``get_params``, ``cross_validate`` work): ``__init__`` stores parameters,
+``fit`` returns self, learned attributes end in ``_``, ``predict`` checks it is fitted and returns
+0..1. The baselines it is measured against live in core.baselines.
 
 Every relevance model takes the same X: rows of ``[text vector | image vector]`` from the
 registry's encoders, so the evaluation loops over them alike.
@@ -14,14 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import Ridge
 from torch import nn
 from torch.nn import functional as F
 
 from core.estimators import check_fitted
 
 
-def _check_xy(X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def check_xy(X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2 or not len(X):
         raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
@@ -37,35 +37,6 @@ def _check_xy(X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, n
     return X, y
 
 
-class ConstantModel(RegressorMixin, BaseEstimator):
-    """The baseline every model must beat: always the mean training target."""
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> ConstantModel:
-        _, y = _check_xy(X, y)
-        self.mean_ = float(y.mean())  # type: ignore[union-attr]
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        check_fitted(self, "mean_")
-        return np.full(len(X), self.mean_, dtype=np.float32)
-
-
-class LinearConcat(RegressorMixin, BaseEstimator):
-    """Linear regression (ridge-regularised: 1664 features, ~5k pairs) on concatenated vectors."""
-
-    def __init__(self, alpha: float = 10.0) -> None:
-        self.alpha = alpha
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearConcat:
-        X, y = _check_xy(X, y)
-        self.model_ = Ridge(alpha=self.alpha).fit(X, y)
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        check_fitted(self, "model_")
-        return np.clip(self.model_.predict(_check_xy(X)[0]), 0, 1).astype(np.float32)
-
-
 def take_step(loss: torch.Tensor, optimiser: torch.optim.Optimizer, schedule: Any = None) -> None:
     """One optimiser step on `loss` (and the learning-rate schedule's, when there is one)."""
     optimiser.zero_grad()
@@ -75,62 +46,12 @@ def take_step(loss: torch.Tensor, optimiser: torch.optim.Optimizer, schedule: An
         schedule.step()
 
 
-def _seed_everything(seed: int) -> torch.Generator:
+def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
 
-def _train_regressor(
-    net: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: float, weight_decay: float,
-    batch_size: int, seed: int,
-) -> nn.Module:
-    gen = _seed_everything(seed)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    optim = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    net.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(Xt), generator=gen)
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            loss = F.mse_loss(torch.sigmoid(net(Xt[idx]).squeeze(-1)), yt[idx])
-            take_step(loss, optim)
-    return net.eval()
-
-
-def _mlp(in_dim: int, hidden: int, dropout: float) -> nn.Module:
-    return nn.Sequential(
-        nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
-    )
-
-
-class MLPConcat(RegressorMixin, BaseEstimator):
-    """A fully connected network (torch) on the concatenated vectors, sigmoid output."""
-
-    def __init__(self, hidden: int = 256, epochs: int = 30, lr: float = 1e-3,
-                 weight_decay: float = 1e-2, dropout: float = 0.3, seed: int = 42) -> None:
-        self.hidden, self.epochs, self.lr = hidden, epochs, lr
-        self.weight_decay, self.dropout, self.seed = weight_decay, dropout, seed
-
-    def _features(self, X: np.ndarray) -> np.ndarray:
-        return X
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> MLPConcat:
-        X, y = _check_xy(X, y)
-        features = self._features(X)
-        _seed_everything(self.seed)
-        net = _mlp(features.shape[1], self.hidden, self.dropout)
-        self.net_ = _train_regressor(net, features, y, self.epochs, self.lr, self.weight_decay,  # type: ignore[arg-type]
-                                     64, self.seed)
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        check_fitted(self, "net_")
-        features = self._features(_check_xy(X)[0])
-        with torch.inference_mode():
-            return torch.sigmoid(self.net_(torch.from_numpy(features)).squeeze(-1)).numpy()
-
-
-class _Tower(nn.Module):
+class Tower(nn.Module):
     def __init__(self, in_dim: int, hidden: int, out_dim: int, dropout: float) -> None:
         super().__init__()
         self.linear = nn.Linear(in_dim, out_dim)
@@ -164,13 +85,13 @@ class TwoTower(BaseEstimator):
 
     def fit(self, text_vectors: np.ndarray, image_vectors: np.ndarray, groups: np.ndarray,
             progress: Callable[[int], None] | None = None) -> TwoTower:
-        T, _ = _check_xy(text_vectors)
-        I, _ = _check_xy(image_vectors)
+        T, _ = check_xy(text_vectors)
+        I, _ = check_xy(image_vectors)
         if len(T) != len(I) or len(groups) != len(T):
             raise ValueError("text_vectors, image_vectors and groups must have the same rows")
-        gen = _seed_everything(self.seed)
-        self.text_tower_ = _Tower(T.shape[1], self.hidden, self.dim, self.dropout)
-        self.image_tower_ = _Tower(I.shape[1], self.hidden, self.dim, self.dropout)
+        gen = seed_everything(self.seed)
+        self.text_tower_ = Tower(T.shape[1], self.hidden, self.dim, self.dropout)
+        self.image_tower_ = Tower(I.shape[1], self.hidden, self.dim, self.dropout)
         dev = torch.device(self.device)
         self.text_tower_.to(dev)
         self.image_tower_.to(dev)
@@ -206,12 +127,12 @@ class TwoTower(BaseEstimator):
     def embed_text(self, vectors: np.ndarray) -> np.ndarray:
         check_fitted(self, "text_tower_")
         with torch.inference_mode():
-            return self.text_tower_(torch.from_numpy(_check_xy(vectors)[0])).numpy()
+            return self.text_tower_(torch.from_numpy(check_xy(vectors)[0])).numpy()
 
     def embed_image(self, vectors: np.ndarray) -> np.ndarray:
         check_fitted(self, "image_tower_")
         with torch.inference_mode():
-            return self.image_tower_(torch.from_numpy(_check_xy(vectors)[0])).numpy()
+            return self.image_tower_(torch.from_numpy(check_xy(vectors)[0])).numpy()
 
     def centred_cosine(self, cosine: np.ndarray, text_embeddings: np.ndarray) -> np.ndarray:
         """The score both training and search calibrate: each cosine minus what its query scores
@@ -241,8 +162,8 @@ class TwoTower(BaseEstimator):
     def from_state(cls, state: dict[str, Any]) -> TwoTower:
         model = cls(**state["params"])
         text_dim, image_dim = state["in_dims"]
-        model.text_tower_ = _Tower(text_dim, model.hidden, model.dim, model.dropout)
-        model.image_tower_ = _Tower(image_dim, model.hidden, model.dim, model.dropout)
+        model.text_tower_ = Tower(text_dim, model.hidden, model.dim, model.dropout)
+        model.image_tower_ = Tower(image_dim, model.hidden, model.dim, model.dropout)
         model.text_tower_.load_state_dict(state["text"])
         model.image_tower_.load_state_dict(state["image"])
         model.text_tower_.eval()
@@ -294,11 +215,11 @@ class TwoTowerRelevance(RegressorMixin, BaseEstimator):
         self.text_dim = text_dim
 
     def similarity(self, X: np.ndarray) -> np.ndarray:
-        X = _check_xy(X)[0]
+        X = check_xy(X)[0]
         return self.tower.pair_similarity(X[:, : self.text_dim], X[:, self.text_dim :])
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> TwoTowerRelevance:
-        X, y = _check_xy(X, y)
+        X, y = check_xy(X, y)
         self.calibrator_ = SigmoidCalibrator().fit(self.similarity(X), y)
         return self
 
@@ -310,21 +231,3 @@ class TwoTowerRelevance(RegressorMixin, BaseEstimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         check_fitted(self, "calibrator_")  # before the tower, which may not fit X's width
         return self.calibrate(self.similarity(X))
-
-
-class TwoTowerMLP(MLPConcat):
-    """An MLP head over two-tower features: the cosine and the element-wise product. `tower` is
-    fitted elsewhere, as for :class:`TwoTowerRelevance`."""
-
-    def __init__(self, tower: TwoTower, text_dim: int, hidden: int = 128, epochs: int = 40,
-                 lr: float = 1e-3, weight_decay: float = 1e-2, dropout: float = 0.3,
-                 seed: int = 42) -> None:
-        super().__init__(hidden, epochs, lr, weight_decay, dropout, seed)
-        self.tower = tower
-        self.text_dim = text_dim
-
-    def _features(self, X: np.ndarray) -> np.ndarray:
-        t = self.tower.embed_text(X[:, : self.text_dim])
-        i = self.tower.embed_image(X[:, self.text_dim :])
-        cos = self.tower.centred_cosine((t * i).sum(1), t)[:, None]
-        return np.hstack([cos * 10, t * i * 10]).astype(np.float32)

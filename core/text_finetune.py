@@ -29,7 +29,7 @@ from core import data
 from core.config import Settings
 from core.embeddings import embed_images
 from core.encoders import JOINED, MINILM_CAPTIONS, minilm_path
-from core.models import _Tower, take_step
+from core.models import Tower, take_step
 from core.own_weights import save_own_weights
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -83,8 +83,8 @@ def fit_text(captions: list[str], image: np.ndarray, groups: np.ndarray, config:
     generator = torch.Generator().manual_seed(config.seed)
     tokenizer, model = load_minilm(config.layers)
     model.train()
-    text_tower = _Tower(model.config.hidden_size, config.tower_hidden, config.tower_dim, config.dropout)
-    image_tower = _Tower(image.shape[1], config.tower_hidden, config.tower_dim, config.dropout)
+    text_tower = Tower(model.config.hidden_size, config.tower_hidden, config.tower_dim, config.dropout)
+    image_tower = Tower(image.shape[1], config.tower_hidden, config.tower_dim, config.dropout)
     log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
     heads = [*text_tower.parameters(), *image_tower.parameters(), log_scale]
     trainable = [p for p in model.parameters() if p.requires_grad]

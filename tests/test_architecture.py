@@ -15,13 +15,13 @@ from core.config import PROJECT_ROOT
 # it in this list, never one below.
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"config", "model_config", "atomic", "images", "own_weights", "estimators", "reports"}),
-    ("data", {"data"}),
+    ("data", {"tables", "data"}),
     ("text", {"word_table", "text"}),
     ("legal", {"legal"}),
     ("encoders", {"image_net", "image_encoders", "bert", "encoders", "embeddings"}),
-    ("models", {"models", "child_photos", "child_net"}),
+    ("models", {"models", "baselines", "child_photos", "child_net"}),
     ("bundle", {"bundle"}),
-    ("index", {"index", "pgindex", "store"}),
+    ("index", {"index", "pgconnect", "pgindex", "store"}),
     ("search", {"search", "details", "explain"}),
     ("build", {"finetune_pack", "train", "ingest", "finetune", "text_finetune"}),
     ("measure", {"evaluate", "sweep", "ablation", "bench_photos", "bench"}),

@@ -14,19 +14,12 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
+from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.estimators import NotFittedError
 from core.evaluate import FoldModel
-from core.models import (
-    ConstantModel,
-    LinearConcat,
-    MLPConcat,
-    SigmoidCalibrator,
-    TwoTower,
-    TwoTowerMLP,
-    TwoTowerRelevance,
-)
+from core.models import SigmoidCalibrator, TwoTower, TwoTowerRelevance
 
 TEXT_DIM, IMAGE_DIM = 6, 10
 

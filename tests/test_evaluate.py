@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.baselines import ConstantModel, LinearConcat
 from core.evaluate import cross_validate, kendall_tau_c, retrieval_metrics
-from core.models import ConstantModel, LinearConcat, TwoTower
+from core.models import TwoTower
 
 
 class _Identity(TwoTower):

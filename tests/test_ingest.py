@@ -192,7 +192,8 @@ def _as_png(data: bytes) -> bytes:
 def test_ingest_mirrors_to_pgvector(settings: Settings, bundle: ModelBundle, photos: list[Path],
                                     tmp_path: Path, request: pytest.FixtureRequest) -> None:
     require("pgserver")
-    from core.pgindex import PgVectorIndex, start_local_server, stop_local_server
+    from core.pgconnect import start_local_server, stop_local_server
+    from core.pgindex import PgVectorIndex
 
     folder = tmp_path / "mirrored"
     folder.mkdir()
@@ -256,7 +257,8 @@ def test_gallery_follows_its_folder_in_pgvector(settings: Settings, bundle: Mode
                                                 photos: list[Path], tmp_path: Path,
                                                 request: pytest.FixtureRequest) -> None:
     require("pgserver")
-    from core.pgindex import PgVectorIndex, start_local_server, stop_local_server
+    from core.pgconnect import start_local_server, stop_local_server
+    from core.pgindex import PgVectorIndex
 
     pg_settings = replace(settings, index_url=start_local_server(tmp_path / "pg"))
     request.addfinalizer(lambda: stop_local_server(pg_settings.index_url))

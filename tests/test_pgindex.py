@@ -15,14 +15,8 @@ from conftest import require
 from core import pgindex
 from core.config import Settings
 from core.index import ExactIndex, IndexResult
-from core.pgindex import (
-    PgIndexError,
-    PgVectorIndex,
-    redact,
-    start_local_server,
-    stop_local_server,
-    table_name,
-)
+from core.pgconnect import PgIndexError, redact, start_local_server, stop_local_server
+from core.pgindex import PgVectorIndex, table_name
 from core.search import open_gallery
 from core.store import StoredGallery, read_gallery, write_gallery
 
