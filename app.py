@@ -30,15 +30,14 @@ st.logo(str(ASSETS / "logo.svg"), size="large", icon_image=str(ASSETS / "icon.sv
 
 @st.cache_resource(show_spinner=False)
 def _prewarm() -> threading.Thread:
-    """Once per process: load the model's heavy parts in the background while the first page
-    paints, so the first search answers in seconds (searches wait for it if it is still busy)."""
+    """Once per process: load the model, its default gallery and the dataset's details in the
+    background while the first page paints (serve.py has started this already; then it is a
+    no-op). Searches wait for what is still loading."""
 
     def work() -> None:
-        from core.search import prewarm
-
         try:
-            prewarm()
-        except Exception:  # the search page reports any real problem when it loads the model
+            _shared.warm_up(_shared.settings())
+        except Exception:  # the pages report any real problem when they load the model
             return
 
     thread = threading.Thread(target=work, name="withsense-prewarm", daemon=True)

@@ -6,7 +6,6 @@ long that took from process start."""
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -19,23 +18,10 @@ sys.path.insert(0, str(ROOT))
 def _warm() -> None:
     import psutil
 
-    from core.config import Settings
-    from core.search import prewarm
     from pages import _shared
-    from ui import wording
 
     try:
-        prewarm()
-        # The pages' own cached loaders (st.cache_resource is per process): the first visitor's
-        # model and default gallery are then already in memory. Outside a visitor's run Streamlit
-        # warns that there is no script context; here that is expected.
-        logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
-        settings = Settings()
-        _shared.model(settings)
-        default = wording.default_gallery(_shared.list_galleries(settings))
-        if default is not None:
-            _shared.search_service(settings, default)
-        _shared.dataset_details(settings)  # every result card's details: ~1 s to read the first time
+        _shared.warm_up(_shared.settings())
     except Exception as exc:  # the pages report a real problem when they load the model
         print(f"withsense: warm-up failed ({exc}); the first search loads the model", flush=True)
         return

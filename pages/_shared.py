@@ -1,10 +1,13 @@
-"""Streamlit glue shared by the pages: cached loaders and how core's errors are shown.
+"""Streamlit glue shared by the pages: cached loaders and the warm-up that fills them
+(pages/_problems.py shows core's errors).
 
 Not a page itself (app.py lists the pages explicitly). Everything computed lives in core/.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,20 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from core import store
-from core.atomic import UnwritableError
 from core.config import Settings
-from core.data import DataError, TargetReport, load_relevance
-from core.encoders import UnknownEncoderError, WeightsUnavailableError
+from core.data import TargetReport, load_relevance
 from core.images import ImageError
-from core.own_weights import OwnWeightsError
-from core.reports import (
-    EVALUATE_COMMAND,
-    MetricsFormatError,
-    MetricsMissingError,
-    MetricsReport,
-    load_metrics,
-)
-from core.text import QueryError, WordNetMissingError
+from core.reports import MetricsReport, load_metrics
 from ui import dataset, links, wording
 
 if TYPE_CHECKING:
@@ -275,70 +268,27 @@ def ablation(settings: Settings) -> pd.DataFrame:
     return _ablation(str(path), mtime)
 
 
-def show_problem(exc: Exception) -> None:
-    """Turn one of core's exceptions into a message (never a traceback)."""
-    from core.bundle import ArtifactsMissingError
-    from core.search import PhotoNotInGalleryError
-
-    message = wording.escape_markdown(str(exc))
-    if isinstance(exc, store.GalleryMissingError):
-        st.info(f"**This photo gallery is not indexed yet.** {message}", icon=":material/photo_library:")
-    elif isinstance(exc, store.IndexFileError | UnwritableError):
-        st.error(f"**This photo gallery cannot be used as it is.** {message}",
-                 icon=":material/photo_library:")
-    elif isinstance(exc, ArtifactsMissingError):
-        st.info(
-            "**No trained model yet.** Search needs the model and the photo indexes. "
-            "Build them (a few minutes on a laptop CPU) with:",
-            icon=":material/model_training:",
-        )
-        st.code(wording.TRAIN_COMMAND, language="bash")
-        st.caption(message)
-    elif isinstance(exc, MetricsMissingError):
-        st.info("**No metrics report yet.** Produce it with:", icon=":material/analytics:")
-        st.code(EVALUATE_COMMAND, language="bash")
-        st.caption(message)
-    elif isinstance(exc, QueryError):
-        st.warning(message, icon=":material/edit_note:")
-    elif isinstance(exc, DataError):
-        st.error(f"**The dataset could not be read.** {message}", icon=":material/database:")
-    elif isinstance(exc, MetricsFormatError):
-        st.error(message, icon=":material/analytics:")
-    elif isinstance(exc, WeightsUnavailableError | OwnWeightsError | WordNetMissingError
-                    | UnknownEncoderError):
-        st.error(f"**The model cannot run on this machine yet.** {message}", icon=":material/build:")
-    elif isinstance(exc, ImageError):
-        st.warning(message, icon=":material/broken_image:")
-    elif isinstance(exc, PhotoNotInGalleryError):
-        st.warning(f"{message} Pick a photo from the results, or search by text.",
-                   icon=":material/image_not_supported:")
-    else:
-        st.error(f"Something went wrong: {message}", icon=":material/error:")
+_WARM_LOCK = threading.Lock()
+_warmed = False
 
 
-def __getattr__(name: str) -> tuple[type[Exception], ...]:
-    """EXPECTED_ERRORS: the exceptions the pages expect from core and show with show_problem().
+def warm_up(settings: Settings) -> None:
+    """Once per process, for whoever asks first (serve.py at start, else app.py when its first
+    visitor arrives): torch, the text encoder and WordNet, then this module's cached model,
+    default gallery and dataset details, so a first search answers at once. A later caller waits
+    for it. Raises what loading raised; the pages show the same problem when they load it."""
+    global _warmed
+    with _WARM_LOCK:
+        if _warmed:
+            return
+        from core.search import prewarm
 
-    Built on first access (``except _shared.EXPECTED_ERRORS`` evaluates it only when an exception
-    is raised), so importing this module does not import torch.
-    """
-    if name != "EXPECTED_ERRORS":
-        raise AttributeError(name)
-    from core.bundle import ArtifactsMissingError
-    from core.search import PhotoNotInGalleryError
-
-    return (
-        ArtifactsMissingError,
-        PhotoNotInGalleryError,
-        store.IndexFileError,
-        UnwritableError,
-        MetricsMissingError,
-        MetricsFormatError,
-        QueryError,
-        DataError,
-        WeightsUnavailableError,
-        OwnWeightsError,
-        WordNetMissingError,
-        UnknownEncoderError,
-        ImageError,
-    )
+        # Outside a visitor's run Streamlit warns that there is no script context: expected here.
+        logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+        prewarm(settings)
+        model(settings)
+        default = wording.default_gallery(list_galleries(settings))
+        if default is not None:
+            search_service(settings, default)
+        dataset_details(settings)  # every result card's details: ~1 s to read the first time
+        _warmed = True

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from core.reports import provenance
-from pages import _shared
+from pages import _problems, _shared
 from ui import charts, wording
 
 _shared.run_through_app(__file__)
@@ -24,8 +24,8 @@ st.markdown(
 
 try:
     report = _shared.metrics_report(settings.metrics_path)
-except _shared.EXPECTED_ERRORS as exc:
-    _shared.show_problem(exc)
+except _problems.EXPECTED_ERRORS as exc:
+    _problems.show_problem(exc)
     st.stop()
 
 st.caption(f"Metrics produced {report.produced} · {wording.escape_markdown(report.source)}")

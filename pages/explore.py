@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _shared
+from pages import _problems, _shared
 from ui import charts, dataset, wording
 
 _shared.run_through_app(__file__)
@@ -22,8 +22,8 @@ st.markdown(
 
 try:
     table, report = _shared.relevance(str(settings.practicum_dir))
-except _shared.EXPECTED_ERRORS as exc:
-    _shared.show_problem(exc)
+except _problems.EXPECTED_ERRORS as exc:
+    _problems.show_problem(exc)
     st.stop()
 
 text_col, vote_col, agree_col = st.columns([5, 5, 6], vertical_alignment="bottom")

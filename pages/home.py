@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _shared
+from pages import _problems, _shared
 from ui import dataset, wording
 
 _shared.run_through_app(__file__)
@@ -36,8 +36,8 @@ with right, st.container(border=True):
 st.subheader("The dataset")
 try:
     table, report = _shared.relevance(str(settings.practicum_dir))
-except _shared.EXPECTED_ERRORS as exc:
-    _shared.show_problem(exc)
+except _problems.EXPECTED_ERRORS as exc:
+    _problems.show_problem(exc)
 else:
     figures = dataset.dataset_figures(table, report, settings.practicum_dir)
     cols = st.columns(4)
@@ -62,8 +62,8 @@ try:
     with st.spinner("Loading the model…"):
         gallery = wording.default_gallery(_shared.list_galleries(settings)) or "test"
         service = _shared.search_service(settings, gallery)
-except _shared.EXPECTED_ERRORS as exc:
-    _shared.show_problem(exc)
+except _problems.EXPECTED_ERRORS as exc:
+    _problems.show_problem(exc)
 else:
     facts = wording.model_facts(service.bundle)
     st.dataframe(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _shared
+from pages import _problems, _shared
 from ui import dataset, links, wording
 
 _shared.run_through_app(__file__)
@@ -53,8 +53,8 @@ def show_details(path: Path, query: str | None) -> None:
     search's `query`) and the other queries judged against it."""
     try:
         details = _shared.photo_details(settings, path)
-    except _shared.EXPECTED_ERRORS as exc:
-        _shared.show_problem(exc)
+    except _problems.EXPECTED_ERRORS as exc:
+        _problems.show_problem(exc)
         return
     if not details.source:
         st.caption("Not a dataset photo: no captions or votes.")
@@ -123,8 +123,8 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
 
         try:
             report = _shared.add_uploads(settings, [(f.name, f.getvalue()) for f in files], advance)
-        except _shared.EXPECTED_ERRORS as exc:
-            _shared.show_problem(exc)
+        except _problems.EXPECTED_ERRORS as exc:
+            _problems.show_problem(exc)
         else:
             bar.progress(1.0, text="Done")
             st.success(wording.upload_summary(report.to_json()), icon=":material/check_circle:")
@@ -147,8 +147,8 @@ st.caption(wording.SCORE_LEGEND if mode == links.TEXT else wording.SIMILARITY_LE
 
 try:  # the first visit loads the model and the index (seconds); later ones find them cached
     service = _shared.search_service(settings, gallery)
-except _shared.EXPECTED_ERRORS as exc:
-    _shared.show_problem(exc)
+except _problems.EXPECTED_ERRORS as exc:
+    _problems.show_problem(exc)
     st.stop()
 
 if mode == links.TEXT and not query and not searched:
@@ -161,8 +161,8 @@ try:
         response = service.search(query, int(top_k))
     else:
         response = service.search_like(upload.getvalue() if mode == UPLOAD else like_photo, int(top_k))
-except _shared.EXPECTED_ERRORS as exc:
-    _shared.show_problem(exc)
+except _problems.EXPECTED_ERRORS as exc:
+    _problems.show_problem(exc)
     st.stop()
 
 heading_col, took_col = st.columns([3, 2], vertical_alignment="bottom")

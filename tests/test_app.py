@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,6 +152,46 @@ def test_missing_data_is_a_message_not_a_traceback(
 # --------------------------------------------------------------------------------------------
 # Search
 # --------------------------------------------------------------------------------------------
+
+
+@needs_data
+def test_warm_up_loads_once_and_fills_the_pages_caches(with_model: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve.py and app.py both call it: the first caller loads, the other waits and loads
+    nothing, and the pages then find the model and default gallery already in memory."""
+    import core.search
+
+    with _shared._WARM_LOCK:  # app.py's own warm-up, started by an earlier test, has finished
+        pass
+    loads: list[str] = []
+    load_model, open_gallery = core.search.load_model, core.search.open_gallery
+    monkeypatch.setattr(core.search, "load_model", lambda s: loads.append("model") or load_model(s))
+    monkeypatch.setattr(core.search, "open_gallery",
+                        lambda s, name, bundle: loads.append(name) or open_gallery(s, name, bundle))
+    monkeypatch.setattr(_shared, "_warmed", False)
+    _shared._model.clear()
+    _shared._gallery.clear()
+    settings = _shared.settings()
+    callers = [threading.Thread(target=_shared.warm_up, args=(settings,)) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(TIMEOUT)
+    default = wording.default_gallery(_shared.list_galleries(settings))
+    assert default is not None and _shared._warmed
+    assert loads == ["model", default]
+    _shared.search_service(settings, default)  # what the Search page asks for first
+    assert loads == ["model", default]
+
+
+def test_a_failed_warm_up_is_tried_again(without_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.bundle import ArtifactsMissingError
+
+    monkeypatch.setattr(_shared, "_warmed", False)
+    for _ in range(2):  # no model yet: each caller hears why, none marks the process warm
+        with pytest.raises(ArtifactsMissingError):
+            _shared.warm_up(_shared.settings())
+    assert not _shared._warmed
 
 
 def test_search_without_model_says_how_to_build_it(without_model: Path) -> None:
