@@ -70,17 +70,17 @@ def _write(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ("dim = 256", "dimm = 256", r"unknown key tower\.dimm; valid keys in \[tower\]: dim, hidden"),
     ("dropout = 0.4", "dropout = 1.5", r"tower\.dropout must be in \[0, 1\)"),
-    ("epochs = 2", 'epochs = "six"', r"tower\.epochs must be int, got 'six'"),
-    ("epochs = 2", "epochs = 2.0", r"tower\.epochs must be int"),
+    ("epochs = 3", 'epochs = "six"', r"tower\.epochs must be int, got 'six'"),
+    ("epochs = 3", "epochs = 3.0", r"tower\.epochs must be int"),
     ("lemmatize = false", "lemmatize = 1", r"lemmatize must be bool"),
     ("target_recall = 0.98", "", r"missing key child\.target_recall"),
     ('classifier = "logistic"', 'classifier = "forest"',
      r"child\.classifier must be one of network, logistic"),
     ('kind = "sigmoid"', 'kind = "isotonic"', r"calibration\.kind must be 'sigmoid'"),
     ("seed = 42", "seed = 42\ncolour = 1", r"unknown key colour; valid keys: seed, lemmatize, encoders"),
-    ("epochs = [2, 3, 4, 6]", "width = [3]", r"unknown key sweep\.grid\.width; valid keys in "
+    ("epochs = [1, 2, 3, 4]", "width = [3]", r"unknown key sweep\.grid\.width; valid keys in "
                                             r"\[sweep\.grid\]: dim, hidden"),
-    ("epochs = [2, 3, 4, 6]", "dropout = [0.2, 2.0]", r"tower\.dropout must be in"),
+    ("epochs = [1, 2, 3, 4]", "dropout = [0.2, 2.0]", r"tower\.dropout must be in"),
     ('metrics = ["val_r1"', 'metrics = ["holdout_r1"', r"sweep\.metrics must be a non-empty list"),
     ("seed = 42", "seed = = 42", r"cannot be read as TOML"),
 ])
