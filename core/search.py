@@ -141,11 +141,13 @@ class SearchService:
         space; no 0..1 score, see SearchHit): a photo of this gallery by id, a photo file, or an
         uploaded photo's bytes.
 
-        The law applies to the query photo: flagged as showing a child by the model's classifier
-        (or, for a gallery photo, by the flag the gallery stores) it gets the disclaimer and no
-        photos. Flagged photos are never returned (the index withholds them), nor the query photo
-        itself (same id, or same bytes for an upload). Raises PhotoNotInGalleryError for an
-        unknown id and core.images.ImageError for a file that is not a usable photo.
+        The law applies to the query photo: flagged as showing a child it gets the disclaimer and
+        no photos. A gallery photo is judged by the flag the gallery stores, the judgement that
+        lets it appear among text results (its own captions, where it has some, overrule the
+        classifier); a file or an upload by the model's classifier. Flagged photos are never
+        returned (the index withholds them), nor the query photo itself (same id, or same bytes
+        for an upload). Raises PhotoNotInGalleryError for an unknown id and
+        core.images.ImageError for a file that is not a usable photo.
         """
         started = time.perf_counter()
         _check_top_k(top_k)
@@ -160,7 +162,7 @@ class SearchService:
             vectors, flags, _, failures = self.bundle.embed_photos([path])
         if failures:
             raise ImageError(next(iter(failures.values())))
-        if flags[0] or (own_id is not None and self._stored_flag(own_id)):
+        if self._stored_flag(own_id) if own_id is not None else flags[0]:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
         found = self.gallery.index.search(vectors[0], top_k + 1)

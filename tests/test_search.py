@@ -182,6 +182,21 @@ def test_search_like_a_child_photo_gets_the_disclaimer(service: SearchService, t
     assert response.disclaimer == DISCLAIMER and response.results == []
 
 
+def test_a_gallery_photo_its_captions_clear_is_a_query_as_it_is_a_result(service: SearchService) -> None:
+    """The gallery shows a described photo when its captions name no child, whatever the
+    classifier thinks: searching like it must not then answer with the disclaimer. The same
+    photo uploaded has no captions, so the classifier judges it."""
+    flags = _flags(service)
+    shown = [image for image, flagged in flags.items() if not flagged]
+    classifier = service.bundle.embed_photos([service.gallery.path_of(i) for i in shown])[1]
+    assert classifier.any(), "the classifier would flag some photos their captions clear"
+    photo = shown[int(np.argmax(classifier))]
+    response = service.search_like(photo, top_k=6)
+    assert response.disclaimer is None and len(response.results) == 6
+    uploaded = service.search_like(service.gallery.path_of(photo).read_bytes(), top_k=6)
+    assert uploaded.disclaimer == DISCLAIMER and uploaded.results == []
+
+
 def test_search_like_refuses_what_it_cannot_use(service: SearchService) -> None:
     from core.images import ImageError
     from core.search import PhotoNotInGalleryError
