@@ -20,9 +20,9 @@ from torch import nn
 from core.child_photos import (
     ChildPhotoClassifier,
     EncoderChildHead,
-    _check_params,
     _RecallThreshold,
     check_labels,
+    check_params,
 )
 from core.encoders import JOINED_TUNED, get_encoder
 from core.models import take_step
@@ -59,7 +59,7 @@ class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):
         """`trunks`: (photos, channels, height, width) trunk outputs; `progress` counts epochs."""
         trunks = _as_trunks(trunks)
         y = check_labels(y, len(trunks), self.folds)
-        _check_params(self.target_recall, self.confidence)
+        check_params(self.target_recall, self.confidence)
         if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0:
             raise ValueError("epochs must be >= 1, batch_size >= 2 and lr > 0")
         oof = np.zeros(len(y))
@@ -143,7 +143,10 @@ class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):
 
 def load_child_classifier(state: dict[str, Any]) -> ChildPhotoNet | ChildPhotoClassifier:
     """Either kind from its saved state."""
-    kinds = {c.__name__: c for c in (ChildPhotoNet, ChildPhotoClassifier, EncoderChildHead)}
+    from core.child_blend import BlendedChildClassifier
+
+    kinds = {c.__name__: c for c in (ChildPhotoNet, ChildPhotoClassifier, EncoderChildHead,
+                                     BlendedChildClassifier)}
     kind = state.get("kind") if isinstance(state, dict) else None
     if kind not in kinds:
         raise ValueError(f"unknown child classifier {kind!r}; valid: {', '.join(kinds)}")

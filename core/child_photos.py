@@ -40,7 +40,7 @@ def threshold_for_recall(scores: np.ndarray, target_recall: float, confidence: f
     return float(positives[-1])  # the target cannot be proven: keep every positive's score
 
 
-def _check_params(target_recall: float, confidence: float) -> None:
+def check_params(target_recall: float, confidence: float) -> None:
     if not 0 < target_recall <= 1:
         raise ValueError(f"target_recall must be in (0, 1], got {target_recall}")
     if not 0 <= confidence < 1:
@@ -61,7 +61,7 @@ def check_labels(y: Any, rows: int, folds: int) -> np.ndarray:
     return labels
 
 
-def _as_matrix(X: Any) -> np.ndarray:
+def as_matrix(X: Any) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
         raise ValueError(f"expected a 2-D array of image vectors, got shape {X.shape}")
@@ -70,7 +70,7 @@ def _as_matrix(X: Any) -> np.ndarray:
     return X
 
 
-def _unit_rows(X: np.ndarray) -> np.ndarray:
+def unit_rows(X: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1, as the encoders return them: C then means the same for any input
     scale (standardising 1280 features instead left C=1 nearly unregularised and over-confident)."""
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
@@ -137,12 +137,12 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
         return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
 
     def fit(self, X: Any, y: Any) -> ChildPhotoClassifier:
-        X = _as_matrix(X)
+        X = as_matrix(X)
         y = check_labels(y, len(X), self.folds)
-        _check_params(self.target_recall, self.confidence)
+        check_params(self.target_recall, self.confidence)
         if self.C <= 0:
             raise ValueError(f"C must be > 0, got {self.C}")
-        Z = _unit_rows(X)
+        Z = unit_rows(X)
         oof = np.zeros(len(y))
         for train, test in self._splits(y):
             oof[test] = self._model().fit(Z[train], y[train]).decision_function(Z[test])
@@ -156,11 +156,11 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        X = _as_matrix(X)
+        X = as_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features; the classifier was fitted on "
                              f"{self.n_features_in_}")
-        return _unit_rows(X) @ self.coef_ + self.intercept_
+        return unit_rows(X) @ self.coef_ + self.intercept_
 
     def to_state(self) -> dict[str, Any]:
         """Plain numbers and lists (no pickle)."""

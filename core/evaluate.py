@@ -25,6 +25,7 @@ from sklearn.model_selection import cross_validate as sklearn_cross_validate
 
 from core import data
 from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
+from core.child_blend import BlendedChildClassifier
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import PROJECT_ROOT, Settings
@@ -36,6 +37,7 @@ from core.models import TwoTower, TwoTowerRelevance
 from core.train import (
     PairFeatures,
     ProgressFactory,
+    child_training_photos,
     child_training_set,
     combine,
     corpus_features,
@@ -199,7 +201,8 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     t, i, truth = _retrieval_set(settings, holdout["caption"].tolist(), holdout["image"].tolist(),
                                  folder, lemmatize, progress)
     retrieval = retrieval_metrics(chosen["tower"], t, i, truth)
-    training = child_training_set(settings)
+    blend = rule is not None and rule.classifier == "blend"  # learns from learnt photos too
+    training = child_training_photos(settings) if blend else child_training_set(settings)
     classifier = fit_child_classifier(settings, progress, training, rule=rule)
     labels = caption_child_labels(holdout)
     flagged = classifier.predict(_child_features(settings, classifier, [folder / n for n in labels.index],
@@ -222,17 +225,25 @@ def _child_features(settings: Settings, classifier: Any, paths: list[Path],
 
 
 def child_classifier_candidates(settings: Settings, chosen: Any,
-                                training: tuple[list[Path], np.ndarray]) -> dict[str, dict[str, float]]:
+                                training: tuple[Any, ...]) -> dict[str, dict[str, float]]:
     """Out-of-sample shares of child photos flagged and other photos withheld, each classifier
     at its chosen threshold. The encoder's own head reports the scores `finetune` chose on (the
     encoder learnt child labels there, so a classifier refitted here on its vectors would be
     judged on photos it had seen); the network is compared with logistic regression on the
-    same training photos (out-of-fold), the one in use first."""
+    same training photos (out-of-fold), the one in use first; the blended head with logistic
+    regression on the whole vector, on the photos the encoder never learnt."""
     if isinstance(chosen, EncoderChildHead):
         return {"encoder_head": {"cv_recall": chosen.cv_recall_,
                                  "cv_withheld_nonchild": chosen.cv_false_positive_rate_}}
-    paths, labels = training
-    if isinstance(chosen, ChildPhotoNet):
+    paths, labels = training[0], training[1]
+    if isinstance(chosen, BlendedChildClassifier):
+        fresh = training[2]
+        vectors, _ = embed_images([p for p, keep in zip(paths, fresh, strict=True) if keep],
+                                  settings.image_encoder, settings.cache_dir)
+        whole = ChildPhotoClassifier(chosen.target_recall, chosen.confidence, folds=chosen.folds,
+                                     seed=settings.seed).fit(vectors, labels[fresh])
+        pair = (("blended_logistic", chosen), ("logistic_pooled", whole))
+    elif isinstance(chosen, ChildPhotoNet):
         vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
         pair = (("finetuned_tail", chosen), ("logistic_pooled", ChildPhotoClassifier(seed=settings.seed)
                                              .fit(vectors, labels)))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from core import data
 from core.bundle import ModelBundle
+from core.child_blend import BlendedChildClassifier, frozen_columns_of
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import Settings
@@ -114,43 +115,60 @@ def fit_tower(corpus: PairFeatures, seed: int, progress: ProgressFactory = no_pr
                      progress=progress("two-tower epochs", tower.epochs))
 
 
-def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
-    """Photos the child classifier learns from, each labelled by its five Flickr8k captions (a
-    child when at least two mention one): the extra corpus and both practicum folders, which
-    the token file describes too, less any the photo encoder learnt from. Holdout photos are never
-    among them."""
+def child_training_photos(settings: Settings) -> tuple[list[Path], np.ndarray, np.ndarray]:
+    """Photos a child classifier may learn from, each labelled by its five Flickr8k captions (a
+    child when at least two mention one): the extra corpus and both practicum folders, which the
+    token file describes too; never holdout. Returns (paths, labels, fresh): `fresh` marks the
+    photos the photo encoder never learnt from (the others' labels are in its vectors)."""
     folders = [settings.flickr_dir / "images", settings.practicum_dir / "train_images",
                settings.practicum_dir / "test_images"]
     by_name = {p.name: p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
                if p.is_file() and not p.name.startswith(".")}
-    for name in photos_learnt(settings, settings.image_encoder):  # their labels are in the vectors
-        by_name.pop(name, None)
+    learnt = photos_learnt(settings, settings.image_encoder)
     labels = caption_child_labels(data.load_flickr_captions(settings.flickr_dir, set(by_name)))
-    return [by_name[n] for n in labels.index], labels.to_numpy(dtype=bool)
+    return ([by_name[n] for n in labels.index], labels.to_numpy(dtype=bool),
+            np.array([n not in learnt for n in labels.index], dtype=bool))
+
+
+def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
+    """:func:`child_training_photos` less those the photo encoder learnt from."""
+    paths, labels, fresh = child_training_photos(settings)
+    return [p for p, keep in zip(paths, fresh, strict=True) if keep], labels[fresh]
 
 
 def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress,
-                         training: tuple[list[Path], np.ndarray] | None = None,
-                         rule: ChildConfig | None = None
+                         training: tuple[list[Path], np.ndarray] | tuple[list[Path], np.ndarray, np.ndarray]
+                         | None = None, rule: ChildConfig | None = None
                          ) -> ChildPhotoNet | ChildPhotoClassifier | EncoderChildHead:
     """The fine-tuned encoder's own head when it has one (trained and thresholded by `finetune`);
     else the classifier the model config's `rule` names (default: the network, with
-    ChildPhotoNet's defaults), fitted on `training` (photos, labels), by default
-    :func:`child_training_set`. Either pass also fills the vector cache for what follows."""
+    ChildPhotoNet's defaults), fitted on `training`: (photos, labels) or (photos, labels, fresh),
+    by default :func:`child_training_photos` for "blend" (which learns from all, see
+    core.child_blend) and :func:`child_training_set` for the others, which see only fresh photos.
+    Either pass also fills the vector cache for what follows."""
     own = REGISTRY[settings.image_encoder].own_weights
     if own is not None:
         return EncoderChildHead.from_encoder(own)
-    paths, labels = training or child_training_set(settings)
-    logistic = rule if rule is not None and rule.classifier == "logistic" else None
-    embed = embed_trunks if logistic is None else embed_images
+    kind = rule.classifier if rule is not None else "network"
+    if training is None:
+        training = child_training_photos(settings) if kind == "blend" else child_training_set(settings)
+    paths, labels = training[0], training[1]
+    fresh = training[2] if len(training) == 3 else np.ones(len(labels), dtype=bool)  # type: ignore[misc]
+    if kind != "blend":
+        paths, labels = [p for p, keep in zip(paths, fresh, strict=True) if keep], labels[fresh]
+    embed = embed_trunks if kind == "network" else embed_images
     features, failures = embed(paths, settings.image_encoder, settings.cache_dir,
                                progress("child-photo features", len(paths)))
     if failures:
         first = next(iter(failures.values()))
         raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
-    if logistic is not None:
-        return ChildPhotoClassifier(logistic.target_recall, logistic.confidence, folds=logistic.folds,
-                                    seed=settings.seed).fit(features, labels)
+    if rule is not None and kind in ("logistic", "blend"):
+        common = {"target_recall": rule.target_recall, "confidence": rule.confidence,
+                  "folds": rule.folds, "seed": settings.seed}
+        if kind == "blend":
+            return BlendedChildClassifier(frozen_columns_of(settings.image_encoder), **common
+                                          ).fit(features, labels, fresh)
+        return ChildPhotoClassifier(**common).fit(features, labels)
     net = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed,
                         **(rule.network_params() if rule is not None else {}))
     return net.fit(features, labels, progress("child classifier epochs", net.epochs * (net.folds + 1)))

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("text", {"word_table", "text"}),
     ("legal", {"legal"}),
     ("encoders", {"image_net", "image_encoders", "bert", "encoders", "embeddings"}),
-    ("models", {"models", "baselines", "child_photos", "child_net"}),
+    ("models", {"models", "baselines", "child_photos", "child_blend", "child_net"}),
     ("bundle", {"bundle"}),
     ("index", {"index", "pgconnect", "pgindex", "store"}),
     ("search", {"search", "details", "explain"}),

@@ -12,10 +12,12 @@ from scipy.stats import beta
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
+from core.child_blend import BlendedChildClassifier, frozen_columns_of
 from core.child_net import ChildPhotoNet, load_child_classifier
 from core.child_photos import ChildPhotoClassifier, threshold_for_recall
+from core.config import Settings
 from core.data import load_flickr_captions
-from core.embeddings import embed_trunks
+from core.embeddings import embed_images, embed_trunks
 from core.estimators import NotFittedError
 from core.legal import caption_child_labels
 
@@ -171,10 +173,10 @@ def test_net_state_round_trips_through_a_weights_only_file(practicum_trunks, tmp
 def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flickr_dir: Path,
                                                       tmp_path: Path) -> None:
     """`[child] classifier`: "logistic" fits logistic regression on pooled vectors, "network" the
-    fine-tuned block on trunks; both on real photos, both keeping the recall rule out of fold."""
+    fine-tuned block on trunks, "blend" the two logistic heads; on real photos, each keeping the
+    recall rule out of fold."""
     from dataclasses import replace
 
-    from core.config import Settings
     from core.model_config import load_model_config
     from core.train import fit_child_classifier
 
@@ -186,6 +188,72 @@ def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flick
     rule = replace(load_model_config().child, target_recall=0.9, confidence=0.0, epochs=1, folds=2)
     logistic = fit_child_classifier(settings, training=training, rule=replace(rule, classifier="logistic"))
     network = fit_child_classifier(settings, training=training, rule=replace(rule, classifier="network"))
+    blend = fit_child_classifier(settings, training=training, rule=replace(rule, classifier="blend"))
     assert isinstance(logistic, ChildPhotoClassifier) and isinstance(network, ChildPhotoNet)
-    assert logistic.cv_recall_ >= 0.9 and network.cv_recall_ >= 0.9
+    assert isinstance(blend, BlendedChildClassifier) and blend.frozen_columns == (0, 1280)
+    assert logistic.cv_recall_ >= 0.9 and network.cv_recall_ >= 0.9 and blend.cv_recall_ >= 0.9
     assert network.epochs == 1 and network.image_encoder == LITE0
+
+
+# --------------------------------------------------------------------------------------------
+# The blended head (core.child_blend): whole vector on fresh photos, frozen part on all
+# --------------------------------------------------------------------------------------------
+
+
+def test_frozen_columns_are_the_members_without_weights_of_our_own() -> None:
+    assert frozen_columns_of("efficientnet-lite0-captions+lite2") == (1280, 2560)  # Lite2's half
+    assert frozen_columns_of(LITE0) == (0, 1280)
+    with pytest.raises(ValueError, match="no frozen part"):
+        frozen_columns_of("efficientnet-lite0-captions")
+
+
+@pytest.fixture(scope="module")
+def joined_photos(practicum_dir: Path, flickr_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The default encoder's vectors of 240 real photos and their caption labels."""
+    photos = sorted((practicum_dir / "train_images").iterdir())[:240]
+    labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
+    by_name = {p.name: p for p in photos}
+    vectors, failures = embed_images([by_name[n] for n in labels.index],
+                                     "efficientnet-lite0-captions+lite2", Settings().cache_dir)
+    assert not failures
+    return vectors, labels.to_numpy(dtype=bool)
+
+
+def test_blend_learns_the_whole_vector_from_fresh_photos_only(joined_photos) -> None:  # type: ignore[no-untyped-def]
+    """Photos marked not fresh carry their label in the whole vector (the fine-tune learnt it):
+    the whole-vector head must ignore them, the frozen-part head must use them, and the
+    threshold must come from fresh photos alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = joined_photos
+    fresh = np.arange(len(y)) % 3 != 0  # a third "learnt"
+    leaky = X.copy()
+    leaky[~fresh, :1280] = 0
+    leaky[~fresh, 0] = np.where(y[~fresh], 5.0, -5.0)  # their labels, written into the tuned half
+    clf = BlendedChildClassifier(target_recall=0.9, confidence=0.0, seed=3).fit(leaky, y, fresh)
+    unit = leaky / np.linalg.norm(leaky, axis=1, keepdims=True)
+    alone = LogisticRegression(class_weight="balanced", max_iter=2000).fit(unit[fresh], y[fresh])
+    assert np.allclose(clf.coef_, alone.coef_[0], atol=1e-4)  # the whole head: fresh photos only
+    part = leaky[:, 1280:] / np.linalg.norm(leaky[:, 1280:], axis=1, keepdims=True)
+    on_fresh = LogisticRegression(class_weight="balanced", max_iter=2000).fit(part[fresh], y[fresh])
+    assert not np.allclose(clf.part_coef_, on_fresh.coef_[0], atol=1e-3)  # the part: every photo
+    # the threshold keeps the recall rule on fresh photos' out-of-fold scores
+    assert clf.cv_recall_ >= 0.9 and 0 < clf.cv_false_positive_rate_ < 1
+    assert clf.predict(leaky[fresh])[y[fresh]].mean() >= 0.9
+
+
+def test_blend_round_trips_and_checks_its_input(joined_photos) -> None:  # type: ignore[no-untyped-def]
+    X, y = joined_photos
+    clf = BlendedChildClassifier(target_recall=0.9, seed=1).fit(X, y)
+    state = json.loads(json.dumps(clf.to_state()))  # plain numbers: what model.pt keeps
+    back = load_child_classifier(state)
+    assert isinstance(back, BlendedChildClassifier) and back.frozen_columns == (1280, 2560)
+    assert np.allclose(back.decision_function(X), clf.decision_function(X), atol=1e-9)
+    assert back.threshold_ == pytest.approx(clf.threshold_)
+    with pytest.raises(ValueError, match="do not fit vectors of 16"):
+        BlendedChildClassifier().fit(np.random.default_rng(0).random((60, 16)), y[:60])
+    with pytest.raises(ValueError, match="one value per photo"):
+        BlendedChildClassifier().fit(X, y, fresh=np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="part_coef"):
+        load_child_classifier({**state, "part_coef": [0.0]})
+

@@ -15,6 +15,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
 from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
+from core.child_blend import BlendedChildClassifier
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.estimators import NotFittedError
@@ -151,6 +152,6 @@ SKLEARN_CHECKS: list[Callable[[str, Any], None]] = [
 @pytest.mark.parametrize("check", SKLEARN_CHECKS, ids=lambda c: c.__name__)
 def test_sklearn_estimator_checks(check: Callable[[str, Any], None], tower: TwoTower) -> None:
     estimators = [*_relevance_models(tower), FoldModel(lambda rows: LinearConcat()),
-                  ChildPhotoClassifier(), EncoderChildHead(), ChildPhotoNet()]
+                  ChildPhotoClassifier(), EncoderChildHead(), BlendedChildClassifier(), ChildPhotoNet()]
     for estimator in estimators:
         check(type(estimator).__name__, estimator)
