@@ -51,7 +51,8 @@ class CalibrationConfig:
 @dataclass(frozen=True)
 class ChildConfig:
     """The child-photo classifier: which one ("network": core.child_net.ChildPhotoNet on the
-    encoder's trunk; "logistic": core.child_photos.ChildPhotoClassifier on the pooled vector),
+    encoder's trunk; "logistic": core.child_photos.ChildPhotoClassifier on the pooled vector;
+    "blend": core.child_blend.BlendedChildClassifier, logistic on the vector and on its frozen part),
     the recall rule, and the network's training. Unused when the image encoder brings its own
     child head (trained and thresholded by `finetune`)."""
 
@@ -70,7 +71,7 @@ class ChildConfig:
         return {k: v for k, v in asdict(self).items() if k != "classifier"}
 
 
-CHILD_CLASSIFIERS = ("network", "logistic")
+CHILD_CLASSIFIERS = ("network", "logistic", "blend")
 
 
 @dataclass(frozen=True)
