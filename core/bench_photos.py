@@ -33,7 +33,7 @@ CLI_QUERY = "a dog runs on the beach"
 
 def practicum_photos(settings: Settings, n: int) -> list[Path]:
     """Up to `n` practicum photos (train, then test): real Flickr-sized photos to index."""
-    from core.ingest import IMAGE_SUFFIXES
+    from core.photo_inputs import IMAGE_SUFFIXES
 
     photos: list[Path] = []
     for folder in ("train_images", "test_images"):

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,9 +25,19 @@ import numpy as np
 from core.atomic import UnwritableError, atomic_write_bytes
 from core.bundle import ModelBundle
 from core.config import Settings
-from core.embeddings import content_key, file_key
-from core.images import MAX_IMAGE_BYTES, ImageError, load_image_bytes
+from core.embeddings import content_key
+from core.images import ImageError, load_image_bytes
 from core.index import VectorIndex
+from core.photo_inputs import (
+    FORMAT_SUFFIX,
+    IngestError,
+    Skipped,
+    check_gallery_name,
+    default_gallery_name,
+    display_name,
+    read_key,
+    scan_folder,
+)
 from core.store import (
     GalleryError,
     GalleryMissingError,
@@ -40,25 +49,11 @@ from core.store import (
 )
 
 UPLOADS_GALLERY = "uploads"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-# Stored extension by decoded format: the user's file name never decides it.
-FORMAT_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
-                 "TIFF": "tif"}
 DEFAULT_BATCH = 256
 MAX_SAVES = 100  # big runs use bigger batches, so rewriting the index stays O(n) overall
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
-
-
-class IngestError(RuntimeError):
-    """The run cannot start: no such folder, a bad gallery name, a gallery name clash..."""
-
-
-@dataclass(frozen=True)
-class Skipped:
-    name: str
-    reason: str
 
 
 @dataclass
@@ -89,26 +84,6 @@ class IngestReport:
         }
 
 
-def default_gallery_name(folder: Path) -> str:
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(folder).resolve().name).strip("-")
-    return name[:64] or "gallery"
-
-
-def check_gallery_name(name: str) -> str:
-    """Gallery names become file names under artifacts/galleries: letters, digits, '_', '-', '.'."""
-    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", name):
-        raise IngestError(f"invalid gallery name {name!r}: use up to 64 letters, digits, '_', '-' or '.'"
-                          " (not starting with '.')")
-    return name
-
-
-def display_name(name: str) -> str:
-    """A user-supplied file name reduced to something safe to show (never used as a path)."""
-    base = PureWindowsPath(PurePosixPath(str(name)).name).name
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return (base[:97] + "...") if len(base) > 100 else (base or "unnamed")
-
-
 def _counter(progress: Progress | ProgressFactory | None, stage: str, total: int) -> Progress:
     """A count callback from either a count callback or a (stage, total) factory (like train's)."""
     if progress is None:
@@ -122,23 +97,6 @@ def _counter(progress: Progress | ProgressFactory | None, stage: str, total: int
         required = []
     count: Progress = progress(stage, total) if len(required) == 2 else progress  # type: ignore[call-arg,assignment]
     return lambda n: count(n) if n > 0 else None
-
-
-def scan_folder(folder: Path) -> tuple[list[tuple[str, Path, str]], list[Skipped]]:
-    """(id, path, label) of every candidate photo under folder (ids and labels are relative POSIX
-    paths), and the files passed over for their type. Hidden files and folders are ignored."""
-    items: list[tuple[str, Path, str]] = []
-    skipped: list[Skipped] = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            items.append((rel.as_posix(), path, rel.as_posix()))
-        else:
-            kind = path.suffix or "no extension"
-            skipped.append(Skipped(rel.as_posix(), f"not an image file type ({kind})"))
-    return items, skipped
 
 
 def ingest_folder(settings: Settings, folder: Path, gallery: str | None = None,
@@ -306,7 +264,7 @@ def _plan(stored: StoredGallery, items: list[tuple[str, Path, str]], report: Ing
     stored_key = dict(zip(stored.ids, stored.keys, strict=True))
     readable: list[tuple[str, Path, str, str]] = []
     for image_id, path, label in items:
-        problem, key = _read_key(path)
+        problem, key = read_key(path)
         if problem is None:
             readable.append((image_id, path, label, key))
         else:
@@ -332,14 +290,3 @@ def _plan(stored: StoredGallery, items: list[tuple[str, Path, str]], report: Ing
     gone = [i for i in stored.ids if i not in kept] if sync else []
     report.removed.extend(gone)
     return [(image_id, path, key) for key, (image_id, path) in pending.items()], gone
-
-
-def _read_key(path: Path) -> tuple[str | None, str]:
-    """(why the file cannot be used or None, its content hash)."""
-    try:
-        size = path.stat().st_size
-        problem = "empty file" if size == 0 else (
-            f"file larger than {MAX_IMAGE_BYTES // 2**20} MB" if size > MAX_IMAGE_BYTES else None)
-        return problem, (file_key(path) if problem is None else "")
-    except OSError as exc:
-        return f"cannot read file ({exc.strerror})", ""

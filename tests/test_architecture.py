@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("bundle", {"bundle"}),
     ("index", {"index", "pgconnect", "pgindex", "store"}),
     ("search", {"search", "details", "explain"}),
-    ("build", {"finetune_pack", "train", "ingest", "finetune", "text_finetune"}),
+    ("build", {"finetune_pack", "train", "photo_inputs", "ingest", "finetune", "text_finetune"}),
     ("measure", {"evaluate", "sweep", "ablation", "bench_photos", "bench"}),
     ("entry", {"cli", "__main__", "__init__"}),
 ]
