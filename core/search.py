@@ -162,7 +162,8 @@ class SearchService:
             vectors, flags, _, failures = self.bundle.embed_photos([path])
         if failures:
             raise ImageError(next(iter(failures.values())))
-        if self._stored_flag(own_id) if own_id is not None else flags[0]:
+        flagged = self._stored_flag(own_id) if own_id is not None else bool(flags[0])
+        if flagged:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
         found = self.gallery.index.search(vectors[0], top_k + 1)

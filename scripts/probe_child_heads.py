@@ -33,24 +33,19 @@ from core import data  # noqa: E402
 from core.child_blend import BlendedChildClassifier, frozen_columns_of  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
-from core.finetune_pack import photos_learnt  # noqa: E402
-from core.legal import caption_child_labels, mentions_child  # noqa: E402
+from core.legal import mentions_child  # noqa: E402
+from core.train import child_training_photos  # noqa: E402
 
 SEEDS = (42, 7, 1, 3, 5)
 
 
 def photos(settings: Settings) -> tuple[list[Path], np.ndarray, np.ndarray, np.ndarray]:
-    """Every non-holdout photo: paths, child labels (>= 2 of 5 captions), mentions, never learnt."""
-    folders = [settings.flickr_dir / "images", settings.practicum_dir / "train_images",
-               settings.practicum_dir / "test_images"]
-    by_name = {p.name: p for folder in folders for p in sorted(folder.iterdir()) if p.is_file()}
-    captions = data.load_flickr_captions(settings.flickr_dir, set(by_name))
+    """Every non-holdout photo (core.train.child_training_photos): paths, child labels (>= 2 of
+    5 captions), how many captions mention a child, never learnt by the photo encoder."""
+    paths, labels, fresh = child_training_photos(settings)
+    captions = data.load_flickr_captions(settings.flickr_dir, {p.name for p in paths})
     mentions = captions["caption"].map(mentions_child).groupby(captions["image"], sort=True).sum()
-    labels = caption_child_labels(captions).reindex(mentions.index)
-    learnt = photos_learnt(settings, settings.image_encoder)
-    names = mentions.index.tolist()
-    return ([by_name[n] for n in names], labels.to_numpy(dtype=bool), mentions.to_numpy(),
-            np.array([n not in learnt for n in names]))
+    return paths, labels, mentions.reindex([p.name for p in paths]).to_numpy(), fresh
 
 
 def unit(matrix: np.ndarray) -> np.ndarray:
@@ -62,23 +57,17 @@ def logistic(C: float = 1.0) -> LogisticRegression:
 
 
 def lite2_grids(settings: Settings, paths: list[Path]) -> np.ndarray:
-    """(photos, 81, 1280) float16, kept in the cache folder between runs."""
-    import torch
-
+    """(photos, 81, 1280) float16 (the encoder's cell_vectors, as "Why this photo" reads them),
+    kept in the cache folder between runs."""
     from core.encoders import get_encoder
-    from core.image_encoders import decoded_batches, torch_threads
+    from core.images import load_image
 
     keep = settings.cache_dir / "probe-lite2-grids.npy"
     if keep.is_file():
         return np.load(keep)
-    member = get_encoder("efficientnet-lite2")
-    trunk, tail = member._load()
-    torch_threads()
-    grids = np.zeros((len(paths), 81, 1280), np.float16)
-    for rows, arrays in decoded_batches(paths, member.preprocess, 32, 2, {}, None):
-        with torch.inference_mode():
-            grid = tail[:-2](trunk(torch.from_numpy(np.stack(arrays))))
-        grids[rows] = grid.flatten(2).transpose(1, 2).numpy()
+    member = get_encoder("efficientnet-lite2", "image")
+    grids = np.stack([member.cell_vectors(load_image(p)).reshape(-1, 1280).astype(np.float16)
+                      for p in paths])
     np.save(keep, grids)
     return grids
 

@@ -231,6 +231,7 @@ def test_blend_learns_the_whole_vector_from_fresh_photos_only(joined_photos) -> 
     leaky[~fresh, :1280] = 0
     leaky[~fresh, 0] = np.where(y[~fresh], 5.0, -5.0)  # their labels, written into the tuned half
     clf = BlendedChildClassifier(target_recall=0.9, confidence=0.0, seed=3).fit(leaky, y, fresh)
+    leaky = leaky.astype(float)  # the classifier's own precision: the same fit, bit for bit
     unit = leaky / np.linalg.norm(leaky, axis=1, keepdims=True)
     alone = LogisticRegression(class_weight="balanced", max_iter=2000).fit(unit[fresh], y[fresh])
     assert np.allclose(clf.coef_, alone.coef_[0], atol=1e-4)  # the whole head: fresh photos only
