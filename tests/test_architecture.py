@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("search", {"search", "details", "explain"}),
     ("build", {"finetune_pack", "train", "photo_inputs", "ingest", "finetune", "text_finetune"}),
     ("measure", {"evaluate", "sweep", "ablation", "bench_photos", "bench"}),
-    ("entry", {"cli", "__main__", "__init__"}),
+    ("entry", {"cli_parser", "cli", "__main__", "__init__"}),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
 
