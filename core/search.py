@@ -153,25 +153,19 @@ class SearchService:
         _check_top_k(top_k)
         own_id, path, data = self._locate(photo)
         label = own_id or (path.name if path is not None else UPLOAD_LABEL)
-        with tempfile.TemporaryDirectory(prefix="withsense-like-") as folder:
-            if data is not None:  # the encoder reads files: the upload goes through one, checked first
-                load_image_bytes(data, UPLOAD_LABEL)
-                path = Path(folder) / "query"
-                path.write_bytes(data)
-            assert path is not None
-            vectors, flags, _, failures = self.bundle.embed_photos([path])
-        if failures:
-            raise ImageError(next(iter(failures.values())))
-        flagged = self._stored_flag(own_id) if own_id is not None else bool(flags[0])
+        vector, flagged = self._stored(own_id) if own_id is not None else (None, False)
+        if vector is None and not flagged:  # a file, an upload, or a pgvector gallery's photo
+            vector, classified = self._encode(path, data)
+            flagged = classified and own_id is None  # a gallery photo is judged by its stored flag
         if flagged:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
-        found = self.gallery.index.search(vectors[0], top_k + 1)
+        found = self.gallery.index.search(vector, top_k + 1)
         kept = [h for h in found.hits if not self._is_query(h.id, own_id, data)][:top_k]
         hits = [SearchHit(h.id, self.gallery.path_of(h.id), None, h.similarity, rank)
                 for rank, h in enumerate(kept, start=1)]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(label, None, hits, found.withheld, took, "photo", vectors[0])
+        return SearchResponse(label, None, hits, found.withheld, took, "photo", vector)
 
     def _locate(self, photo: str | Path | bytes) -> tuple[str | None, Path | None, bytes | None]:
         """(gallery id or None, file or None, bytes or None) of a query photo."""
@@ -188,19 +182,38 @@ class SearchService:
             return path.name, path, None
         return None, path, None
 
-    def _stored_flag(self, image_id: str) -> bool:
-        """The flag the gallery stores (the practicum galleries are flagged by their captions,
+    def _encode(self, path: Path | None, data: bytes | None) -> tuple[np.ndarray, bool]:
+        """(vector, flagged by the classifier) of a query photo read from a file or bytes."""
+        with tempfile.TemporaryDirectory(prefix="withsense-like-") as folder:
+            if data is not None:  # the encoder reads files: the upload goes through one, checked first
+                load_image_bytes(data, UPLOAD_LABEL)
+                path = Path(folder) / "query"
+                path.write_bytes(data)
+            assert path is not None
+            vectors, flags, _, failures = self.bundle.embed_photos([path])
+        if failures:
+            raise ImageError(next(iter(failures.values())))
+        return vectors[0], bool(flags[0])
+
+    def _stored(self, image_id: str) -> tuple[np.ndarray | None, bool]:
+        """(vector or None, flag) the gallery stores for one of its photos. The flag is the
+        judgement that shows the photo (the practicum galleries are flagged by their captions,
         which can catch a child the classifier misses); True when it cannot be read for sure.
-        Both index backends keep flags, though the VectorIndex protocol does not name them."""
+        The vector is what indexing computed with this model (open_gallery refuses another's),
+        so the photo need not be encoded again; None from pgvector, which keeps vectors in its
+        table. Both backends keep flags, though the VectorIndex protocol does not name them."""
         index: Any = self.gallery.index
-        if hasattr(index, "snapshot"):  # in-process: ids and flags of one published state
+        if hasattr(index, "snapshot"):  # in-process: ids, vectors and flags of one published state
             state = index.snapshot()
-            ids, flags = list(state.ids), state.flags
-        else:
-            ids, flags = index.ids(), index.flags()
+            try:
+                row = state.ids.index(image_id)
+            except ValueError:  # removed since _locate: err on the law's side
+                return None, True
+            return np.asarray(state.vectors[row], dtype=np.float32), bool(state.flags[row])
+        ids, flags = index.ids(), index.flags()
         if len(ids) != len(flags):  # pgvector changed between the two reads: err on the law's side
-            return True
-        return bool(dict(zip(ids, flags, strict=True)).get(image_id, True))
+            return None, True
+        return None, bool(dict(zip(ids, flags, strict=True)).get(image_id, True))
 
     def _is_query(self, image_id: str, own_id: str | None, data: bytes | None) -> bool:
         if image_id == own_id:
