@@ -35,14 +35,15 @@ from core.legal import caption_child_labels, evaluate_query_check
 from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import TwoTower, TwoTowerRelevance
 from core.train import (
+    ChildTraining,
     PairFeatures,
     ProgressFactory,
     child_training_photos,
-    child_training_set,
     combine,
     corpus_features,
     fit_child_classifier,
     fit_tower,
+    fresh_only,
     image_vectors,
     no_progress,
     own_caption_features,
@@ -201,8 +202,7 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     t, i, truth = _retrieval_set(settings, holdout["caption"].tolist(), holdout["image"].tolist(),
                                  folder, lemmatize, progress)
     retrieval = retrieval_metrics(chosen["tower"], t, i, truth)
-    blend = rule is not None and rule.classifier == "blend"  # learns from learnt photos too
-    training = child_training_photos(settings) if blend else child_training_set(settings)
+    training = child_training_photos(settings)
     classifier = fit_child_classifier(settings, progress, training, rule=rule)
     labels = caption_child_labels(holdout)
     flagged = classifier.predict(_child_features(settings, classifier, [folder / n for n in labels.index],
@@ -225,7 +225,7 @@ def _child_features(settings: Settings, classifier: Any, paths: list[Path],
 
 
 def child_classifier_candidates(settings: Settings, chosen: Any,
-                                training: tuple[Any, ...]) -> dict[str, dict[str, float]]:
+                                training: ChildTraining) -> dict[str, dict[str, float]]:
     """Out-of-sample shares of child photos flagged and other photos withheld, each classifier
     at its chosen threshold. The encoder's own head reports the scores `finetune` chose on (the
     encoder learnt child labels there, so a classifier refitted here on its vectors would be
@@ -235,13 +235,11 @@ def child_classifier_candidates(settings: Settings, chosen: Any,
     if isinstance(chosen, EncoderChildHead):
         return {"encoder_head": {"cv_recall": chosen.cv_recall_,
                                  "cv_withheld_nonchild": chosen.cv_false_positive_rate_}}
-    paths, labels = training[0], training[1]
+    paths, labels = fresh_only(training)  # the single heads learn from these; all are judged on them
     if isinstance(chosen, BlendedChildClassifier):
-        fresh = training[2]
-        vectors, _ = embed_images([p for p, keep in zip(paths, fresh, strict=True) if keep],
-                                  settings.image_encoder, settings.cache_dir)
+        vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
         whole = ChildPhotoClassifier(chosen.target_recall, chosen.confidence, folds=chosen.folds,
-                                     seed=settings.seed).fit(vectors, labels[fresh])
+                                     seed=settings.seed).fit(vectors, labels)
         pair = (("blended_logistic", chosen), ("logistic_pooled", whole))
     elif isinstance(chosen, ChildPhotoNet):
         vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)

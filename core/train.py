@@ -130,32 +130,36 @@ def child_training_photos(settings: Settings) -> tuple[list[Path], np.ndarray, n
             np.array([n not in learnt for n in labels.index], dtype=bool))
 
 
-def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
-    """:func:`child_training_photos` less those the photo encoder learnt from."""
-    paths, labels, fresh = child_training_photos(settings)
+ChildTraining = tuple[list[Path], np.ndarray, np.ndarray]  # paths, labels, fresh
+
+
+def fresh_only(training: ChildTraining) -> tuple[list[Path], np.ndarray]:
+    """The photos of a child training set the photo encoder never learnt from, with labels."""
+    paths, labels, fresh = training
     return [p for p, keep in zip(paths, fresh, strict=True) if keep], labels[fresh]
 
 
+def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
+    """:func:`child_training_photos` less those the photo encoder learnt from."""
+    return fresh_only(child_training_photos(settings))
+
+
 def fit_child_classifier(settings: Settings, progress: ProgressFactory = no_progress,
-                         training: tuple[list[Path], np.ndarray] | tuple[list[Path], np.ndarray, np.ndarray]
-                         | None = None, rule: ChildConfig | None = None
+                         training: ChildTraining | None = None, rule: ChildConfig | None = None
                          ) -> ChildPhotoNet | ChildPhotoClassifier | EncoderChildHead:
     """The fine-tuned encoder's own head when it has one (trained and thresholded by `finetune`);
     else the classifier the model config's `rule` names (default: the network, with
-    ChildPhotoNet's defaults), fitted on `training`: (photos, labels) or (photos, labels, fresh),
-    by default :func:`child_training_photos` for "blend" (which learns from all, see
-    core.child_blend) and :func:`child_training_set` for the others, which see only fresh photos.
+    ChildPhotoNet's defaults), fitted on `training` (default :func:`child_training_photos`):
+    "blend" learns from all of it (see core.child_blend), the others from its fresh photos only.
     Either pass also fills the vector cache for what follows."""
     own = REGISTRY[settings.image_encoder].own_weights
     if own is not None:
         return EncoderChildHead.from_encoder(own)
     kind = rule.classifier if rule is not None else "network"
     if training is None:
-        training = child_training_photos(settings) if kind == "blend" else child_training_set(settings)
-    paths, labels = training[0], training[1]
-    fresh = training[2] if len(training) == 3 else np.ones(len(labels), dtype=bool)  # type: ignore[misc]
-    if kind != "blend":
-        paths, labels = [p for p, keep in zip(paths, fresh, strict=True) if keep], labels[fresh]
+        training = child_training_photos(settings)
+    fresh = training[2]
+    paths, labels = training[:2] if kind == "blend" else fresh_only(training)
     embed = embed_trunks if kind == "network" else embed_images
     features, failures = embed(paths, settings.image_encoder, settings.cache_dir,
                                progress("child-photo features", len(paths)))

@@ -183,7 +183,8 @@ def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flick
     photos = sorted((practicum_dir / "train_images").iterdir())[:160]
     labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
     by_name = {p.name: p for p in photos}
-    training = ([by_name[n] for n in labels.index], labels.to_numpy(dtype=bool))
+    # all fresh: Lite0 is frozen, it learnt no label
+    training = ([by_name[n] for n in labels.index], labels.to_numpy(dtype=bool), np.ones(len(labels), bool))
     settings = Settings(cache_dir=tmp_path, image_encoder=LITE0)
     rule = replace(load_model_config().child, target_recall=0.9, confidence=0.0, epochs=1, folds=2)
     logistic = fit_child_classifier(settings, training=training, rule=replace(rule, classifier="logistic"))
