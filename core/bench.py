@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import math
 import os
-import platform
 import resource
 import tempfile
 import threading
@@ -28,6 +27,7 @@ from core.bench_photos import big_photo_figures, cli_cold_start, indexing_rate, 
 from core.bundle import ModelBundle
 from core.config import Settings
 from core.index import ExactIndex, VectorIndex
+from core.reports import machine
 from core.search import Gallery, SearchService
 from core.store import GalleryError, GalleryMissingError, list_galleries, read_gallery
 
@@ -124,7 +124,7 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
     out["big_photos"] = big_photo_figures(bundle, photos, big_photos)
     out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out["machine"] = _machine()
+    out["machine"] = machine()
     out["torch_threads"] = int(os.environ.get("WITHSENSE_TORCH_THREADS") or os.cpu_count() or 1)
     out["load_average"] = {"before": [round(x, 2) for x in load_before],
                            "after": [round(x, 2) for x in os.getloadavg()]}
@@ -297,17 +297,3 @@ def _recall(settings: Settings, bundle: ModelBundle, backends: Sequence[str], ur
 
 def _rss_mb() -> float:
     return round(psutil.Process().memory_info().rss / 2**20, 1)
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = psutil.virtual_memory().total / 2**30
-    return (f"{cpu}, {os.cpu_count()} CPU cores, {memory:.0f} GiB RAM, {platform.system()}, "
-            f"Python {platform.python_version()}")

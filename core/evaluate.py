@@ -10,7 +10,6 @@ splits whose test sets are drawn independently (they overlap), not a k-fold.
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from core.estimators import check_fitted
 from core.legal import caption_child_labels, evaluate_query_check
 from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import TwoTower, TwoTowerRelevance
+from core.reports import machine
 from core.train import (
     ChildTraining,
     PairFeatures,
@@ -297,10 +297,3 @@ def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_pr
         },
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-
-
-def machine() -> str:
-    import os
-
-    return (f"{platform.machine()} {os.cpu_count()} CPU cores, {platform.system()}, "
-            f"Python {platform.python_version()}")

@@ -138,6 +138,26 @@ def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
     atomic_write_json(Path(path), metrics)
 
 
+def machine() -> str:
+    """Where a figure was measured: CPU model, cores, memory, system and Python."""
+    import os
+    import platform
+
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 2**30
+    return (f"{cpu}, {os.cpu_count()} CPU cores, {memory:.0f} GiB RAM, {platform.system()}, "
+            f"Python {platform.python_version()}")
+
+
 def read_metrics_json(path: Path) -> dict[str, Any]:
     """The report as stored (a JSON object); MetricsMissingError or MetricsFormatError naming
     the command that rebuilds it."""

@@ -39,13 +39,13 @@ from core.data import validation_photos
 from core.encoders import REGISTRY
 from core.evaluate import (
     cross_validate,
-    machine,
     practicum_test_retrieval,
     retrieval_metrics,
     zero_shot_tau,
 )
 from core.model_config import ModelConfig
 from core.models import TwoTowerRelevance
+from core.reports import machine
 from core.train import (
     PairFeatures,
     ProgressFactory,

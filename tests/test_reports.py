@@ -63,3 +63,15 @@ def test_readme_figures_are_rendered_from_the_reports() -> None:
         found = re.search(rf"<!-- {block}:start -->\n(.*?)\n<!-- {block}:end -->", readme, flags=re.DOTALL)
         assert found, f"README.md has no {block} block"
         assert found.group(1) == body, f"README's {block} block is stale: run scripts/readme_metrics.py"
+
+
+def test_machine_says_where_figures_were_measured() -> None:
+    """One description for evaluate, sweep and bench: cores, memory and Python of this machine."""
+    import os
+    import platform
+
+    from core.reports import machine
+
+    described = machine()
+    assert f"{os.cpu_count()} CPU cores" in described
+    assert f"Python {platform.python_version()}" in described and "GiB RAM" in described
