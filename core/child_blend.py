@@ -104,17 +104,21 @@ class BlendedChildClassifier(ChildPhotoClassifier):
         return clf  # type: ignore[return-value]
 
 
+def member_columns(image_encoder: str) -> list[tuple[str, tuple[int, int]]]:
+    """Each member of `image_encoder` (itself, when it has none) with the columns it fills in
+    the joined vector, in order."""
+    spec, start, columns = REGISTRY[image_encoder], 0, []
+    for member in spec.members or (image_encoder,):
+        columns.append((member, (start, start + REGISTRY[member].dim)))
+        start += REGISTRY[member].dim
+    return columns
+
+
 def frozen_columns_of(image_encoder: str) -> tuple[int, int]:
     """The columns of `image_encoder`'s vectors that come from a member with no weights of the
     project's own (it learnt no child label): the last such member of a joined encoder, or the
     whole vector of a frozen one."""
-    spec = REGISTRY[image_encoder]
-    start, found = 0, None
-    for member in spec.members or (image_encoder,):
-        dim = REGISTRY[member].dim
-        if REGISTRY[member].own_weights is None:
-            found = (start, start + dim)
-        start += dim
-    if found is None:
+    frozen = [cols for member, cols in member_columns(image_encoder) if REGISTRY[member].own_weights is None]
+    if not frozen:
         raise ValueError(f"{image_encoder} has no frozen part for a blended child classifier")
-    return found
+    return frozen[-1]

@@ -39,7 +39,7 @@ from probe_faces import withheld_at_rule  # noqa: E402  (a sibling script)
 from scipy.special import expit  # noqa: E402
 
 from core import data  # noqa: E402
-from core.child_blend import BlendedChildClassifier, frozen_columns_of  # noqa: E402
+from core.child_blend import BlendedChildClassifier, frozen_columns_of, member_columns  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
 from core.legal import mentions_child  # noqa: E402
@@ -153,12 +153,10 @@ def encoder_head_scores(settings: Settings, raw: np.ndarray) -> np.ndarray:
     from core.child_photos import EncoderChildHead
     from core.encoders import REGISTRY
 
-    start = 0
-    for member in REGISTRY[settings.image_encoder].members:
-        dim, own = REGISTRY[member].dim, REGISTRY[member].own_weights
+    for member, (start, stop) in member_columns(settings.image_encoder):
+        own = REGISTRY[member].own_weights
         if own is not None:
-            return EncoderChildHead.from_encoder(own).decision_function(raw[:, start:start + dim])
-        start += dim
+            return EncoderChildHead.from_encoder(own).decision_function(raw[:, start:stop])
     raise SystemExit(f"{settings.image_encoder} has no fine-tuned member with a child head")
 
 
