@@ -10,6 +10,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -87,6 +88,18 @@ class Snapshot:
         vectors.setflags(write=False)
         flags.setflags(write=False)
         return cls(tuple(ids), vectors, flags)
+
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        # Built on the first lookup of this snapshot, then O(1); two threads racing build equal maps.
+        rows: dict[str, int] = {}
+        for i, name in enumerate(self.ids):
+            rows.setdefault(name, i)
+        return rows
+
+    def row_of(self, image_id: str) -> int | None:
+        """The row holding ``image_id``, or None when this snapshot has no such photo."""
+        return self._rows.get(image_id)
 
 
 class ExactIndex:

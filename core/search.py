@@ -172,15 +172,21 @@ class SearchService:
         if isinstance(photo, bytes):
             return None, None, photo
         if isinstance(photo, str):
-            if photo not in set(self.gallery.index.ids()):
+            if not self._holds(photo):
                 raise PhotoNotInGalleryError(
                     f"There is no photo named {photo!r} in the {self.gallery.name!r} gallery.")
             return photo, self.gallery.path_of(photo), None
         path = Path(photo)
         in_gallery = path.resolve().parent == self.gallery.root.resolve()
-        if in_gallery and path.name in set(self.gallery.index.ids()):
+        if in_gallery and self._holds(path.name):
             return path.name, path, None
         return None, path, None
+
+    def _holds(self, image_id: str) -> bool:
+        index: Any = self.gallery.index
+        if hasattr(index, "snapshot"):  # in-process: the snapshot's id map, no copy of every id
+            return index.snapshot().row_of(image_id) is not None
+        return image_id in set(index.ids())
 
     def _encode(self, path: Path | None, data: bytes | None) -> tuple[np.ndarray, bool]:
         """(vector, flagged by the classifier) of a query photo read from a file or bytes."""
@@ -205,9 +211,8 @@ class SearchService:
         index: Any = self.gallery.index
         if hasattr(index, "snapshot"):  # in-process: ids, vectors and flags of one published state
             state = index.snapshot()
-            try:
-                row = state.ids.index(image_id)
-            except ValueError:  # removed since _locate: err on the law's side
+            row = state.row_of(image_id)
+            if row is None:  # removed since _locate: err on the law's side
                 return None, True
             return np.asarray(state.vectors[row], dtype=np.float32), bool(state.flags[row])
         ids, flags = index.ids(), index.flags()

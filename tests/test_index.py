@@ -52,6 +52,20 @@ def test_add_keeps_known_ids_update_replaces_and_removes() -> None:
         index.snapshot().vectors[0, 0] = 1.0  # a published snapshot never changes
 
 
+def test_snapshot_row_of_follows_each_published_state() -> None:
+    index = ExactIndex(4)
+    v = _unit(3, 4)
+    index.add(["a", "b", "c"], v, np.array([False, True, False]))
+    before = index.snapshot()
+    assert [before.row_of(name) for name in ("a", "b", "c", "z")] == [0, 1, 2, None]
+    index.remove(["a"])
+    after = index.snapshot()
+    assert before.row_of("a") == 0 and after.row_of("a") is None  # each snapshot keeps its own map
+    row = after.row_of("c")
+    assert row is not None and after.ids[row] == "c"
+    np.testing.assert_allclose(after.vectors[row], v[2], atol=1e-6)
+
+
 def test_searches_during_updates_see_whole_snapshots() -> None:
     """8 threads search while photos are added and removed; each id has one fixed vector and
     flag, so a result mixing two snapshots would return a flagged photo or a wrong score."""
