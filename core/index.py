@@ -32,12 +32,23 @@ class IndexResult:
     withheld: int  # flagged rows that would have ranked in the top k
 
 
+@dataclass(frozen=True)
+class StoredPhoto:
+    """What an index keeps for one photo: its vector (float32, as indexing computed it) and its
+    child flag."""
+
+    vector: np.ndarray
+    flagged: bool
+
+
 class VectorIndex(Protocol):
     dim: int
 
     def __len__(self) -> int: ...
 
     def ids(self) -> list[str]: ...
+
+    def stored(self, image_id: str) -> StoredPhoto | None: ...
 
     def add(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray) -> None: ...
 
@@ -124,6 +135,13 @@ class ExactIndex:
 
     def flags(self) -> np.ndarray:
         return self._snapshot.flags.copy()
+
+    def stored(self, image_id: str) -> StoredPhoto | None:
+        state = self._snapshot  # vector and flag from one published state
+        row = state.row_of(image_id)
+        if row is None:
+            return None
+        return StoredPhoto(np.asarray(state.vectors[row], dtype=np.float32), bool(state.flags[row]))
 
     def vectors(self) -> np.ndarray:
         return self._snapshot.vectors

@@ -19,7 +19,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from core.index import Hit, IndexResult
+from core.index import Hit, IndexResult, StoredPhoto
 from core.pgconnect import DEFAULT_POOL_SIZE, ConnectionPool, PgIndexError, redact
 
 DEFAULT_EF_SEARCH = 100
@@ -125,9 +125,10 @@ class PgVectorIndex:
                 else sql.SQL("DROP INDEX IF EXISTS {}").format(name))
 
     # ---- the VectorIndex protocol ---------------------------------------------------------
-    def _rows(self, query: str) -> list[Any]:
+    def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._pool.connection() as conn:
-            return conn.execute(sql.SQL(query).format(t=sql.Identifier(self.table))).fetchall()
+            query_sql = sql.SQL(query).format(t=sql.Identifier(self.table))
+            return conn.execute(query_sql, params or None).fetchall()
 
     def __len__(self) -> int:
         return int(self._rows("SELECT count(*) FROM {t}")[0][0])
@@ -138,6 +139,14 @@ class PgVectorIndex:
     def flags(self) -> np.ndarray:
         """Child flags in the order of ids()."""
         return np.array([bool(r[0]) for r in self._rows("SELECT child FROM {t} ORDER BY id")], dtype=bool)
+
+    def stored(self, image_id: str) -> StoredPhoto | None:
+        """One row by its primary key (vector and flag read together)."""
+        rows = self._rows("SELECT embedding, child FROM {t} WHERE id = %s", (image_id,))
+        if not rows:
+            return None
+        embedding, child = rows[0]  # embedding: a pgvector Vector
+        return StoredPhoto(embedding.to_numpy().astype(np.float32), bool(child))
 
     def add(self, ids: list[str], vectors: np.ndarray, flags: np.ndarray,
             maintenance_work_mem: str = "1GB") -> None:

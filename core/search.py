@@ -153,10 +153,10 @@ class SearchService:
         _check_top_k(top_k)
         own_id, path, data = self._locate(photo)
         label = own_id or (path.name if path is not None else UPLOAD_LABEL)
-        vector, flagged = self._stored(own_id) if own_id is not None else (None, False)
-        if vector is None and not flagged:  # a file, an upload, or a pgvector gallery's photo
-            vector, classified = self._encode(path, data)
-            flagged = classified and own_id is None  # a gallery photo is judged by its stored flag
+        if own_id is None:  # a file or an upload: encoded, and judged by the classifier
+            vector, flagged = self._encode(path, data)
+        else:  # a gallery photo: what indexing stored (open_gallery refuses another model's)
+            vector, flagged = self._stored(own_id)
         if flagged:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
@@ -172,21 +172,15 @@ class SearchService:
         if isinstance(photo, bytes):
             return None, None, photo
         if isinstance(photo, str):
-            if not self._holds(photo):
+            if self.gallery.index.stored(photo) is None:
                 raise PhotoNotInGalleryError(
                     f"There is no photo named {photo!r} in the {self.gallery.name!r} gallery.")
             return photo, self.gallery.path_of(photo), None
         path = Path(photo)
         in_gallery = path.resolve().parent == self.gallery.root.resolve()
-        if in_gallery and self._holds(path.name):
+        if in_gallery and self.gallery.index.stored(path.name) is not None:
             return path.name, path, None
         return None, path, None
-
-    def _holds(self, image_id: str) -> bool:
-        index: Any = self.gallery.index
-        if hasattr(index, "snapshot"):  # in-process: the snapshot's id map, no copy of every id
-            return index.snapshot().row_of(image_id) is not None
-        return image_id in set(index.ids())
 
     def _encode(self, path: Path | None, data: bytes | None) -> tuple[np.ndarray, bool]:
         """(vector, flagged by the classifier) of a query photo read from a file or bytes."""
@@ -202,23 +196,13 @@ class SearchService:
         return vectors[0], bool(flags[0])
 
     def _stored(self, image_id: str) -> tuple[np.ndarray | None, bool]:
-        """(vector or None, flag) the gallery stores for one of its photos. The flag is the
-        judgement that shows the photo (the practicum galleries are flagged by their captions,
-        which can catch a child the classifier misses); True when it cannot be read for sure.
-        The vector is what indexing computed with this model (open_gallery refuses another's),
-        so the photo need not be encoded again; None from pgvector, which keeps vectors in its
-        table. Both backends keep flags, though the VectorIndex protocol does not name them."""
-        index: Any = self.gallery.index
-        if hasattr(index, "snapshot"):  # in-process: ids, vectors and flags of one published state
-            state = index.snapshot()
-            row = state.row_of(image_id)
-            if row is None:  # removed since _locate: err on the law's side
-                return None, True
-            return np.asarray(state.vectors[row], dtype=np.float32), bool(state.flags[row])
-        ids, flags = index.ids(), index.flags()
-        if len(ids) != len(flags):  # pgvector changed between the two reads: err on the law's side
+        """(vector, flag) the gallery stores for one of its photos. The flag is the judgement that
+        shows the photo (the practicum galleries are flagged by their captions, which can catch a
+        child the classifier misses), so the photo need not be encoded or judged again."""
+        found = self.gallery.index.stored(image_id)
+        if found is None:  # removed since _locate: err on the law's side
             return None, True
-        return None, bool(dict(zip(ids, flags, strict=True)).get(image_id, True))
+        return found.vector, found.flagged
 
     def _is_query(self, image_id: str, own_id: str | None, data: bytes | None) -> bool:
         if image_id == own_id:

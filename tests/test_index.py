@@ -64,6 +64,10 @@ def test_snapshot_row_of_follows_each_published_state() -> None:
     row = after.row_of("c")
     assert row is not None and after.ids[row] == "c"
     np.testing.assert_allclose(after.vectors[row], v[2], atol=1e-6)
+    kept = index.stored("b")
+    assert kept is not None and kept.flagged and kept.vector.dtype == np.float32
+    np.testing.assert_allclose(kept.vector, v[1], atol=1e-6)
+    assert index.stored("a") is None
 
 
 def test_searches_during_updates_see_whole_snapshots() -> None:

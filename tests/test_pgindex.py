@@ -113,6 +113,10 @@ def test_flagged_rows_are_withheld_not_returned(pg_url: str) -> None:
         found = pg.search(vectors[0], 2)
         assert found.withheld == 1 and found.hits[0].id == "e" and len(found.hits) == 2
         assert all(h.id not in {"a", "c"} for h in pg.search(vectors[2], 5).hits)
+        kept = pg.stored("a")  # the row add kept: first vector, flagged
+        assert kept is not None and kept.flagged and kept.vector.dtype == np.float32
+        np.testing.assert_allclose(kept.vector, vectors[0], atol=1e-6)
+        assert pg.stored("missing") is None
 
 
 def test_bulk_load_builds_indexes_and_threads_share_it(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
