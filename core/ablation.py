@@ -46,8 +46,8 @@ def indexing_rate(settings: Settings, photos: int = 100, repeats: int = 2) -> fl
 def logistic_child_figures(settings: Settings) -> dict[str, float]:
     """Out-of-fold child photos flagged and other photos withheld by logistic regression on the
     encoder's pooled vectors (the config's recall rule; seconds, so every frozen row has them)."""
+    from core.child_training import fit_child_classifier
     from core.model_config import load_model_config
-    from core.train import fit_child_classifier
 
     rule = replace(load_model_config().child, classifier="logistic")
     clf = fit_child_classifier(settings, rule=rule)

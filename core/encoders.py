@@ -267,7 +267,7 @@ REGISTRY: dict[str, EncoderSpec] = {
                     revision="3", members=("efficientnet-lite0", "efficientnet-lite2")),
         # Lite0 fine-tuned whole on captions beside frozen Lite2: what learning the photo side
         # bought on top of the joined pair (README's ablation). Its child classifier is fitted
-        # on photos the fine-tune never learnt from (core.train.child_training_set).
+        # on photos the fine-tune never learnt from (core.child_training.child_training_set).
         EncoderSpec(JOINED_TUNED, "image", 2560,
                     f"as {FINETUNED} and efficientnet-lite2",
                     f"{LITE_PREPROCESSING} and, for Lite2, {LITE2_SIZE}x{LITE2_SIZE}; each vector "

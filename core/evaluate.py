@@ -27,6 +27,7 @@ from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
 from core.child_blend import BlendedChildClassifier
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
+from core.child_training import ChildTraining, child_training_photos, fit_child_classifier, fresh_only
 from core.config import PROJECT_ROOT, Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks
 from core.estimators import check_fitted
@@ -35,15 +36,11 @@ from core.model_config import ChildConfig, ModelConfig, load_model_config
 from core.models import TwoTower, TwoTowerRelevance
 from core.reports import machine
 from core.train import (
-    ChildTraining,
     PairFeatures,
     ProgressFactory,
-    child_training_photos,
     combine,
     corpus_features,
-    fit_child_classifier,
     fit_tower,
-    fresh_only,
     image_vectors,
     no_progress,
     own_caption_features,

@@ -1,7 +1,7 @@
 """Probe: can another child head withhold fewer other photos at the product's recall rule? (#9)
 
 Until 2026-11-27 the product's head was logistic regression on the joined photo vector, fitted on
-the 2,100 photos the fine-tuned encoder never learnt (core.train.child_training_set). Out of fold
+the 2,100 photos the fine-tuned encoder never learnt (core.child_training.child_training_set). Out of fold
 on those same photos, at the rule (recall >= 0.98 at 95% confidence), for five fold seeds, this
 compares it with heads that may learn from all 6,999 non-holdout photos because their features
 are frozen ImageNet ones (Lite0 + Lite2), an even mix of the two scores, training labels that
@@ -40,16 +40,16 @@ from scipy.special import expit  # noqa: E402
 
 from core import data  # noqa: E402
 from core.child_blend import BlendedChildClassifier, frozen_columns_of, member_columns  # noqa: E402
+from core.child_training import child_training_photos  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
 from core.legal import mentions_child  # noqa: E402
-from core.train import child_training_photos  # noqa: E402
 
 SEEDS = (42, 7, 1, 3, 5)
 
 
 def photos(settings: Settings) -> tuple[list[Path], np.ndarray, np.ndarray, np.ndarray]:
-    """Every non-holdout photo (core.train.child_training_photos): paths, child labels (>= 2 of
+    """Every non-holdout photo (core.child_training.child_training_photos): paths, child labels (>= 2 of
     5 captions), how many captions mention a child, never learnt by the photo encoder."""
     paths, labels, fresh = child_training_photos(settings)
     captions = data.load_flickr_captions(settings.flickr_dir, {p.name for p in paths})

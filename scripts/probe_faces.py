@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.child_net import ChildPhotoNet
 from core.child_photos import ChildPhotoClassifier, threshold_for_recall
+from core.child_training import child_training_set
 from core.config import Settings
 from core.embeddings import embed_images, embed_trunks
 from core.model_config import load_model_config
-from core.train import child_training_set
 
 LONG_SIDE = 640  # faces in 224-px copies are a few pixels wide: detect on an enlarged photo
 MIN_SCORE = 0.7

@@ -177,8 +177,8 @@ def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flick
     recall rule out of fold."""
     from dataclasses import replace
 
+    from core.child_training import fit_child_classifier
     from core.model_config import load_model_config
-    from core.train import fit_child_classifier
 
     photos = sorted((practicum_dir / "train_images").iterdir())[:160]
     labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))

@@ -151,7 +151,7 @@ def test_flip_encoder_sees_a_photo_and_its_mirror_alike(practicum_dir: Path, tmp
 def test_the_child_classifier_never_learns_from_photos_the_photo_encoder_learnt(mini_data: Path) -> None:
     """The fine-tuned encoder learnt its training photos' child labels: a classifier fitted or
     thresholded on them would look better than it is. Frozen encoders keep every photo."""
-    from core.train import child_training_set
+    from core.child_training import child_training_set
 
     corpus = {p.name for p in (mini_data / "flickr8k" / "images").iterdir()}
     held = data.validation_photos(sorted(corpus), 42)
