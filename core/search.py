@@ -19,7 +19,7 @@ import numpy as np
 from core.bundle import ModelBundle
 from core.config import Settings
 from core.images import ImageError, load_image_bytes
-from core.index import VectorIndex
+from core.index import StoredPhoto, VectorIndex
 from core.legal import DISCLAIMER, is_child_query
 from core.store import read_gallery
 from core.text import validate_query
@@ -151,12 +151,14 @@ class SearchService:
         """
         started = time.perf_counter()
         _check_top_k(top_k)
-        own_id, path, data = self._locate(photo)
+        own_id, stored, path, data = self._locate(photo)
         label = own_id or (path.name if path is not None else UPLOAD_LABEL)
-        if own_id is None:  # a file or an upload: encoded, and judged by the classifier
+        if stored is None:  # a file or an upload: encoded, and judged by the classifier
             vector, flagged = self._encode(path, data)
-        else:  # a gallery photo: what indexing stored (open_gallery refuses another model's)
-            vector, flagged = self._stored(own_id)
+        else:  # a gallery photo: the vector indexing computed (open_gallery refuses another
+            # model's) and the flag that lets it appear among text results (its own captions,
+            # where it has some, can catch a child the classifier misses): nothing to redo
+            vector, flagged = stored.vector, stored.flagged
         if flagged:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
@@ -167,20 +169,24 @@ class SearchService:
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(label, None, hits, found.withheld, took, "photo", vector)
 
-    def _locate(self, photo: str | Path | bytes) -> tuple[str | None, Path | None, bytes | None]:
-        """(gallery id or None, file or None, bytes or None) of a query photo."""
+    def _locate(self, photo: str | Path | bytes
+                ) -> tuple[str | None, StoredPhoto | None, Path | None, bytes | None]:
+        """(gallery id, what the gallery stores for it, file, bytes) of a query photo, each None
+        where it has none. One index lookup both finds a gallery photo and reads it."""
         if isinstance(photo, bytes):
-            return None, None, photo
+            return None, None, None, photo
         if isinstance(photo, str):
-            if self.gallery.index.stored(photo) is None:
+            stored = self.gallery.index.stored(photo)
+            if stored is None:
                 raise PhotoNotInGalleryError(
                     f"There is no photo named {photo!r} in the {self.gallery.name!r} gallery.")
-            return photo, self.gallery.path_of(photo), None
+            return photo, stored, self.gallery.path_of(photo), None
         path = Path(photo)
-        in_gallery = path.resolve().parent == self.gallery.root.resolve()
-        if in_gallery and self.gallery.index.stored(path.name) is not None:
-            return path.name, path, None
-        return None, path, None
+        if path.resolve().parent == self.gallery.root.resolve():
+            stored = self.gallery.index.stored(path.name)
+            if stored is not None:
+                return path.name, stored, path, None
+        return None, None, path, None
 
     def _encode(self, path: Path | None, data: bytes | None) -> tuple[np.ndarray, bool]:
         """(vector, flagged by the classifier) of a query photo read from a file or bytes."""
@@ -194,15 +200,6 @@ class SearchService:
         if failures:
             raise ImageError(next(iter(failures.values())))
         return vectors[0], bool(flags[0])
-
-    def _stored(self, image_id: str) -> tuple[np.ndarray | None, bool]:
-        """(vector, flag) the gallery stores for one of its photos. The flag is the judgement that
-        shows the photo (the practicum galleries are flagged by their captions, which can catch a
-        child the classifier misses), so the photo need not be encoded or judged again."""
-        found = self.gallery.index.stored(image_id)
-        if found is None:  # removed since _locate: err on the law's side
-            return None, True
-        return found.vector, found.flagged
 
     def _is_query(self, image_id: str, own_id: str | None, data: bytes | None) -> bool:
         if image_id == own_id:
