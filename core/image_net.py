@@ -105,14 +105,17 @@ def lite0_parts(split: int = DEFAULT_SPLIT, pool: str = "mean") -> tuple[nn.Modu
     return lite_parts("lite0", split, pool)
 
 
-def build_finetuned(name: str) -> tuple[nn.Module, nn.Module]:
-    """(trunk, tail) with the project's fine-tuned tail."""
-    state = load_own_weights(name)
-    trunk, tail = lite0_parts(int(state["split"]), str(state["pool"]))
+def build_finetuned(name: str, size: int = 224, remake: str = REMAKE) -> tuple[nn.Module, nn.Module]:
+    """(trunk, tail) with the project's fine-tuned tail, for photos squeezed to `size`."""
+    state = load_own_weights(name, remake)
+    # Weights from before the Lite2 fine-tune hold no variant or size: Lite0 at 224 px.
+    variant, learnt_at = str(state.get("variant", "lite0")), int(state.get("size", 224))
+    if learnt_at != size:
+        raise OwnWeightsError(f"{name}: the weights learnt from {learnt_at}-px photos, this encoder "
+                              f"reads {size} px. {remake}")
     try:
+        trunk, tail = lite_parts(variant, int(state["split"]), str(state["pool"]))
         tail.load_state_dict({k: v.float() for k, v in state["tail"].items()})
-    except (RuntimeError, KeyError) as exc:
-        raise OwnWeightsError(f"{name}: the weights do not fit the network ({exc}). {REMAKE}") from exc
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise OwnWeightsError(f"{name}: the weights do not fit the network ({exc}). {remake}") from exc
     return trunk, tail
-
-

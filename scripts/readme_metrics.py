@@ -167,7 +167,8 @@ def render_runs(runs: dict) -> str:
     for label, m in runs.items():
         cfg, fig = m["settings"], m["figures"]
         test, val = fig.get("practicum_test_own_towers", {}), fig.get("validation_own_towers", {})
-        learns = "whole network" if cfg["split"] == 0 else f"blocks {cfg['split']}-15 + head"
+        net = f"{cfg.get('variant', 'lite0').title()}, {cfg['size']} px"
+        learns = f"{net}, whole network" if cfg["split"] == 0 else f"{net}, blocks {cfg['split']}- + head"
         device = "GPU" if "cpu" not in m["device"].lower() else "2 CPU cores"
         lines.append(f"| {label} | {learns} | {cfg['pool']} | {cfg['lr_tail']:g} | {cfg['epochs']} | "
                      f"{_cell(test.get('r1'), 1)} | {_cell(val.get('r1'), 1)} | {_cell(val.get('r10'), 1)} | "

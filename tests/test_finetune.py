@@ -16,7 +16,14 @@ from core.child_photos import EncoderChildHead
 from core.cli import main
 from core.config import Settings
 from core.embeddings import embed_texts
-from core.encoders import FINETUNED, JOINED, JOINED_TUNED, WeightsUnavailableError
+from core.encoders import (
+    FINETUNED,
+    FINETUNED_LITE2,
+    JOINED,
+    JOINED_BOTH_TUNED,
+    JOINED_TUNED,
+    WeightsUnavailableError,
+)
 from core.finetune import FinetuneConfig, augment, finetune
 from core.finetune_pack import PackError, build_pack, load_pack
 from core.image_net import lite0_parts
@@ -32,6 +39,39 @@ def remade(mini_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
     finetune(Settings(data_dir=mini_data, cache_dir=cache), TINY, out)
     return out
+
+
+def test_lite2_learns_at_its_own_size_and_loads_by_name(
+        mini_data: Path, practicum_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "models"
+    lite2 = FinetuneConfig(variant="lite2", size=260, split=20, views=1, epochs=2, batch_size=8, folds=2,
+                           lr_tail=1e-3)
+    manifest = finetune(Settings(data_dir=mini_data, cache_dir=tmp_path / "cache"), lite2, out)
+    assert manifest["name"] == FINETUNED_LITE2 and "Lite2" in manifest["base_weights"]
+    assert manifest["settings"]["variant"] == "lite2" and manifest["settings"]["size"] == 260
+    monkeypatch.setenv("WITHSENSE_MODELS", str(out))
+    photos = sorted((practicum_dir / "test_images").iterdir())[:4]
+    tuned, failures = fresh_encoder(FINETUNED_LITE2).encode_paths(photos)
+    frozen, _ = fresh_encoder("efficientnet-lite2").encode_paths(photos)
+    assert not failures and tuned.shape == (4, 1280)
+    np.testing.assert_allclose(np.linalg.norm(tuned, axis=1), 1, atol=1e-4)
+    cosine = (tuned * frozen).sum(1)
+    assert (cosine < 0.9999).all() and (cosine > 0.3).all()  # learnt, from the ImageNet start
+    # Weights learnt from photos of another size are refused with the command that remakes them.
+    payload = load_own_weights(FINETUNED_LITE2)
+    torch.save({**payload, "size": 224}, out / f"{FINETUNED_LITE2}.pt")
+    saved = read_manifest(FINETUNED_LITE2, out)
+    assert saved is not None
+    (out / f"{FINETUNED_LITE2}.json").write_text(
+        (out / f"{FINETUNED_LITE2}.json").read_text().replace(saved["sha256"],
+                                                             sha256_file(out / f"{FINETUNED_LITE2}.pt")))
+    with pytest.raises(WeightsUnavailableError, match=r"224-px.*260 px.*--variant lite2 --size 260"):
+        fresh_encoder(FINETUNED_LITE2).trunk_shape()
+
+
+def test_an_unknown_variant_is_refused_with_the_valid_ones(mini_data: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="lite0, lite2"):
+        finetune(Settings(data_dir=mini_data, cache_dir=tmp_path), FinetuneConfig(variant="lite9"), tmp_path)
 
 
 def test_augment_crops_flips_and_jitters_within_range(practicum_dir: Path) -> None:
@@ -157,7 +197,9 @@ def test_the_child_classifier_never_learns_from_photos_the_photo_encoder_learnt(
     held = data.validation_photos(sorted(corpus), 42)
     tuned, tuned_labels = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED_TUNED))
     frozen, _ = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED))
+    both, _ = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED_BOTH_TUNED))
     assert {p.name for p in tuned} & corpus == held  # only the validation half of the corpus
+    assert {p.name for p in both} == {p.name for p in tuned}  # both fine-tunes learnt the same photos
     assert {p.name for p in frozen} & corpus == corpus
     practicum = {p.name for p in frozen} - corpus
     assert practicum and practicum <= {p.name for p in tuned}  # never learnt: kept
