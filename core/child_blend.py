@@ -1,7 +1,8 @@
 """A child-photo classifier for a photo vector that is part fine-tuned, part frozen.
 
-The default photo vector joins a network fine-tuned on the corpus captions (it learnt the child
-labels of its training photos) and frozen ImageNet EfficientNet-Lite2 (it learnt none). A head on
+A photo vector may join a network fine-tuned on the corpus captions (it learnt the child labels
+of its training photos) and frozen ImageNet EfficientNet-Lite2 (it learnt none), as the default
+did until 2026-11-28 (now both networks are fine-tuned, and "logistic" serves it). A head on
 the whole vector may only learn, and be judged, on photos the fine-tune never saw; a head on the
 frozen part may learn from every photo, three times as many. Blending the two scores withheld
 fewer other photos at the same recall than the whole-vector head alone, out of fold on the 2,100

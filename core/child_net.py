@@ -24,7 +24,7 @@ from core.child_photos import (
     check_labels,
     check_params,
 )
-from core.encoders import JOINED_TUNED, get_encoder
+from core.encoders import JOINED_BOTH_TUNED, get_encoder
 from core.models import take_step
 
 Progress = Callable[[int], None]
@@ -36,7 +36,7 @@ class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):
 
     description = "fine-tuned last CNN block"
 
-    def __init__(self, image_encoder: str = JOINED_TUNED, target_recall: float = 0.98,
+    def __init__(self, image_encoder: str = JOINED_BOTH_TUNED, target_recall: float = 0.98,
                  confidence: float = 0.95, epochs: int = 4, lr: float = 1e-3,
                  batch_size: int = 64, dropout: float = 0.3, weight_decay: float = 0.05,
                  folds: int = 3, seed: int = 42) -> None:

@@ -90,10 +90,10 @@ PROVENANCE: dict[str, Provenance] = {
                                       "confidence) was adopted after a holdout read showed the "
                                       "earlier rule falling short, and with the frozen pair the "
                                       "network was kept over logistic regression after a holdout "
-                                      "read showed the latter short of it; the classifier in use "
-                                      "(two logistic heads blended, on the fine-tuned pair) was "
-                                      "chosen out of fold, before this holdout read, though after "
-                                      "one of the whole-vector head alone (0.541 withheld)"),
+                                      "read showed the latter short of it; the encoder and "
+                                      "classifier in use (logistic regression on Lite0 and Lite2 "
+                                      "both fine-tuned) were chosen out of fold, before this "
+                                      "holdout read, though after reads of earlier classifiers"),
     "legal.classifiers": Provenance(SELECTION, "it chose the child-photo classifier in use"),
 }
 

@@ -210,7 +210,7 @@ def test_frozen_columns_are_the_members_without_weights_of_our_own() -> None:
 
 @pytest.fixture(scope="module")
 def joined_photos(practicum_dir: Path, flickr_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The default encoder's vectors of 240 real photos and their caption labels."""
+    """Vectors of 240 real photos by fine-tuned Lite0 beside frozen Lite2 (a frozen part), and labels."""
     photos = sorted((practicum_dir / "train_images").iterdir())[:240]
     labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
     by_name = {p.name: p for p in photos}

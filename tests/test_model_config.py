@@ -34,10 +34,11 @@ def default_config():  # type: ignore[no-untyped-def]
 
 def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     """train used TwoTower(), ChildPhotoNet() and calibration_knots() defaults, raw text, the
-    caption-tuned MiniLM + fine-tuned Lite0 beside Lite2 and seed 42; the file must give the same
+    caption-tuned MiniLM + fine-tuned Lite0 and Lite2 joined and seed 42; the file must give the same
     model, so the two never drift."""
-    from core.child_blend import BlendedChildClassifier, frozen_columns_of
+    from core.child_blend import frozen_columns_of
     from core.child_net import ChildPhotoNet
+    from core.child_photos import ChildPhotoClassifier
     from core.encoders import MINILM_CAPTIONS
     from core.models import TwoTower, calibration_knots
 
@@ -47,11 +48,12 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     child = ChildPhotoNet().get_params()
     network = config.child.network_params()
     assert network == {f.name: child[f.name] for f in fields(ChildConfig) if f.name != "classifier"}
-    assert config.child.classifier == "blend"  # fewest photos withheld out of fold (README, Legal)
-    blend = BlendedChildClassifier().get_params()
-    assert (config.child.target_recall, config.child.confidence, config.child.folds) == (
-        blend["target_recall"], blend["confidence"], blend["folds"])
-    assert blend["frozen_columns"] == frozen_columns_of(config.image_encoder)
+    assert config.child.classifier == "logistic"  # fewest photos withheld out of fold (README, Legal)
+    logistic = ChildPhotoClassifier().get_params()
+    assert (config.child.target_recall, config.child.confidence) == (
+        logistic["target_recall"], logistic["confidence"])  # folds: the network's 3, passed to either
+    with pytest.raises(ValueError, match="no frozen part"):  # so "blend" cannot serve it
+        frozen_columns_of(config.image_encoder)
     for section, code in ((asdict(config.tower), tower), (network, child)):  # 6, not 6.0
         assert all(type(v) is type(code[k]) for k, v in section.items())
     knots = inspect.signature(calibration_knots).parameters
@@ -79,7 +81,7 @@ def _write(tmp_path: Path, old: str, new: str) -> Path:
     ("epochs = 3", "epochs = 3.0", r"tower\.epochs must be int"),
     ("lemmatize = false", "lemmatize = 1", r"lemmatize must be bool"),
     ("target_recall = 0.98", "", r"missing key child\.target_recall"),
-    ('classifier = "blend"', 'classifier = "forest"',
+    ('classifier = "logistic"', 'classifier = "forest"',
      r"child\.classifier must be one of network, logistic, blend"),
     ('kind = "sigmoid"', 'kind = "isotonic"', r"calibration\.kind must be 'sigmoid'"),
     ("seed = 42", "seed = 42\ncolour = 1", r"unknown key colour; valid keys: seed, lemmatize, encoders"),
@@ -108,7 +110,7 @@ def test_an_unknown_encoder_names_the_valid_ones() -> None:
 
 def test_config_path_and_encoders_follow_the_environment(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _write(tmp_path, 'image = "efficientnet-lite0-captions+lite2"', 'image = "resnet18"')
+    path = _write(tmp_path, 'image = "efficientnet-lite0-captions+lite2-captions"', 'image = "resnet18"')
     monkeypatch.delenv("WITHSENSE_TEXT_ENCODER", raising=False)
     monkeypatch.delenv("WITHSENSE_IMAGE_ENCODER", raising=False)
     monkeypatch.setenv("WITHSENSE_MODEL_CONFIG", str(path))
