@@ -17,6 +17,9 @@ encoder from the 4,899 photos it saw, so honest on the others); Lite2's grid poo
 the mean; the whole-vector head trained with mirrored and cropped copies of its photos; and the
 frozen part's head out of fold on all 6,999 photos, its threshold set by all 2,173 child photos.
 
+Its heads read a frozen part: since 2026-11-28 the default encoder has none, so set
+WITHSENSE_IMAGE_ENCODER=efficientnet-lite0-captions+lite2 (what these figures were measured on).
+
     .venv/bin/python scripts/probe_child_heads.py          # ~2 min with a warm vector cache
     .venv/bin/python scripts/probe_child_heads.py --cells  # +5 min for the grids, +1.5 min a seed
     .venv/bin/python scripts/probe_child_heads.py --more   # +grids, +4 min for the copies, +2 min a seed

@@ -52,9 +52,16 @@ def face_features(path: Path, detect, predictor) -> list[float]:  # type: ignore
             sum(a >= 20 for a in ages), max(areas, default=0.0), sum(areas)]
 
 
+def flagged_at_rule(score: np.ndarray, child: np.ndarray, repeat: int = 1,
+                    confidence: float = 0.95) -> np.ndarray:
+    """Which photos the product's rule (recall >= 0.98 at `confidence`) flags, each child photo's
+    score counted `repeat` times (as if there were that many times the child photos)."""
+    return score >= threshold_for_recall(np.repeat(score[child], repeat), 0.98, confidence)
+
+
 def withheld_at_rule(probability: np.ndarray, child: np.ndarray) -> tuple[float, float]:
-    threshold = threshold_for_recall(probability[child], 0.98, 0.95)
-    flagged = probability >= threshold
+    """(child photos flagged, other photos withheld) at the product's rule."""
+    flagged = flagged_at_rule(probability, child)
     return float(flagged[child].mean()), float(flagged[~child].mean())
 
 

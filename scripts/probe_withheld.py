@@ -12,7 +12,11 @@ at the product's rule (recall >= 0.98 at 95% confidence), five fold seeds:
 
 Selection figures: they decide what to try next; holdout is never read.
 
-    .venv/bin/python scripts/probe_withheld.py   # ~1 min with a warm vector cache
+The blend needs a frozen part: since 2026-11-28 the default encoder has none, so name the one
+these figures were measured on:
+
+    WITHSENSE_IMAGE_ENCODER=efficientnet-lite0-captions+lite2 \
+        .venv/bin/python scripts/probe_withheld.py   # ~1 min with a warm vector cache
 """
 
 from __future__ import annotations
@@ -27,21 +31,16 @@ from sklearn.model_selection import StratifiedKFold
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 from probe_child_heads import SEEDS, logistic, photos, unit  # noqa: E402
+from probe_faces import flagged_at_rule as withheld  # noqa: E402
 
 from core import data  # noqa: E402
 from core.child_blend import frozen_columns_of  # noqa: E402
-from core.child_photos import threshold_for_recall  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
 
 PERSON = re.compile(r"\b(man|men|woman|women|person|people|guy|guys|lady|ladies|adult|adults|couple|"
                     r"crowd|player|players|worker|workers|biker|bikers|rider|riders|skier|snowboarder|"
                     r"surfer|climber|runner|runners|dancer|dancers|he|she)\b", re.IGNORECASE)
-
-
-def withheld(score: np.ndarray, child: np.ndarray, repeat: int = 1, confidence: float = 0.95) -> np.ndarray:
-    """Which photos the rule flags when each child photo's score counts `repeat` times."""
-    return score >= threshold_for_recall(np.repeat(score[child], repeat), 0.98, confidence)
 
 
 def main() -> None:
