@@ -1,5 +1,5 @@
 """`python -m core ablate`: one row of the photo-encoder ablation table, measured the same way
-for every encoder (README, "Fine-tuned photo encoder").
+for every encoder (README, "Encoders: what learning from captions bought").
 
 Every figure here is a selection figure: the rows are compared to choose the encoder. None
 reads holdout; `evaluate` reads it once, for the chosen encoder.

