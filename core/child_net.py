@@ -31,6 +31,13 @@ Progress = Callable[[int], None]
 _BUILD_LOCK = threading.Lock()  # searches and uploads may share one bundle across threads
 
 
+def relearns_whole_network(image_encoder: str) -> bool:
+    """Whether ChildPhotoNet on `image_encoder` would fine-tune its whole CNN from the pixels (the
+    child member was fine-tuned whole, so its trunk passes pixels through): a fit per fold that
+    did not finish in 35 minutes on 2 cores (2026-11-28)."""
+    return get_encoder(image_encoder, "image").trunk_shape()[0] == 3  # RGB: no CNN layer ran
+
+
 class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):
     """scikit-learn style: ``fit(trunks, y)``, ``predict_proba(trunks)``, ``predict(trunks)``."""
 

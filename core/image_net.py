@@ -77,13 +77,18 @@ def _imagenet_lite(variant: str) -> Any:
     return fold_batchnorm(model.eval())
 
 
+def check_variant(variant: str) -> None:
+    """Refuse a variant the project has no weights package for, naming those it has."""
+    if variant not in LITE_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(LITE_VARIANTS)}, not {variant!r}")
+
+
 def lite_parts(variant: str = "lite0", split: int = DEFAULT_SPLIT,
                pool: str = "mean") -> tuple[nn.Module, nn.Module]:
     """(trunk, tail) of ImageNet EfficientNet-Lite `variant` with batch norm folded, split before
     block `split` (negative: counted from the end; 0: the whole network learns); the tail ends in
     the 1280-d pooled vector."""
-    if variant not in LITE_VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(LITE_VARIANTS)}, not {variant!r}")
+    check_variant(variant)
     blocks_count = LITE_VARIANTS[variant][2]
     split = split % blocks_count if split < 0 else split
     if not 0 <= split < blocks_count:
