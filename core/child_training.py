@@ -11,14 +11,14 @@ import numpy as np
 
 from core import data
 from core.child_blend import BlendedChildClassifier, frozen_columns_of
-from core.child_net import ChildPhotoNet
+from core.child_net import ChildPhotoNet, relearns_whole_network
 from core.child_photos import ChildPhotoClassifier, EncoderChildHead
 from core.config import Settings
 from core.embeddings import embed_images, embed_trunks
 from core.encoders import REGISTRY
 from core.finetune_pack import photos_learnt
 from core.legal import caption_child_labels
-from core.model_config import ChildConfig
+from core.model_config import ChildConfig, ModelConfigError
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
@@ -66,6 +66,12 @@ def fit_child_classifier(settings: Settings, progress: ProgressFactory | None = 
         return EncoderChildHead.from_encoder(own)
     progress = progress or (lambda stage, total: lambda n: None)
     kind = rule.classifier if rule is not None else "network"
+    if kind == "network" and relearns_whole_network(settings.image_encoder):
+        raise ModelConfigError(  # refused before any photo is read, not hours into train
+            f'[child] classifier = "network" with image encoder {settings.image_encoder} would '
+            "fine-tune a whole CNN from the pixels once per fold and again for the final model "
+            '(unfinished after 35 minutes on 2 cores): use classifier = "logistic" '
+            "(README, 'Legal')")
     if training is None:
         training = child_training_photos(settings)
     fresh = training[2]

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("data", {"tables", "data"}),
     ("text", {"word_table", "text"}),
     ("legal", {"legal"}),
-    ("encoders", {"image_net", "image_encoders", "bert", "encoders", "embeddings"}),
+    ("encoders", {"image_net", "image_encoders", "bert", "text_encoders", "encoders", "embeddings"}),
     ("models", {"models", "baselines", "child_photos", "child_blend", "child_net"}),
     ("bundle", {"bundle"}),
     ("index", {"index", "pgconnect", "pgindex", "store"}),

@@ -196,6 +196,22 @@ def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flick
     assert network.epochs == 1 and network.image_encoder == LITE0
 
 
+def test_the_network_classifier_is_refused_where_it_would_relearn_a_whole_cnn(tmp_path: Path) -> None:
+    """With both networks fine-tuned whole, "network" would train a whole CNN per fold (hours on
+    2 cores): train refuses it at once, naming the classifier to use, before reading a photo."""
+    from dataclasses import replace
+
+    from core.child_training import fit_child_classifier
+    from core.model_config import ModelConfigError, load_model_config
+
+    missing = tmp_path / "not-a-photo.jpg"  # reading it would fail with another message
+    training = ([missing, missing], np.array([True, False]), np.ones(2, bool))
+    settings = Settings(cache_dir=tmp_path, image_encoder="efficientnet-lite0-captions+lite2-captions")
+    rule = replace(load_model_config().child, classifier="network")
+    with pytest.raises(ModelConfigError, match='use classifier = "logistic"'):
+        fit_child_classifier(settings, training=training, rule=rule)
+
+
 # --------------------------------------------------------------------------------------------
 # The blended head (core.child_blend): whole vector on fresh photos, frozen part on all
 # --------------------------------------------------------------------------------------------
