@@ -1,10 +1,11 @@
 """Child-photo classifiers: which photos may never be shown, whatever the query.
 
-Both learn from photos labelled by their captions (:func:`core.legal.caption_child_labels`) and
-pick their threshold on out-of-fold scores so that recall holds on photos they never saw:
-:class:`ChildPhotoNet` fine-tunes the image encoder's last layers (the default, it withholds
-fewer other photos at the same recall); :class:`ChildPhotoClassifier` is logistic regression on
-the pooled image vector, kept as the baseline that `evaluate` compares it with.
+They learn from photos labelled by their captions (:func:`core.legal.caption_child_labels`) and
+pick their threshold on out-of-fold scores so that recall holds on photos they never saw.
+:class:`ChildPhotoClassifier`, logistic regression on the photo's search vector, is the
+product's check (a dot product on the vector indexing makes anyway); :class:`EncoderChildHead`
+is the head a fine-tuned encoder learnt with it. The others live beside: core.child_net (a
+network's last block, fine-tuned on its trunk) and core.child_blend.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
     description = "logistic regression"
 
     def __init__(self, target_recall: float = 0.98, confidence: float = 0.95, C: float = 1.0,
-                 folds: int = 5, seed: int = 42) -> None:
+                 folds: int = 10, seed: int = 42) -> None:
         self.target_recall = target_recall
         self.confidence = confidence
         self.C = C

@@ -92,8 +92,9 @@ PROVENANCE: dict[str, Provenance] = {
                                       "network was kept over logistic regression after a holdout "
                                       "read showed the latter short of it; the encoder and "
                                       "classifier in use (logistic regression on Lite0 and Lite2 "
-                                      "both fine-tuned) were chosen out of fold, before this "
-                                      "holdout read, though after reads of earlier classifiers"),
+                                      "both fine-tuned, its threshold chosen over 10 folds) were "
+                                      "chosen out of fold, before this holdout read, though after "
+                                      "reads of earlier classifiers and fold counts"),
     "legal.classifiers": Provenance(SELECTION, "it chose the child-photo classifier in use"),
 }
 

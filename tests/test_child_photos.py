@@ -97,7 +97,7 @@ def test_classifier_not_fitted() -> None:
 
 def test_classifier_is_a_sklearn_estimator() -> None:
     clf = ChildPhotoClassifier(target_recall=0.9, C=2.0, seed=1)
-    assert clone(clf).get_params() == {"target_recall": 0.9, "confidence": 0.95, "C": 2.0, "folds": 5,
+    assert clone(clf).get_params() == {"target_recall": 0.9, "confidence": 0.95, "C": 2.0, "folds": 10,
                                        "seed": 1}
     assert not hasattr(clf, "threshold_")  # __init__ stores parameters only
     assert not hasattr(ChildPhotoNet(epochs=2), "net_")
@@ -107,7 +107,7 @@ def test_classifier_rejects_bad_input() -> None:
     X, y = _vectors(n=60, dim=4)
     with pytest.raises(ValueError, match="one label per photo"):
         ChildPhotoClassifier().fit(X, y[:-1])
-    with pytest.raises(ValueError, match="at least 5 photos of each class"):
+    with pytest.raises(ValueError, match="at least 10 photos of each class"):
         ChildPhotoClassifier().fit(X, np.zeros(len(X), dtype=bool))
     with pytest.raises(ValueError, match="booleans or 0/1"):
         ChildPhotoClassifier().fit(X, np.where(y, "child", "other"))

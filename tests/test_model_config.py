@@ -47,11 +47,13 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     assert asdict(config.tower) == {f.name: tower[f.name] for f in fields(TowerConfig)}
     child = ChildPhotoNet().get_params()
     network = config.child.network_params()
-    assert network == {f.name: child[f.name] for f in fields(ChildConfig) if f.name != "classifier"}
+    # folds: the rule's, for whichever classifier (10 since 2026-11-28; the network's default is 3)
+    assert ({k: v for k, v in network.items() if k != "folds"}
+            == {f.name: child[f.name] for f in fields(ChildConfig) if f.name not in ("classifier", "folds")})
     assert config.child.classifier == "logistic"  # fewest photos withheld out of fold (README, Legal)
     logistic = ChildPhotoClassifier().get_params()
-    assert (config.child.target_recall, config.child.confidence) == (
-        logistic["target_recall"], logistic["confidence"])  # folds: the network's 3, passed to either
+    assert (config.child.target_recall, config.child.confidence, config.child.folds) == (
+        logistic["target_recall"], logistic["confidence"], logistic["folds"])
     with pytest.raises(ValueError, match="no frozen part"):  # so "blend" cannot serve it
         frozen_columns_of(config.image_encoder)
     for section, code in ((asdict(config.tower), tower), (network, child)):  # 6, not 6.0
