@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from core.encoder_errors import UnknownEncoderError, WeightsUnavailableError
 from core.image_encoders import (
     DRAFT_SIDE,
     IMAGENET_MEAN,
@@ -25,8 +26,7 @@ from core.own_weights import weights_revision
 from core.text_encoders import TransformerTextEncoder, bert_path, minilm_path
 
 __all__ = ["DRAFT_SIDE", "REGISTRY", "CnnImageEncoder", "EncoderSpec", "JoinedImageEncoder",
-           "TransformerTextEncoder", "UnknownEncoderError", "WeightsUnavailableError", "get_encoder",
-           "minilm_path"]
+           "UnknownEncoderError", "WeightsUnavailableError", "get_encoder"]
 # EfficientNet-Lite was trained on pixels scaled as (x - 127) / 128, not ImageNet mean/std:
 # measured here, the right scaling lifts practicum test R@1 from 29% to 38%.
 LITE_MEAN = (0.5, 0.5, 0.5)
@@ -43,15 +43,6 @@ JOINED_BOTH_TUNED = f"{FINETUNED}+lite2-captions"
 # What `python -m core finetune --variant V` saves, by V.
 PHOTO_FINETUNES = {"lite0": FINETUNED, "lite2": FINETUNED_LITE2}
 MINILM_CAPTIONS = "minilm-captions"
-
-
-class UnknownEncoderError(KeyError):
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class WeightsUnavailableError(RuntimeError):
-    """The encoder's weights are not on this machine; the message says how to get them."""
 
 
 @dataclass(frozen=True)

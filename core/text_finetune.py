@@ -28,9 +28,10 @@ from torch.nn import functional as F
 from core import data
 from core.config import Settings
 from core.embeddings import embed_images
-from core.encoders import JOINED, MINILM_CAPTIONS, minilm_path
+from core.encoders import JOINED, MINILM_CAPTIONS
 from core.models import Tower, take_step
 from core.own_weights import save_own_weights
+from core.text_encoders import minilm_path
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 

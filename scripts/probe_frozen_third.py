@@ -62,8 +62,9 @@ def cached(paths: list[Path], encoder: str, settings: Settings) -> np.ndarray:
     return unit_rows(np.asarray(found, dtype=float))
 
 
-def run_layers(paths: list[Path], size: int, trunk, tail, taps: list[int]):  # type: ignore[no-untyped-def]
-    """Mean-pooled outputs of `tail`'s layers `taps` (or its vector if none) at a square `size`."""
+def run_layers(paths: list[Path], size: int, trunk, tail,  # type: ignore[no-untyped-def]
+               taps: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """(vectors, {layer: mean-pooled output}) of `tail` for layers `taps`, photos squeezed to `size`."""
     import torch
     from PIL import Image
 
@@ -85,9 +86,7 @@ def run_layers(paths: list[Path], size: int, trunk, tail, taps: list[int]):  # t
         hook.remove()
     if failures:
         raise SystemExit(f"{len(failures)} photos could not be read")
-    if not taps:
-        return unit_rows(np.concatenate(vectors))
-    return {i: unit_rows(np.concatenate(parts)) for i, parts in pooled.items()}
+    return unit_rows(np.concatenate(vectors)), {i: unit_rows(np.concatenate(v)) for i, v in pooled.items()}
 
 
 def main() -> None:
@@ -105,13 +104,13 @@ def main() -> None:
     report("+ frozen Lite0 and Lite2", logistic(np.hstack([base, lite0, lite2]), yf))
     trunk, tail = lite_parts("lite0", split=-1)
     for size in (160, 192):
-        report(f"+ frozen Lite0 {size} px", logistic(np.hstack([base, run_layers(
-            fresh_paths, size, trunk.eval(), tail.eval(), [])]), yf))
+        vectors, _ = run_layers(fresh_paths, size, trunk.eval(), tail.eval(), [])
+        report(f"+ frozen Lite0 {size} px", logistic(np.hstack([base, vectors]), yf))
     for name in ("efficientnet-lite0-captions", "efficientnet-lite2-captions"):
         encoder = get_encoder(name, "image")
         trunk, tail = encoder._load()
         taps = list(range(len(tail) - 9, len(tail) - 4))  # the last blocks and the head's conv
-        for tap, pooled in run_layers(fresh_paths, encoder.size, trunk, tail, taps).items():
+        for tap, pooled in run_layers(fresh_paths, encoder.size, trunk, tail, taps)[1].items():
             report(f"+ {name} layer {tap} ({type(tail[tap]).__name__})",
                    logistic(np.hstack([base, pooled]), yf))
     everything = cached(paths, settings.image_encoder, settings)

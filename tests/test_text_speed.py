@@ -15,7 +15,8 @@ import pytest
 from core import bert, text, word_table
 from core.config import PROJECT_ROOT
 from core.data import load_flickr_captions
-from core.encoders import REGISTRY, TransformerTextEncoder, get_encoder
+from core.encoders import REGISTRY, get_encoder
+from core.text_encoders import TransformerTextEncoder
 
 TRICKY = ["kids", "children", "boxer", "cub", "seal", "kid", "bunny", "skier", "geese", "running",
           "women", "puppies", "teens", "blond", "climber", "xylophone", "qwzx", ""]
