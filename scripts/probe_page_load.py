@@ -1,0 +1,94 @@
+"""Probe: where a first visitor's wait for search results goes, in a real browser (2026-11-28).
+
+Starts serve.py (the default model and gallery of artifacts/) on a free loopback port, waits until
+it says it is ready, then, in the system Chromium, opens /search, types a query and waits for the
+12 results to be painted (as tests/test_browser.py does), a few times, printing per stage: the
+HTML, DOMContentLoaded (Streamlit's JavaScript parsed), the query box visible, the results'
+heading, the photos painted; then a later query. Chromium's resource timings say when the
+websocket's health check and the text input's own code were fetched.
+
+    .venv/bin/python scripts/probe_page_load.py --runs 3      # ~1 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from test_browser import CHROMIUM, CHROMIUM_ARGS, PAINTED, QUERY, SECOND_QUERY, _free_port  # noqa: E402
+
+from core.config import PROJECT_ROOT  # noqa: E402
+
+BOX = "e.g. two dogs running on snow"
+FIRST = ("() => Math.round(Math.min(...performance.getEntriesByType('resource')"
+         ".filter(r => r.name.includes(%r)).map(r => r.%s)))")  # the first such fetch, ms
+
+
+def _until(page, script: str, arg: object = None) -> float:  # type: ignore[no-untyped-def]
+    page.wait_for_function(script, arg=arg, polling="raf", timeout=60_000)
+    return time.monotonic()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port), "--server.address",
+             "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while not (ready := re.search(r"withsense: ready ([\d.]+) s", Path(log.name).read_text())):
+                if server.poll() is not None:
+                    raise SystemExit(f"serve.py exited:\n{Path(log.name).read_text()}")
+                time.sleep(0.3)
+            print(f"serve.py ready after {ready.group(1)} s")
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                     args=CHROMIUM_ARGS)
+                for _ in range(args.runs):
+                    page = browser.new_page(viewport={"width": 1280, "height": 800})
+                    opened = time.monotonic()
+                    page.goto(f"http://127.0.0.1:{port}/search", wait_until="domcontentloaded")
+                    box = page.get_by_placeholder(BOX)
+                    expect(box).to_be_visible(timeout=60_000)
+                    shown = time.monotonic()
+                    box.fill(QUERY)
+                    box.press("Enter")
+                    heading = _until(page, "() => document.body.innerText.includes('Results for')")
+                    painted = _until(page, PAINTED, 12)
+                    dcl = page.evaluate("() => performance.getEntriesByType('navigation')[0]"
+                                        ".domContentLoadedEventStart") / 1000
+                    health = page.evaluate(FIRST % ("/_stcore/health", "startTime")) / 1000
+                    text_code = (page.evaluate(FIRST % ("TextInput", "startTime")) / 1000,
+                                 page.evaluate(FIRST % ("TextInput", "responseEnd")) / 1000)
+                    box.fill(SECOND_QUERY)
+                    box.press("Enter")
+                    asked = time.monotonic()
+                    _until(page, f"() => document.body.innerText.includes('Results for {SECOND_QUERY}')")
+                    later = _until(page, PAINTED, 12) - asked
+                    print(f"DOMContentLoaded {dcl:.2f} s, health check {health:.2f}, text input code "
+                          f"{text_code[0]:.2f}-{text_code[1]:.2f}, box visible {shown - opened:.2f}, "
+                          f"heading {heading - opened:.2f}, 12 photos painted {painted - opened:.2f}; "
+                          f"a later search {later:.2f} s", flush=True)
+                    page.close()
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    main()
