@@ -23,11 +23,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PAINTED, QUERY, SECOND_QUERY, _free_port  # noqa: E402
+from test_browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PAINTED,
+    PLACEHOLDER,
+    QUERY,
+    SECOND_QUERY,
+    _box_shown,
+    _free_port,
+)
 
 from core.config import PROJECT_ROOT  # noqa: E402
 
-BOX = "e.g. two dogs running on snow"
 FIRST = ("() => Math.round(Math.min(...performance.getEntriesByType('resource')"
          ".filter(r => r.name.includes(%r)).map(r => r.%s)))")  # the first such fetch, ms
 
@@ -41,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     port = _free_port()
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
@@ -62,9 +70,9 @@ def main() -> None:
                     page = browser.new_page(viewport={"width": 1280, "height": 800})
                     opened = time.monotonic()
                     page.goto(f"http://127.0.0.1:{port}/search", wait_until="domcontentloaded")
-                    box = page.get_by_placeholder(BOX)
-                    expect(box).to_be_visible(timeout=60_000)
+                    _box_shown(page)  # checked on every frame
                     shown = time.monotonic()
+                    box = page.get_by_placeholder(PLACEHOLDER)
                     box.fill(QUERY)
                     box.press("Enter")
                     heading = _until(page, "() => document.body.innerText.includes('Results for')")
