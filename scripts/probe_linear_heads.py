@@ -40,6 +40,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from core import data  # noqa: E402
+from core.child_blend import member_columns  # noqa: E402
 from core.child_photos import unit_rows  # noqa: E402
 from core.child_training import child_training_set  # noqa: E402
 from core.config import Settings  # noqa: E402
@@ -70,11 +71,14 @@ def whitened(dims: int) -> Head:
     return fit
 
 
-def per_network(Z: np.ndarray, child: np.ndarray, kind: np.ndarray) -> Score:
-    half = Z.shape[1] // 2  # Lite0's 1,280 columns, then Lite2's
-    parts = [slice(0, half), slice(half, None)]
-    heads = [product()(unit_rows(Z[:, part]), child, kind) for part in parts]
-    return lambda Zt: np.mean([h(unit_rows(Zt[:, p])) for h, p in zip(heads, parts, strict=True)], axis=0)
+def per_network(image_encoder: str) -> Head:
+    """One head per member network's columns of the joined vector, logits averaged."""
+    parts = [slice(*columns) for _, columns in member_columns(image_encoder)]
+
+    def fit(Z: np.ndarray, child: np.ndarray, kind: np.ndarray) -> Score:
+        heads = [product()(unit_rows(Z[:, part]), child, kind) for part in parts]
+        return lambda Zt: np.mean([h(unit_rows(Zt[:, p])) for h, p in zip(heads, parts, strict=True)], axis=0)
+    return fit
 
 
 def three_class(Z: np.ndarray, child: np.ndarray, kind: np.ndarray) -> Score:
@@ -95,10 +99,10 @@ def plus_child_vs_adult(Z: np.ndarray, child: np.ndarray, kind: np.ndarray) -> S
     return lambda Zt: whole(Zt) / scale_whole + adult(Zt) / scale_adult
 
 
-HEADS: dict[str, Head] = {
-    "product": product(), "child x2": product(2.0), "child x4": product(4.0), "lda": lda,
-    "pca256": whitened(256), "pca512": whitened(512), "per-network": per_network,
-    "3-class": three_class, "+child-vs-adult": plus_child_vs_adult}
+def heads(image_encoder: str) -> dict[str, Head]:
+    return {"product": product(), "child x2": product(2.0), "child x4": product(4.0), "lda": lda,
+            "pca256": whitened(256), "pca512": whitened(512), "per-network": per_network(image_encoder),
+            "3-class": three_class, "+child-vs-adult": plus_child_vs_adult}
 
 
 def out_of_fold(head: Head, Z: np.ndarray, child: np.ndarray, kind: np.ndarray, seed: int) -> np.ndarray:
@@ -109,11 +113,12 @@ def out_of_fold(head: Head, Z: np.ndarray, child: np.ndarray, kind: np.ndarray, 
 
 
 def main() -> None:
-    wanted = set(sys.argv[1:])
-    unknown = wanted - set(HEADS)
-    if unknown:
-        raise SystemExit(f"unknown head(s) {sorted(unknown)}; choose from {', '.join(HEADS)}")
     settings = Settings()
+    candidates = heads(settings.image_encoder)
+    wanted = set(sys.argv[1:])
+    unknown = wanted - set(candidates)
+    if unknown:
+        raise SystemExit(f"unknown head(s) {sorted(unknown)}; choose from {', '.join(candidates)}")
     paths, labels = child_training_set(settings)
     vectors, failures = embed_images(paths, settings.image_encoder, settings.cache_dir)
     if failures:
@@ -126,7 +131,7 @@ def main() -> None:
     kind = np.where(child, 0, np.where(adult, 1, 2))  # child / adult / rest
     print(f"{settings.image_encoder}: {len(child)} photos, {child.sum()} child, {adult.sum()} adult")
     baseline: np.ndarray | None = None
-    for name, head in HEADS.items():
+    for name, head in candidates.items():
         if wanted and name not in wanted and name != "product":
             continue
         start = time.perf_counter()
