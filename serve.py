@@ -30,9 +30,14 @@ def _warm() -> None:
 
 
 def main() -> int:
-    threading.Thread(target=_warm, name="withsense-warm", daemon=True).start()
+    # Streamlit (and the pandas and plotly it imports) first, then the warm-up thread: plotly peeks
+    # at sys.modules for pandas, and once met the half-imported pandas of the warm-up thread
+    # ("partially initialized module 'pandas'", the server exited; seen under a loaded CPU). The
+    # thread imports Streamlit anyway, so starting it later costs little.
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
+
+    threading.Thread(target=_warm, name="withsense-warm", daemon=True).start()
 
     # app.py lists its pages with st.navigation, which ends Streamlit's legacy pages/ mode only
     # once some visitor has run it: the first visitor's page then detours through app.py
