@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--device", help="torch device (default: cuda when there is one, else cpu)")
     for name, kind in (("variant", str), ("size", int), ("split", int), ("pool", str), ("views", int),
                        ("epochs", int), ("batch_size", int), ("folds", int), ("lr_tail", float),
-                       ("lr_heads", float), ("weight_decay", float), ("child_weight", float), ("seed", int)):
+                       ("lr_heads", float), ("weight_decay", float), ("child_weight", float),
+                       ("adult_weight", float), ("seed", int)):
         ft.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                         help="see core/finetune.py FinetuneConfig")
     ftt = sub.add_parser("finetune-text", help="fine-tune MiniLM's last layers on captions (models/)")

@@ -3,6 +3,7 @@
 EfficientNet-Lite0 or -Lite2 (``variant``) from block ``split`` on (0: the whole network) learns
 with two projection towers (contrastive, as the two-tower model, on caption vectors) and a child
 head (caption-derived labels): one forward pass gives a photo's search vector and child score.
+With ``adult_weight`` > 0 an auxiliary adult head learns too (training only; it is not saved).
 
 Honest splits: the encoder learns from the extra corpus only (flickr8k/images) less its 1,000
 validation photos (``core.data.validation_photos``), never from a practicum or holdout photo, so
@@ -18,109 +19,30 @@ views (random resized crop, flip, colour jitter) are made once per run.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from sklearn.model_selection import StratifiedKFold
 from torch import nn
 from torch.nn import functional as F
 
 from core.child_photos import threshold_for_recall
 from core.config import Settings
-from core.encoders import LITE_MEAN, LITE_STD, PHOTO_FINETUNES
+from core.encoders import PHOTO_FINETUNES
 from core.finetune_pack import FinetuneInputs, gather_inputs
+from core.finetune_views import FinetuneConfig, trunk_views
 from core.image_net import check_variant, lite_parts
 from core.models import Tower, take_step
 from core.own_weights import save_own_weights
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 CHILD_SCALE = 16.0  # the head reads the unit-length vector times this (an easier start)
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    variant: str = "lite0"  # the ImageNet EfficientNet-Lite that learns (core.image_net.LITE_VARIANTS)
-    size: int = 224  # input side (Lite2's own: 260)
-    split: int = 0  # the whole network learns (11: only the last stage, blocks 11-15 and the head)
-    pool: str = "mean"
-    views: int = 3  # augmented views per photo, beside the plain one
-    epochs: int = 10
-    batch_size: int = 128
-    lr_tail: float = 3e-4  # chosen on validation R@1 over 1e-4 (reports/finetune_runs.json)
-    lr_heads: float = 1e-3
-    weight_decay: float = 0.05
-    dropout: float = 0.4
-    tower_dim: int = 256
-    tower_hidden: int = 1024
-    child_weight: float = 1.0
-    folds: int = 2
-    target_recall: float = 0.98
-    confidence: float = 0.95
-    seed: int = 42
-
-
-def _pixels(image: Image.Image) -> np.ndarray:
-    array = np.asarray(image, dtype=np.float32) / 255.0
-    return ((array - np.array(LITE_MEAN, np.float32)) / np.array(LITE_STD, np.float32)).transpose(2, 0, 1)
-
-
-def augment(image: Image.Image, rng: np.random.Generator, size: int) -> np.ndarray:
-    """Random resized crop (half the photo or more), horizontal flip, mild colour jitter."""
-    w, h = image.size
-    area = w * h * rng.uniform(0.5, 1.0)
-    ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
-    cw, ch = min(w, round(math.sqrt(area * ratio))), min(h, round(math.sqrt(area / ratio)))
-    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-    crop = image.resize((size, size), Image.Resampling.BILINEAR, box=(x, y, x + cw, y + ch))
-    if rng.random() < 0.5:
-        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    array = np.asarray(crop, dtype=np.float32) / 255.0
-    array = array * rng.uniform(0.8, 1.2)  # brightness
-    array = (array - array.mean()) * rng.uniform(0.8, 1.2) + array.mean()  # contrast
-    grey = array.mean(2, keepdims=True)
-    array = np.clip((array - grey) * rng.uniform(0.8, 1.2) + grey, 0, 1)  # saturation
-    return _pixels(Image.fromarray((array * 255).astype(np.uint8)))
-
-
-def trunk_views(photos: np.ndarray, config: FinetuneConfig, views: int, device: str = "cpu",
-                progress: Callable[[int], None] | None = None) -> torch.Tensor:
-    """(photos, 1 + views, channels, height, width) float16 trunk outputs of `photos` (uint8,
-    squeezed to the input size as indexing squeezes them): view 0 is the photo as indexing sees
-    it, the others augmented (seeded per photo, so reruns agree). Split 0: the pixels."""
-    trunk, _ = lite_parts(config.variant, config.split, config.pool)
-    trunk = trunk.eval().to(device, memory_format=torch.channels_last)
-
-    def prepare(i: int) -> np.ndarray:
-        image = Image.fromarray(photos[i])
-        if image.size != (config.size, config.size):
-            image = image.resize((config.size, config.size), Image.Resampling.BILINEAR)
-        rng = np.random.default_rng([config.seed, i])
-        return np.stack([_pixels(image), *(augment(image, rng, config.size) for _ in range(views))])
-
-    out: torch.Tensor | None = None
-    step = 64
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, torch.inference_mode():
-        for start in range(0, len(photos), step):
-            batch = np.concatenate(list(pool.map(prepare, range(start, min(start + step, len(photos))))))
-            middle = trunk(torch.from_numpy(batch).to(device).contiguous(memory_format=torch.channels_last))
-            middle = middle.contiguous().half().view(-1, 1 + views, *middle.shape[1:]).cpu()
-            if out is None:
-                out = torch.empty((len(photos), *middle.shape[1:]), dtype=torch.float16)
-            out[start : start + len(middle)] = middle
-            if progress is not None:
-                progress(len(middle))
-    if out is None:
-        raise ValueError("no photos to fine-tune on")
-    return out
 
 
 class JointModel(nn.Module):
@@ -133,6 +55,8 @@ class JointModel(nn.Module):
         self.image_tower = Tower(1280, config.tower_hidden, config.tower_dim, config.dropout)
         self.child = nn.Linear(1280, 1)
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        # Made last and only when used, so a run without it starts from the same random draws.
+        self.adult = nn.Linear(1280, 1) if config.adult_weight > 0 else None
 
     def photo(self, trunks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(unit-length pooled vector, child logit): what indexing computes."""
@@ -145,12 +69,21 @@ def _autocast(device: str) -> Any:
     return torch.autocast("cuda", torch.bfloat16) if device.startswith("cuda") else nullcontext()
 
 
+def _balance(labels: np.ndarray, device: str) -> torch.Tensor:
+    """BCE's weight of a positive: as many negatives as positives in effect."""
+    return torch.tensor(float((~labels).sum()) / max(float(labels.sum()), 1.0), device=device)
+
+
 def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: np.ndarray,
               config: FinetuneConfig, progress: Callable[[int], None] | None = None,
-              device: str = "cpu") -> JointModel:
+              device: str = "cpu", adults: np.ndarray | None = None) -> JointModel:
     """Train on photos ``views`` (float16 trunk views), captions ``text`` (vectors) whose photo is
-    ``owner`` (row of views), child ``labels`` per photo. One caption per photo per batch, so a
-    batch holds no two captions of one photo (they would be false negatives)."""
+    ``owner`` (row of views), child ``labels`` per photo (``adults`` too when the config weighs
+    an adult head). One caption per photo per batch, so a batch holds no two captions of one
+    photo (they would be false negatives)."""
+    if config.adult_weight > 0 and (adults is None or len(adults) != len(labels)):
+        raise ValueError("adult_weight > 0 needs an adult label per photo (a pack made by this "
+                         "version: python -m core finetune --make-pack DIR)")
     torch.manual_seed(config.seed)
     torch.backends.cudnn.benchmark = device.startswith("cuda")  # fixed shapes: pick fast kernels
     rng = np.random.default_rng(config.seed)
@@ -167,7 +100,10 @@ def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: 
     views = views.to(device)
     text_t = torch.from_numpy(text.astype(np.float32)).to(device)
     target = torch.from_numpy(labels.astype(np.float32)).to(device)
-    pos_weight = torch.tensor(float((~labels).sum()) / max(float(labels.sum()), 1.0), device=device)
+    pos_weight = _balance(labels, device)
+    if model.adult is not None and adults is not None:
+        adult_target = torch.from_numpy(adults.astype(np.float32)).to(device)
+        adult_pos_weight = _balance(adults, device)
     for _ in range(config.epochs):
         order = rng.permutation(len(views))[: per_epoch * config.batch_size]
         for rows in order.reshape(per_epoch, -1):
@@ -183,6 +119,10 @@ def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: 
             loss = (F.cross_entropy(logits, labels_t) + F.cross_entropy(logits.T, labels_t)) / 2
             loss = loss + config.child_weight * F.binary_cross_entropy_with_logits(
                 child, target[rows_t], pos_weight=pos_weight)
+            if model.adult is not None:
+                adult = model.adult(pooled.float() * CHILD_SCALE).squeeze(-1)
+                loss = loss + config.adult_weight * F.binary_cross_entropy_with_logits(
+                    adult, adult_target[rows_t], pos_weight=adult_pos_weight)
             take_step(loss, optimiser, schedule)
         if progress is not None:
             progress(1)
@@ -221,6 +161,15 @@ def _captions_of(inputs: FinetuneInputs, rows: np.ndarray) -> tuple[np.ndarray, 
     return inputs.text[keep], position[inputs.owner[keep]]
 
 
+def weights_payload(model: JointModel, config: FinetuneConfig, threshold: float) -> dict[str, Any]:
+    """What the encoder loads: the tail in float16 and the child head (the adult head is not kept)."""
+    weight = (model.child.weight.detach()[0] * CHILD_SCALE).float()
+    return {"variant": config.variant, "size": config.size, "split": config.split, "pool": config.pool,
+            "tail": {k: v.half() for k, v in model.tail.state_dict().items()},
+            "child_weight": weight, "child_bias": float(model.child.bias.detach()[0]),
+            "child_threshold": threshold}
+
+
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -237,6 +186,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
     clock["inputs_s"] = round(time.time() - started, 1)
     train, held = np.flatnonzero(~inputs.validation), np.flatnonzero(inputs.validation)
     y = inputs.labels[train]
+    adults = inputs.adults[train] if inputs.adults is not None else None
     text, owner = _captions_of(inputs, train)
     views = trunk_views(inputs.photos[train], config, config.views, device,
                         progress(f"views of {len(train)} photos", len(train)))
@@ -247,10 +197,12 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
     for k, (fit_rows, out_rows) in enumerate(folds.split(np.zeros(len(train)), y)):
         fold_text, fold_owner = _captions_of(inputs, train[fit_rows])
         model = fit_joint(views[fit_rows], fold_text, fold_owner, y[fit_rows], config,
-                          progress(f"fold {k + 1}/{config.folds} epochs", config.epochs), device)
+                          progress(f"fold {k + 1}/{config.folds} epochs", config.epochs), device,
+                          None if adults is None else adults[fit_rows])
         oof[out_rows] = photo_outputs(model, views[out_rows], device)[1]
     fitted = time.time()
-    model = fit_joint(views, text, owner, y, config, progress("final model epochs", config.epochs), device)
+    model = fit_joint(views, text, owner, y, config, progress("final model epochs", config.epochs), device,
+                      adults)
     clock["final_model_s"] = round(time.time() - fitted, 1)
     pooled, logits = photo_outputs(model, plain, device)
     labels = np.concatenate([y, inputs.labels[held]])
@@ -268,11 +220,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
         # Runs are compared on it: a selection figure (no validation photo or caption was learnt).
         "validation_own_towers": _recall_at(model, val_text, pooled, val_owner),
     }
-    weight = (model.child.weight.detach()[0] * CHILD_SCALE).float()
-    payload = {"variant": config.variant, "size": config.size, "split": config.split, "pool": config.pool,
-               "tail": {k: v.half() for k, v in model.tail.state_dict().items()},
-               "child_weight": weight, "child_bias": float(model.child.bias.detach()[0]),
-               "child_threshold": threshold}
+    payload = weights_payload(model, config, threshold)
     name = (torch.cuda.get_device_name() if device.startswith("cuda")
             else f"cpu, {torch.get_num_threads()} threads")
     clock["total_s"] = round(time.time() - started, 1)

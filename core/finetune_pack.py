@@ -42,6 +42,7 @@ class FinetuneInputs:
     labels: np.ndarray  # (photos,) bool: a child, by the captions
     validation: np.ndarray  # (photos,) bool: held out of training
     text_encoder: str
+    adults: np.ndarray | None = None  # (photos,) bool: an adult, by the captions; None in older packs
 
 
 def corpus_photos(settings: Settings) -> list[Path]:
@@ -62,14 +63,14 @@ def build_pack(settings: Settings, folder: Path, size: int = 224,
                progress: Callable[[int], None] | None = None) -> Path:
     """Write the pack of the extra corpus (flickr8k/images) into `folder`; return it."""
     from core.embeddings import embed_texts
-    from core.legal import caption_child_labels
+    from core.legal import caption_adult_labels, caption_child_labels
 
     photos = corpus_photos(settings)
     if not photos:
         raise data.DataError(settings.flickr_dir / "images", "no .jpg photos to fine-tune on")
     names = [p.name for p in photos]
     captions = data.load_flickr_captions(settings.flickr_dir, set(names))
-    labels = caption_child_labels(captions)
+    labels, adults = caption_child_labels(captions), caption_adult_labels(captions)
     missing = set(names) - set(labels.index)
     if missing:
         raise data.DataError(settings.flickr_dir, f"{len(missing)} photo(s) have no captions, "
@@ -92,7 +93,7 @@ def build_pack(settings: Settings, folder: Path, size: int = 224,
     atomic_write_json(folder / "pack.json", {
         "version": PACK_VERSION, "size": size, "quality": QUALITY, "seed": settings.seed,
         "text_encoder": settings.text_encoder, "source": "flickr8k/images + Flickr8k.token.txt",
-        "names": names, "child": [bool(labels[n]) for n in names],
+        "names": names, "child": [bool(labels[n]) for n in names], "adult": [bool(adults[n]) for n in names],
         "validation": [n in held for n in names]})
     return folder
 
@@ -120,7 +121,8 @@ def load_pack(folder: Path) -> FinetuneInputs:
         names=list(meta["names"]), photos=decoded,
         text=text / np.linalg.norm(text, axis=1, keepdims=True),
         owner=captions["owner"].astype(np.int64), labels=np.array(meta["child"], dtype=bool),
-        validation=np.array(meta["validation"], dtype=bool), text_encoder=str(meta["text_encoder"]))
+        validation=np.array(meta["validation"], dtype=bool), text_encoder=str(meta["text_encoder"]),
+        adults=np.array(meta["adult"], dtype=bool) if "adult" in meta else None)
 
 
 def pack_folder(settings: Settings, size: int) -> Path:

@@ -58,6 +58,12 @@ _CLAUSE = re.compile(r"[,;:.!?()\[\]\"/]+")
 # Person nouns whose first WordNet sense is something else (a climbing plant, ...).
 _ROLE_WORDS = frozenset({"climber", "biker", "boarder", "leaguer", "camper", "fan", "rider", "team"})
 _WINDOW = 3  # "young blond soccer player": the head noun is at most three words on
+# Words that put a person in a caption (scripts/probe_withheld.py's groups): a photo that at least
+# three captions give a person and fewer than two a child is an "adult" photo, the negatives the
+# child check confuses most (#9).
+PERSON = re.compile(r"\b(man|men|woman|women|person|people|guy|guys|lady|ladies|adult|adults|couple|"
+                    r"crowd|player|players|worker|workers|biker|bikers|rider|riders|skier|snowboarder|"
+                    r"surfer|climber|runner|runners|dancer|dancers|he|she)\b", re.IGNORECASE)
 CHILD_AGE_LIMIT = 16  # the law protects children under 16
 
 
@@ -152,6 +158,14 @@ def caption_child_labels(captions: pd.DataFrame, min_mentions: int = 2) -> pd.Se
     hits = captions["caption"].astype(str).map(mentions_child)
     counts = hits.groupby(captions["image"], sort=True).sum()
     return (counts >= min_mentions).rename("child")
+
+
+def caption_adult_labels(captions: pd.DataFrame, min_people: int = 3) -> pd.Series:
+    """Per image: True when at least ``min_people`` captions name a person (:data:`PERSON`) and
+    the photo is no child photo by :func:`caption_child_labels`."""
+    people = captions["caption"].astype(str).map(lambda c: bool(PERSON.search(c)))
+    counts = people.groupby(captions["image"], sort=True).sum()
+    return ((counts >= min_people) & ~caption_child_labels(captions)).rename("adult")
 
 
 def evaluate_query_check(path: Path) -> dict[str, Any]:

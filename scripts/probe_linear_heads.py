@@ -9,7 +9,7 @@ on that vector, so indexing costs the same:
 - shrinkage LDA (Ledoit-Wolf), and logistic regression after PCA whitening to 256 or 512 dims;
 - one logistic head per network (Lite0's and Lite2's halves of the vector), logits averaged;
 - an explicit adult class: photos with no child label whose captions name a person three or more
-  times (scripts/probe_withheld.py's PERSON) become "adult", so the head is told which negatives
+  times (core.legal.caption_adult_labels) become "adult", so the head is told which negatives
   are the hard ones: a 3-class multinomial head (child / adult / rest), and the product's head plus
   a child-vs-adult head fitted on child and adult photos only (each logit over its sd, summed).
 
@@ -33,7 +33,6 @@ import numpy as np
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 from probe_faces import flagged_at_rule  # noqa: E402  (sibling scripts)
-from probe_withheld import PERSON  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -45,6 +44,7 @@ from core.child_photos import unit_rows  # noqa: E402
 from core.child_training import child_training_set  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
+from core.legal import caption_adult_labels  # noqa: E402
 
 SEEDS = (29, 31, 37, 41, 43, 47, 53, 59, 61, 67)
 Score = Callable[[np.ndarray], np.ndarray]
@@ -126,8 +126,7 @@ def main() -> None:
     child, Z = labels.astype(bool), unit_rows(vectors.astype(float))
     names = [p.name for p in paths]
     captions = data.load_flickr_captions(settings.flickr_dir, set(names))
-    people = captions["caption"].map(lambda c: bool(PERSON.search(c))).groupby(captions["image"]).sum()
-    adult = ~child & (people.reindex(names).fillna(0).to_numpy() >= 3)
+    adult = caption_adult_labels(captions).reindex(names).fillna(False).to_numpy(bool)
     kind = np.where(child, 0, np.where(adult, 1, 2))  # child / adult / rest
     print(f"{settings.image_encoder}: {len(child)} photos, {child.sum()} child, {adult.sum()} adult")
     baseline: np.ndarray | None = None
@@ -146,6 +145,7 @@ def main() -> None:
         print(f"{name:16s} other photos withheld {withheld.mean():.3f} (sd {withheld.std():.3f}; adults "
               f"{adults.mean():.3f}), child flagged {found.mean():.3f}{against} "
               f"[{time.perf_counter() - start:.0f} s]", flush=True)
+        print(f"{'':16s} per fold seed {' '.join(f'{w:.3f}' for w in withheld)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ these figures were measured on:
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -37,10 +36,7 @@ from core import data  # noqa: E402
 from core.child_blend import frozen_columns_of  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
-
-PERSON = re.compile(r"\b(man|men|woman|women|person|people|guy|guys|lady|ladies|adult|adults|couple|"
-                    r"crowd|player|players|worker|workers|biker|bikers|rider|riders|skier|snowboarder|"
-                    r"surfer|climber|runner|runners|dancer|dancers|he|she)\b", re.IGNORECASE)
+from core.legal import PERSON  # noqa: E402
 
 
 def main() -> None:

@@ -24,8 +24,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("bundle", {"bundle"}),
     ("index", {"index", "pgconnect", "pgindex", "store"}),
     ("search", {"search", "details", "explain"}),
-    ("build", {"finetune_pack", "child_training", "train", "photo_inputs", "ingest", "finetune",
-               "text_finetune"}),
+    ("build", {"finetune_pack", "finetune_views", "child_training", "train", "photo_inputs", "ingest",
+               "finetune", "text_finetune"}),
     ("measure", {"evaluate", "sweep", "ablation", "bench_photos", "bench"}),
     ("entry", {"cli_parser", "cli", "__main__", "__init__"}),
 ]

@@ -3,6 +3,7 @@ captions, remade on a small real subset, loaded by name, and refused when its fi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 from conftest import damaged_copy, fresh_encoder
 from PIL import Image
+from sklearn.metrics import roc_auc_score
 
 from core import data
 from core.child_photos import EncoderChildHead
@@ -24,8 +26,9 @@ from core.encoders import (
     JOINED_TUNED,
     WeightsUnavailableError,
 )
-from core.finetune import FinetuneConfig, augment, finetune
+from core.finetune import CHILD_SCALE, FinetuneConfig, finetune, fit_joint, weights_payload
 from core.finetune_pack import PackError, build_pack, load_pack
+from core.finetune_views import augment, trunk_views
 from core.image_net import lite0_parts
 from core.own_weights import OwnWeightsError, load_own_weights, read_manifest, sha256_file
 
@@ -119,6 +122,31 @@ def test_pack_holds_the_corpus_as_the_encoder_sees_it(mini_data: Path, tmp_path:
     assert [pack.names[i] for i in pack.owner] == captions["image"].tolist()
     assert pack.validation.sum() == 24  # core.data.validation_photos: at most half of 48
     assert pack.labels.any() and not pack.labels.all()
+    assert pack.adults is not None and pack.adults.any() and not (pack.adults & pack.labels).any()
+    # A pack made before adult labels still loads; a run that needs them says how to remake it.
+    meta = json.loads((tmp_path / "pack" / "pack.json").read_text())
+    (tmp_path / "pack" / "pack.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "adult"}))
+    assert load_pack(tmp_path / "pack").adults is None
+    with pytest.raises(ValueError, match="make-pack"):
+        finetune(settings, FinetuneConfig(adult_weight=1.0), tmp_path / "out", pack=tmp_path / "pack")
+
+
+def test_an_adult_head_learns_its_labels_beside_the_search_towers(mini_data: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=mini_data, cache_dir=tmp_path / "cache")
+    pack = load_pack(build_pack(settings, tmp_path / "pack"))
+    assert pack.adults is not None and 0 < pack.adults.sum() < len(pack.adults)
+    config = FinetuneConfig(split=15, views=0, epochs=30, batch_size=16, adult_weight=1.0, lr_heads=1e-2)
+    views = trunk_views(pack.photos, config, 0)
+    model = fit_joint(views, pack.text, pack.owner, pack.labels, config, adults=pack.adults)
+    assert model.adult is not None
+    with torch.inference_mode():
+        pooled, _ = model.photo(views[:, 0])
+        adult = model.adult(pooled * CHILD_SCALE).squeeze(-1).numpy()
+    # It learnt which photos show adults (its training photos: the head can fit them all).
+    assert roc_auc_score(pack.adults, adult) > 0.95  # random heads: 0.2-0.7
+    with pytest.raises(ValueError, match="adult label per photo"):
+        fit_joint(views, pack.text, pack.owner, pack.labels, config)
+    assert "adult" not in str(weights_payload(model, config, 0.5).keys())  # training only
 
 
 def test_a_folder_that_is_not_a_pack_is_refused_with_the_command_that_makes_one(tmp_path: Path) -> None:

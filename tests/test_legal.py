@@ -10,6 +10,7 @@ import pytest
 from core.data import DataError
 from core.legal import (
     DISCLAIMER,
+    caption_adult_labels,
     caption_child_labels,
     child_terms,
     evaluate_query_check,
@@ -102,6 +103,22 @@ def test_caption_labels_on_real_captions(flickr_dir: Path) -> None:
     counts = captions.assign(hit=captions["caption"].map(mentions_child)).groupby("image")["hit"].sum()
     assert (labels == (counts >= 2)).all()
     assert 0 < labels.mean() < 1
+    # Adults, the negatives the child check confuses most: people in the captions, no child.
+    adults = caption_adult_labels(captions)
+    assert adults["1003163366_44323f5815.jpg"]  # "A man lays on a bench while his dog sits by him"
+    assert not adults["1000268201_693b08cb0e.jpg"] and not adults["1001773457_577c3a7d70.jpg"]
+    assert not (adults & labels).any() and 0 < adults.mean() < 1
+
+
+def test_adult_labels_need_three_captions_with_a_person_and_no_child_label() -> None:
+    captions = pd.DataFrame({
+        "image": ["a"] * 5 + ["b"] * 5 + ["c"] * 5,
+        "caption": ["A man rides", "Skier on a slope", "She skis", "A dog", "Snow",
+                    "A boy and a man", "A child runs", "A man", "A man", "A man",
+                    "A woman", "People", "A dog", "A dog", "A field"],
+    })
+    assert caption_adult_labels(captions).to_dict() == {"a": True, "b": False, "c": False}
+    assert caption_adult_labels(captions, min_people=2).to_dict() == {"a": True, "b": False, "c": True}
 
 
 def test_caption_labels_need_min_mentions() -> None:
