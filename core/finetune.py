@@ -143,8 +143,10 @@ def photo_outputs(model: JointModel, views: torch.Tensor, device: str = "cpu",
     return np.concatenate(pooled), np.concatenate(logits)
 
 
-def _recall_at(model: JointModel, text: np.ndarray, pooled: np.ndarray, truth: np.ndarray,
-               ks: tuple[int, ...] = (1, 10)) -> dict[str, float]:
+def own_towers_recall(model: JointModel, text: np.ndarray, pooled: np.ndarray, truth: np.ndarray,
+                      ks: tuple[int, ...] = (1, 10)) -> dict[str, float]:
+    """R@k (%) of captions ``text`` finding their photo ``truth`` among ``pooled`` with the run's
+    own towers: how fine-tune runs are compared (a selection figure)."""
     with torch.inference_mode():
         t = model.text_tower(torch.from_numpy(text.astype(np.float32))).numpy()
         i = model.image_tower(torch.from_numpy(pooled)).numpy()
@@ -153,7 +155,7 @@ def _recall_at(model: JointModel, text: np.ndarray, pooled: np.ndarray, truth: n
     return {f"r{k}": float(np.mean(ranks <= k) * 100) for k in ks}
 
 
-def _captions_of(inputs: FinetuneInputs, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def captions_of(inputs: FinetuneInputs, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(caption vectors, owner as a position in `rows`) of the captions of photos `rows`."""
     keep = np.isin(inputs.owner, rows)
     position = np.full(len(inputs.names), -1)
@@ -187,7 +189,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
     train, held = np.flatnonzero(~inputs.validation), np.flatnonzero(inputs.validation)
     y = inputs.labels[train]
     adults = inputs.adults[train] if inputs.adults is not None else None
-    text, owner = _captions_of(inputs, train)
+    text, owner = captions_of(inputs, train)
     views = trunk_views(inputs.photos[train], config, config.views, device,
                         progress(f"views of {len(train)} photos", len(train)))
     plain = trunk_views(inputs.photos[held], config, 0, device, progress("validation photos", len(held)))
@@ -195,7 +197,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
     oof = np.zeros(len(train))
     folds = StratifiedKFold(config.folds, shuffle=True, random_state=config.seed)
     for k, (fit_rows, out_rows) in enumerate(folds.split(np.zeros(len(train)), y)):
-        fold_text, fold_owner = _captions_of(inputs, train[fit_rows])
+        fold_text, fold_owner = captions_of(inputs, train[fit_rows])
         model = fit_joint(views[fit_rows], fold_text, fold_owner, y[fit_rows], config,
                           progress(f"fold {k + 1}/{config.folds} epochs", config.epochs), device,
                           None if adults is None else adults[fit_rows])
@@ -210,7 +212,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
     threshold = threshold_for_recall(scores[labels], config.target_recall, config.confidence)
     flagged = scores >= threshold
     val_flagged, val_labels = flagged[len(train) :], inputs.labels[held]
-    val_text, val_owner = _captions_of(inputs, held)
+    val_text, val_owner = captions_of(inputs, held)
     figures = {
         "child_flagged_out_of_sample": float(flagged[labels].mean()),
         "other_withheld_out_of_sample": float(flagged[~labels].mean()),
@@ -218,7 +220,7 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
         "other_withheld_validation": float(val_flagged[~val_labels].mean()),
         "child_threshold": threshold,
         # Runs are compared on it: a selection figure (no validation photo or caption was learnt).
-        "validation_own_towers": _recall_at(model, val_text, pooled, val_owner),
+        "validation_own_towers": own_towers_recall(model, val_text, pooled, val_owner),
     }
     payload = weights_payload(model, config, threshold)
     name = (torch.cuda.get_device_name() if device.startswith("cuda")

@@ -38,9 +38,9 @@ from core.config import Settings
 from core.encoders import PHOTO_FINETUNES
 from core.finetune import (
     FinetuneConfig,
-    _captions_of,
-    _recall_at,
+    captions_of,
     fit_joint,
+    own_towers_recall,
     photo_outputs,
     weights_payload,
 )
@@ -71,8 +71,8 @@ def main() -> None:
     views = trunk_views(inputs.photos[train], base, base.views)
     plain = trunk_views(inputs.photos[held], base, 0)
     print(f"views {time.time() - start:.0f} s", flush=True)
-    text, owner = _captions_of(inputs, train)
-    val_text, val_owner = _captions_of(inputs, held)
+    text, owner = captions_of(inputs, train)
+    val_text, val_owner = captions_of(inputs, held)
     for arm in args.arms.split(","):
         config = dataclasses.replace(base, adult_weight=args.adult_weight if arm == "adult" else 0.0)
         start = time.time()
@@ -84,7 +84,7 @@ def main() -> None:
         scores = 1 / (1 + np.exp(-logits))
         threshold = threshold_for_recall(scores[labels], config.target_recall, config.confidence)
         figures = {"seconds": round(seconds),
-                   "validation_own_towers": _recall_at(model, val_text, pooled, val_owner),
+                   "validation_own_towers": own_towers_recall(model, val_text, pooled, val_owner),
                    "own_head_withheld_validation": float((scores[~labels] >= threshold).mean()),
                    "own_head_adults_withheld_validation":
                        float((scores[inputs.adults[held]] >= threshold).mean())}
