@@ -96,7 +96,7 @@ def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: 
     per_epoch = max(len(views) // config.batch_size, 1)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, [config.lr_tail, config.lr_heads], total_steps=config.epochs * per_epoch)
-    captions_of = [np.flatnonzero(owner == i) for i in range(len(views))]
+    photo_captions = [np.flatnonzero(owner == i) for i in range(len(views))]
     views = views.to(device)
     text_t = torch.from_numpy(text.astype(np.float32)).to(device)
     target = torch.from_numpy(labels.astype(np.float32)).to(device)
@@ -108,7 +108,7 @@ def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: 
         order = rng.permutation(len(views))[: per_epoch * config.batch_size]
         for rows in order.reshape(per_epoch, -1):
             view = torch.from_numpy(rng.integers(0, views.shape[1], len(rows))).to(device)
-            caption = [captions_of[r][rng.integers(len(captions_of[r]))] for r in rows]
+            caption = [photo_captions[r][rng.integers(len(photo_captions[r]))] for r in rows]
             rows_t = torch.from_numpy(rows).to(device)
             with _autocast(device):
                 pooled, child = model.photo(views[rows_t, view])
@@ -119,7 +119,7 @@ def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: 
             loss = (F.cross_entropy(logits, labels_t) + F.cross_entropy(logits.T, labels_t)) / 2
             loss = loss + config.child_weight * F.binary_cross_entropy_with_logits(
                 child, target[rows_t], pos_weight=pos_weight)
-            if model.adult is not None:
+            if model.adult is not None and adults is not None:  # as above: the targets exist
                 adult = model.adult(pooled.float() * CHILD_SCALE).squeeze(-1)
                 loss = loss + config.adult_weight * F.binary_cross_entropy_with_logits(
                     adult, adult_target[rows_t], pos_weight=adult_pos_weight)
