@@ -112,6 +112,25 @@ def out_of_fold(head: Head, Z: np.ndarray, child: np.ndarray, kind: np.ndarray, 
     return scores
 
 
+def compare(label: str, head: Head, Z: np.ndarray, child: np.ndarray, kind: np.ndarray, adult: np.ndarray,
+            baseline: np.ndarray | None) -> np.ndarray:
+    """Print `head`'s figures at the product's rule over the ten fold seeds, against `baseline`
+    (the first head's other photos withheld per seed), and return its own."""
+    start = time.perf_counter()
+    rows = []
+    for seed in SEEDS:
+        flagged = flagged_at_rule(out_of_fold(head, Z, child, kind, seed), child)
+        rows.append((flagged[~child].mean(), flagged[child].mean(), flagged[adult].mean()))
+    withheld, found, adults = np.array(rows).T
+    against = "" if baseline is None else (f", {withheld.mean() - baseline.mean():+.3f} vs first, "
+                                           f"lower on {(withheld < baseline).sum()}/10")
+    print(f"{label:16s} other photos withheld {withheld.mean():.3f} (sd {withheld.std():.3f}; adults "
+          f"{adults.mean():.3f}), child flagged {found.mean():.3f}{against} "
+          f"[{time.perf_counter() - start:.0f} s]", flush=True)
+    print(f"{'':16s} per fold seed {' '.join(f'{w:.3f}' for w in withheld)}", flush=True)
+    return withheld
+
+
 def main() -> None:
     settings = Settings()
     candidates = heads(settings.image_encoder)
@@ -133,20 +152,8 @@ def main() -> None:
     for name, head in candidates.items():
         if wanted and name not in wanted and name != "product":
             continue
-        start = time.perf_counter()
-        rows = []
-        for seed in SEEDS:
-            flagged = flagged_at_rule(out_of_fold(head, Z, child, kind, seed), child)
-            rows.append((flagged[~child].mean(), flagged[child].mean(), flagged[adult].mean()))
-        withheld, found, adults = np.array(rows).T
-        against = "" if baseline is None else (f", {withheld.mean() - baseline.mean():+.3f} vs product, "
-                                               f"lower on {(withheld < baseline).sum()}/10")
+        withheld = compare(name, head, Z, child, kind, adult, baseline)
         baseline = withheld if baseline is None else baseline
-        print(f"{name:16s} other photos withheld {withheld.mean():.3f} (sd {withheld.std():.3f}; adults "
-              f"{adults.mean():.3f}), child flagged {found.mean():.3f}{against} "
-              f"[{time.perf_counter() - start:.0f} s]", flush=True)
-        print(f"{'':16s} per fold seed {' '.join(f'{w:.3f}' for w in withheld)}", flush=True)
-
 
 if __name__ == "__main__":
     main()
