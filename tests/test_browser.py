@@ -26,6 +26,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run"]
 SERVER_START_S = 60
 FIRST_SEARCH_S = 60  # generous: shared CI cores; the timing itself is printed
+# Each later step: "Why this photo" runs 12 photos through the networks again, which took over
+# 30 s once on 2 cores shared with a training run. What is asserted does not depend on it.
+STEP_S = 90
 QUERY = "A dog runs through the water"
 PLACEHOLDER = "e.g. two dogs running on snow"
 SECOND_QUERY = "Two people ride bicycles down a street"
@@ -165,28 +168,28 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
             started = time.monotonic()
             box.fill(SECOND_QUERY)
             box.press("Enter")
-            expect(page.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible(timeout=STEP_S * 1000)
             _painted(page)
             second_search = time.monotonic() - started
 
             page.get_by_text("Why this photo").click()
-            expect(page.get_by_text(re.compile("^Matched most: "))).to_have_count(12, timeout=30_000)
+            expect(page.get_by_text(re.compile("^Matched most: "))).to_have_count(12, timeout=STEP_S * 1000)
             _painted(page)
             _screenshot(page, page.get_by_text(wording.EXPLAIN_LEGEND), shots / "why-this-photo.png")
             page.get_by_text("Why this photo").click()
-            expect(page.get_by_text(re.compile("^Matched most: "))).to_have_count(0, timeout=30_000)
+            expect(page.get_by_text(re.compile("^Matched most: "))).to_have_count(0, timeout=STEP_S * 1000)
 
             page.get_by_role("button", name="Similar photos").first.click()
-            expect(page.get_by_text(re.compile("^Photos like "))).to_be_visible(timeout=30_000)
+            expect(page.get_by_text(re.compile("^Photos like "))).to_be_visible(timeout=STEP_S * 1000)
             # the text search's cards (with their scores) go once the rerun ends: none has a score
-            expect(page.get_by_text(re.compile(r"Score \d"))).to_have_count(0, timeout=30_000)
+            expect(page.get_by_text(re.compile(r"Score \d"))).to_have_count(0, timeout=STEP_S * 1000)
             _painted(page, 13)  # the query photo and 12 look-alikes
             _screenshot(page, page.get_by_text(re.compile("^Photos like ")), shots / "similar-photos.png")
 
             page.get_by_text("Search with a photo of your own").click()
             chooser = page.locator("[data-testid='stFileUploader'] input[type='file']").first
             chooser.set_input_files(str(upload))
-            expect(page.get_by_text("Photos like uploaded photo")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("Photos like uploaded photo")).to_be_visible(timeout=STEP_S * 1000)
             _painted(page, 13)
             _screenshot(page, page.get_by_text("Photos like uploaded photo"), shots / "upload-as-query.png")
 
