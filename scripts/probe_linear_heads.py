@@ -112,6 +112,17 @@ def out_of_fold(head: Head, Z: np.ndarray, child: np.ndarray, kind: np.ndarray, 
     return scores
 
 
+def fresh_photos(settings: Settings) -> tuple[list[Path], np.ndarray, np.ndarray, np.ndarray]:
+    """The 2,100 photos no fine-tuned network learnt: paths, child and adult labels (from their
+    captions) and each one's kind (0 child, 1 adult, 2 the rest)."""
+    paths, labels = child_training_set(settings)
+    child = labels.astype(bool)
+    names = [p.name for p in paths]
+    captions = data.load_flickr_captions(settings.flickr_dir, set(names))
+    adult = caption_adult_labels(captions).reindex(names).fillna(False).to_numpy(bool)
+    return paths, child, adult, np.where(child, 0, np.where(adult, 1, 2))
+
+
 def compare(label: str, head: Head, Z: np.ndarray, child: np.ndarray, kind: np.ndarray, adult: np.ndarray,
             baseline: np.ndarray | None) -> np.ndarray:
     """Print `head`'s figures at the product's rule over the ten fold seeds, against `baseline`
@@ -138,15 +149,11 @@ def main() -> None:
     unknown = wanted - set(candidates)
     if unknown:
         raise SystemExit(f"unknown head(s) {sorted(unknown)}; choose from {', '.join(candidates)}")
-    paths, labels = child_training_set(settings)
+    paths, child, adult, kind = fresh_photos(settings)
     vectors, failures = embed_images(paths, settings.image_encoder, settings.cache_dir)
     if failures:
         raise SystemExit(f"{len(failures)} photos could not be read")
-    child, Z = labels.astype(bool), unit_rows(vectors.astype(float))
-    names = [p.name for p in paths]
-    captions = data.load_flickr_captions(settings.flickr_dir, set(names))
-    adult = caption_adult_labels(captions).reindex(names).fillna(False).to_numpy(bool)
-    kind = np.where(child, 0, np.where(adult, 1, 2))  # child / adult / rest
+    Z = unit_rows(vectors.astype(float))
     print(f"{settings.image_encoder}: {len(child)} photos, {child.sum()} child, {adult.sum()} adult")
     baseline: np.ndarray | None = None
     for name, head in candidates.items():

@@ -25,11 +25,9 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
-from probe_linear_heads import compare, product  # noqa: E402  (a sibling script)
+from probe_linear_heads import compare, fresh_photos, product  # noqa: E402  (a sibling script)
 
-from core import data  # noqa: E402
 from core.child_photos import unit_rows  # noqa: E402
-from core.child_training import child_training_set  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.encoders import (  # noqa: E402
     FINETUNED,
@@ -41,7 +39,6 @@ from core.encoders import (  # noqa: E402
 )
 from core.image_encoders import CnnImageEncoder  # noqa: E402
 from core.image_net import build_finetuned  # noqa: E402
-from core.legal import caption_adult_labels  # noqa: E402
 
 LEARNT_AT = {FINETUNED: 224, FINETUNED_LITE2: LITE2_SIZE}
 
@@ -71,12 +68,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/probe_resolution"))
     args = parser.parse_args()
     settings = Settings()
-    paths, labels = child_training_set(settings)
-    child = labels.astype(bool)
-    names = [p.name for p in paths]
-    captions = data.load_flickr_captions(settings.flickr_dir, set(names))
-    adult = caption_adult_labels(captions).reindex(names).fillna(False).to_numpy(bool)
-    kind = np.where(child, 0, np.where(adult, 1, 2))
+    paths, child, adult, kind = fresh_photos(settings)
     sizes = {FINETUNED: [int(s) for s in args.lite0.split(",")],
              FINETUNED_LITE2: [int(s) for s in args.lite2.split(",")]}
     read: dict[tuple[str, int], np.ndarray] = {}
