@@ -35,7 +35,7 @@ from core.config import Settings  # noqa: E402
 from core.embeddings import embed_images  # noqa: E402
 from core.encoders import get_encoder  # noqa: E402
 from core.image_encoders import decoded_batches, torch_threads  # noqa: E402
-from core.image_net import lite_parts  # noqa: E402
+from core.image_net import build_finetuned, lite_parts  # noqa: E402
 
 SEEDS = (42, 7, 1, 3, 5, 11, 13, 17, 19, 23)
 Fit = Callable[[int], tuple[float, float]]  # seed -> (child photos flagged, other photos withheld)
@@ -107,10 +107,10 @@ def main() -> None:
         vectors, _ = run_layers(fresh_paths, size, trunk.eval(), tail.eval(), [])
         report(f"+ frozen Lite0 {size} px", logistic(np.hstack([base, vectors]), yf))
     for name in ("efficientnet-lite0-captions", "efficientnet-lite2-captions"):
-        encoder = get_encoder(name, "image")
-        trunk, tail = encoder._load()
+        size = get_encoder(name, "image").size
+        trunk, tail = (part.eval() for part in build_finetuned(name, size))
         taps = list(range(len(tail) - 9, len(tail) - 4))  # the last blocks and the head's conv
-        for tap, pooled in run_layers(fresh_paths, encoder.size, trunk, tail, taps)[1].items():
+        for tap, pooled in run_layers(fresh_paths, size, trunk, tail, taps)[1].items():
             report(f"+ {name} layer {tap} ({type(tail[tap]).__name__})",
                    logistic(np.hstack([base, pooled]), yf))
     everything = cached(paths, settings.image_encoder, settings)

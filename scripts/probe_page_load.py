@@ -30,8 +30,8 @@ from test_browser import (  # noqa: E402
     PLACEHOLDER,
     QUERY,
     SECOND_QUERY,
-    _box_shown,
-    _free_port,
+    box_shown,
+    free_port,
 )
 
 from core.config import PROJECT_ROOT  # noqa: E402
@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
         server = subprocess.Popen(
             [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port), "--server.address",
@@ -70,7 +70,7 @@ def main() -> None:
                     page = browser.new_page(viewport={"width": 1280, "height": 800})
                     opened = time.monotonic()
                     page.goto(f"http://127.0.0.1:{port}/search", wait_until="domcontentloaded")
-                    _box_shown(page)  # checked on every frame
+                    box_shown(page)  # checked on every frame
                     shown = time.monotonic()
                     box = page.get_by_placeholder(PLACEHOLDER)
                     box.fill(QUERY)

@@ -34,7 +34,7 @@ PLACEHOLDER = "e.g. two dogs running on snow"
 SECOND_QUERY = "Two people ride bicycles down a street"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -53,7 +53,7 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
     """serve.py (`streamlit run app.py`, warming the model from process start) on a free
     loopback port; yields its URL once it says it is ready, and the seconds from process start to
     ready it printed; always stopped."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts), "PYTHONPATH": str(PROJECT_ROOT)}
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
@@ -103,7 +103,7 @@ SHOWN = ("placeholder => { const box = document.querySelector(`input[placeholder
          "return box !== null && box.getBoundingClientRect().width > 0; }")
 
 
-def _box_shown(page) -> None:  # type: ignore[no-untyped-def]
+def box_shown(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the query box is laid out, checked on every frame: expect().to_be_visible()
     polls at growing intervals (up to a second), which added about 0.3 s to the timings."""
     page.wait_for_function(SHOWN, arg=PLACEHOLDER, polling="raf", timeout=FIRST_SEARCH_S * 1000)
@@ -146,7 +146,7 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             opened = time.monotonic()
             page.goto(f"{server}/search", wait_until="domcontentloaded")
-            _box_shown(page)
+            box_shown(page)
             box = page.get_by_placeholder(PLACEHOLDER)
             expect(box).to_be_visible()  # what a person sees, not only laid out
             box.fill(QUERY)
