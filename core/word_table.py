@@ -15,12 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from core.config import nltk_data_dir
 
 TABLE_FILE = "withsense-words.json"
 FORMAT = 1  # raise when core.text changes what it computes: older tables are then ignored
 _lock = threading.Lock()
+Row = list[Any]  # lemma, noun lemma, animal, animal (main sense), person, word classes
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,28 @@ def table_path() -> Path:
 
 def facts(word: str) -> WordFacts | None:
     """The table's facts about `word`, or None when it is not in the table (or there is none)."""
-    return _table().get(word)
+    row = _table().get(word)
+    return None if row is None else _facts(row)
 
 
-def _table() -> dict[str, WordFacts]:
+def read(path: Path) -> dict[str, WordFacts]:
+    """The whole table at `path` (empty when absent or unreadable)."""
+    return {word: _facts(row) for word, row in _rows(path).items()}
+
+
+def _facts(row: Row) -> WordFacts:
+    return WordFacts(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]), frozenset(row[5]))
+
+
+def _table() -> dict[str, Row]:
     with _lock:  # the app's warm-up thread and a first search may ask together
-        return _read(table_path())
+        return _rows(table_path())
 
 
 @lru_cache(maxsize=1)
-def _read(path: Path) -> dict[str, WordFacts]:
+def _rows(path: Path) -> dict[str, Row]:
+    # Rows stay as JSON gave them; a word's facts are made when it is asked for: a cold start
+    # reads ~25k words and needs a handful.
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -56,8 +70,7 @@ def _read(path: Path) -> dict[str, WordFacts]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         return {}
     words = payload.get("words", {})
-    return {word: WordFacts(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]), frozenset(row[5]))
-            for word, row in words.items()}
+    return words if isinstance(words, dict) else {}
 
 
 def build(words: Iterable[str], path: Path | None = None) -> int:
@@ -77,5 +90,5 @@ def build(words: Iterable[str], path: Path | None = None) -> int:
     partial.write_text(json.dumps({"format": FORMAT, "words": rows}, separators=(",", ":")),
                        encoding="utf-8")
     partial.replace(target)
-    _read.cache_clear()
+    _rows.cache_clear()
     return len(rows)
