@@ -162,5 +162,6 @@ def main() -> None:
         withheld = compare(name, head, Z, child, kind, adult, baseline)
         baseline = withheld if baseline is None else baseline
 
+
 if __name__ == "__main__":
     main()

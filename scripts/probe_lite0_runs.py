@@ -26,7 +26,7 @@ import numpy as np
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 from probe_linear_heads import compare, fresh_photos, product  # noqa: E402  (sibling scripts)
-from probe_resolution import LEARNT_AT, vectors  # noqa: E402
+from probe_resolution import learnt_at, vectors  # noqa: E402
 
 from core.child_photos import unit_rows  # noqa: E402
 from core.config import Settings  # noqa: E402
@@ -40,7 +40,7 @@ def lite0_of(folder: Path, paths: list[Path], cache: Path) -> np.ndarray:
     os.environ["WITHSENSE_MODELS"] = str(folder)
     try:
         key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
-        return unit_rows(vectors(FINETUNED, LEARNT_AT[FINETUNED], paths, cache / key)[0].astype(float))
+        return unit_rows(vectors(FINETUNED, learnt_at(FINETUNED), paths, cache / key)[0].astype(float))
     finally:
         if previous is None:
             os.environ.pop("WITHSENSE_MODELS")
@@ -56,7 +56,7 @@ def main() -> None:
     settings = Settings()
     paths, child, adult, kind = fresh_photos(settings)
     committed = lite0_of(models_dir(), paths, args.cache)
-    lite2 = unit_rows(vectors(FINETUNED_LITE2, LEARNT_AT[FINETUNED_LITE2], paths, args.cache / "lite2")[0]
+    lite2 = unit_rows(vectors(FINETUNED_LITE2, learnt_at(FINETUNED_LITE2), paths, args.cache / "lite2")[0]
                       .astype(float))
     runs = {folder.name: lite0_of(folder, paths, args.cache) for folder in args.runs}
     every = [committed, *runs.values()]

@@ -32,15 +32,18 @@ from core.config import Settings  # noqa: E402
 from core.encoders import (  # noqa: E402
     FINETUNED,
     FINETUNED_LITE2,
-    LITE2_SIZE,
     LITE_MEAN,
     LITE_STD,
     REGISTRY,
+    get_encoder,
 )
 from core.image_encoders import CnnImageEncoder  # noqa: E402
 from core.image_net import build_finetuned  # noqa: E402
 
-LEARNT_AT = {FINETUNED: 224, FINETUNED_LITE2: LITE2_SIZE}
+
+def learnt_at(name: str) -> int:
+    """The size the registered encoder reads `name` at: the one its weights learnt at."""
+    return int(get_encoder(name, "image").size)
 
 
 def vectors(name: str, size: int, paths: list[Path], cache: Path) -> tuple[np.ndarray, float]:
@@ -48,7 +51,7 @@ def vectors(name: str, size: int, paths: list[Path], cache: Path) -> tuple[np.nd
     file = cache / f"{name}-{size}.npy"
     if file.exists():
         return np.load(file), 0.0
-    encoder = CnnImageEncoder(REGISTRY[name], lambda: build_finetuned(name, LEARNT_AT[name]), size=size,
+    encoder = CnnImageEncoder(REGISTRY[name], lambda: build_finetuned(name, learnt_at(name)), size=size,
                               mean=LITE_MEAN, std=LITE_STD)
     encoder.encode_arrays(np.zeros((1, 3, size, size), np.float32))  # load before timing
     start = time.perf_counter()
@@ -82,6 +85,7 @@ def main() -> None:
                                  unit_rows(read[FINETUNED_LITE2, s2].astype(float))]))
         withheld = compare(f"Lite0 {s0} + Lite2 {s2}", product(), Z, child, kind, adult, baseline)
         baseline = withheld if baseline is None else baseline
+
 
 if __name__ == "__main__":
     main()
