@@ -35,7 +35,7 @@ def relearns_whole_network(image_encoder: str) -> bool:
     """Whether ChildPhotoNet on `image_encoder` would fine-tune its whole CNN from the pixels (the
     child member was fine-tuned whole, so its trunk passes pixels through): a fit per fold that
     did not finish in 35 minutes on 2 cores (2026-11-28)."""
-    return get_encoder(image_encoder, "image").trunk_shape()[0] == 3  # RGB: no CNN layer ran
+    return bool(get_encoder(image_encoder, "image").tail_is_whole_network())
 
 
 class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):

@@ -124,6 +124,11 @@ class CnnImageEncoder:
             self._trunk_shape = tuple(int(d) for d in probe.shape[1:])
         return self._trunk_shape
 
+    def tail_is_whole_network(self) -> bool:
+        """Whether the trunk is empty (a network fine-tuned whole): a head on its tail relearns
+        every layer from the pixels."""
+        return len(self._load()[0]) == 0
+
     def tail_copy(self) -> Any:
         """A trainable copy of the layers after the trunk, ending in the pooled vector."""
         import copy
@@ -209,6 +214,9 @@ class JoinedImageEncoder:
 
     def trunk_shape(self) -> tuple[int, ...]:
         return self.members()[self.child_member].trunk_shape()
+
+    def tail_is_whole_network(self) -> bool:
+        return self.members()[self.child_member].tail_is_whole_network()
 
     def tail_copy(self) -> Any:
         return self.members()[self.child_member].tail_copy()

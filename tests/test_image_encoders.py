@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.encoders import JOINED, REGISTRY, UnknownEncoderError, get_encoder
+from core.encoders import JOINED, JOINED_BOTH_TUNED, REGISTRY, UnknownEncoderError, get_encoder
 from core.image_encoders import normalise
 
 
@@ -43,6 +43,13 @@ def test_joined_encoder_gives_the_child_check_lite0s_trunk(photos: Path) -> None
     joined.encode_paths(photos, batch_size=3, on_trunk=lambda rows, t: seen.append((rows, tuple(t.shape))))
     assert [rows for rows, _ in seen] == [[0, 1], [3, 4]]  # readable positions, batch by batch
     assert all(shape[1:] == lite0.trunk_shape() for _, shape in seen)
+
+
+def test_only_networks_fine_tuned_whole_have_an_empty_trunk() -> None:
+    """A child head on a frozen network's tail learns its last layers; on a network fine-tuned
+    whole (the committed weights), the tail is every layer, so such a head relearns the CNN."""
+    assert not get_encoder(JOINED, "image").tail_is_whole_network()
+    assert get_encoder(JOINED_BOTH_TUNED, "image").tail_is_whole_network()
 
 
 def test_unknown_image_encoder_lists_the_new_names() -> None:
