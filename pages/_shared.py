@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from core.config import Settings
 from core.data import TargetReport, load_relevance
 from core.images import ImageError
 from core.reports import MetricsReport, load_metrics
-from ui import dataset, links, wording
+from ui import charts, dataset, links, wording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -249,6 +249,17 @@ def metrics_report(path: Path) -> MetricsReport:
     except OSError:
         mtime = 0
     return metrics(str(path), mtime)
+
+
+def numbers_table(table: pd.DataFrame, where: Any = st, label: str | None = None, **kwargs: Any) -> None:
+    """`table` without its index, each column in `table.attrs["decimals"]` (set by ui.charts)
+    padded to its decimals; a wide table keeps its `label` column in view as it scrolls."""
+    decimals = table.attrs.get(charts.DECIMALS, {})
+    config: dict[str, Any] = {column: st.column_config.NumberColumn(format=f"%.{digits}f")
+                              for column, digits in decimals.items()}
+    if label is not None:
+        config[label] = st.column_config.TextColumn(pinned=True, width="large")
+    where.dataframe(table, hide_index=True, column_config=config, **kwargs)
 
 
 @st.cache_data(show_spinner=False)

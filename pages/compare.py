@@ -28,13 +28,14 @@ except _problems.EXPECTED_ERRORS as exc:
     _problems.show_problem(exc)
     st.stop()
 
-st.caption(f"Metrics produced {report.produced} · {wording.escape_markdown(report.source)}")
+source = wording.escape_markdown(wording.project_path(report.source))
+st.caption(f"Metrics produced {report.produced} · {source}")
 
 def chart_beside_table(figure: Any, table: Any, key: str) -> Any:
     """A chart on the left, its table on the right; returns the table's column for captions."""
     chart_col, table_col = st.columns(2)
     chart_col.plotly_chart(figure, key=key)
-    table_col.dataframe(table, hide_index=True)
+    _shared.numbers_table(table, table_col)
     return table_col
 
 
@@ -76,7 +77,7 @@ encoders = _shared.ablation(settings)
 if encoders.empty:
     st.info("No encoder comparison yet; each row is made by `python -m core ablate LABEL`.")
 else:
-    st.dataframe(encoders, hide_index=True)
+    _shared.numbers_table(charts.ablation_table(encoders), label="row")
     st.caption("Each row measured the same way on training data only (retrieval over 1,000 held-out "
                "extra-corpus photos and over the practicum test photos, CV RMSE over 5 splits, zero-shot "
                "tau-c, the child head's out-of-sample figures, indexing speed on 2 CPU cores). These are "
@@ -91,7 +92,7 @@ if legal:
         col.metric(label, value, help=meaning)
     st.caption(" ".join(provenance(kind) for kind in ("legal.query", "legal.image_holdout")))
     if not report.child_classifiers.empty:
-        st.dataframe(report.child_classifiers, hide_index=True)
+        _shared.numbers_table(charts.child_classifier_table(report))
         st.caption("Child-photo classifiers compared on training photos only (out of fold), each at the "
                    "threshold it chose for recall ≥ 0.98 at 95% confidence: the first is in use. "
                    + provenance("legal.classifiers"))

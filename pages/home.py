@@ -69,5 +69,4 @@ else:
     st.dataframe(
         {"Property": [label for label, _ in facts], "Value": [value for _, value in facts]},
         hide_index=True,
-        width=640,
     )

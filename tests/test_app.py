@@ -491,6 +491,10 @@ def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, ap
     table = at.dataframe[0].value
     assert table["Model"].tolist() == [m.label for m in reports.MODELS.values()]
     assert {"RMSE", "std", "MAE", "τc"} <= set(table.columns)
+    # every figure to three decimals, so an MAE of 0.150 does not show as 0.15 beside 0.152
+    shown = json.loads(at.dataframe[0].proto.columns)
+    assert {column: shown[column]["type_config"]["format"] for column in ("RMSE", "MAE", "τc")} == {
+        "RMSE": "%.3f", "MAE": "%.3f", "τc": "%.3f"}
     assert len(at.metric) == 4  # legal checks
     classifiers = at.dataframe[-1].value
     labels = reports.CHILD_CLASSIFIER_LABELS
@@ -501,6 +505,13 @@ def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, ap
     captions = " ".join(_texts(at.caption))
     assert "Holdout: clean figure" in captions and "Practicum test: selection figure" in captions
     assert "adopted after a holdout read" in captions
+
+
+def test_report_files_are_named_from_the_project_folder(tmp_path: Path) -> None:
+    """The compare page names its metrics file as the README does; one elsewhere in full."""
+    assert wording.project_path(PROJECT_ROOT / "reports" / "metrics.json") == "reports/metrics.json"
+    outside = tmp_path / "metrics.json"
+    assert wording.project_path(outside) == str(outside)
 
 
 def test_compare_page_shows_the_photo_encoder_rows(without_model: Path, app_env: Path) -> None:
@@ -521,6 +532,10 @@ def test_compare_page_shows_the_photo_encoder_rows(without_model: Path, app_env:
     assert table["row"].tolist() == ["frozen", "last stage"]
     assert table["test R@1"].tolist() == [48.4, 50.1]
     assert table["other photos withheld"].isna().tolist() == [True, False]
+    assert table["other photos withheld"].dtype.kind == "f"  # a missing figure is blank, not "None"
+    shown = json.loads(next(d.proto.columns for d in at.dataframe if "row" in d.value.columns))
+    assert shown["CV RMSE"]["type_config"]["format"] == "%.4f"
+    assert shown["test R@1"]["type_config"]["format"] == "%.1f"
 
 
 def test_compare_page_without_metrics_names_the_command(without_model: Path, app_env: Path) -> None:

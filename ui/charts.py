@@ -47,10 +47,41 @@ FAMILY_COLORS = {"baseline": MUTED, "linear": ACCENT, "neural network": PRIMARY}
 # --------------------------------------------------------------------------------------------
 
 
+DECIMALS = "decimals"  # a table's attrs key: {column: decimals}, how the page shows its numbers
+
+
+def with_decimals(table: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
+    """`table` with its numeric columns' display decimals attached (the page pads to them, so
+    0.200 does not show as 0.2 beside 0.184); a missing figure becomes NaN, shown blank."""
+    table = table.copy()
+    for column in decimals:
+        table[column] = pd.to_numeric(table[column], errors="coerce").round(decimals[column])
+    table.attrs[DECIMALS] = dict(decimals)
+    return table
+
+
 def _shown(frame: pd.DataFrame, columns: dict[str, tuple[str, int | None]]) -> pd.DataFrame:
     """Columns renamed for display (shown name -> (column, decimals or None to keep as is))."""
-    return pd.DataFrame({shown: frame[col] if digits is None else frame[col].round(digits)
-                         for shown, (col, digits) in columns.items()})
+    table = pd.DataFrame({shown: frame[col] for shown, (col, _) in columns.items()})
+    decimals = {shown: digits for shown, (_, digits) in columns.items() if digits is not None}
+    return with_decimals(table, decimals)
+
+
+# The photo-encoder ablation's columns (core.ablation.COLUMNS' shown names): R@k in %, RMSE to
+# the fourth decimal (rows differ there), shares and tau-c to the third.
+ABLATION_DECIMALS = {"val R@1": 1, "test R@1": 1, "test R@10": 1, "CV RMSE": 4, "zero-shot tau-c": 3,
+                     "child photos flagged": 3, "other photos withheld": 3, "indexing photos/s": 1}
+CHILD_CLASSIFIER_DECIMALS = {"Child photos flagged": 3, "Other photos withheld": 3}
+
+
+def ablation_table(table: pd.DataFrame) -> pd.DataFrame:
+    """core.ablation's table as shown: numbers to fixed decimals, missing figures blank."""
+    return with_decimals(table, {c: d for c, d in ABLATION_DECIMALS.items() if c in table.columns})
+
+
+def child_classifier_table(report: MetricsReport) -> pd.DataFrame:
+    table = report.child_classifiers
+    return with_decimals(table, {c: d for c, d in CHILD_CLASSIFIER_DECIMALS.items() if c in table.columns})
 
 
 def relevance_table(report: MetricsReport) -> pd.DataFrame:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.config import PROJECT_ROOT
 from core.reports import PROVENANCE
 
 if TYPE_CHECKING:
@@ -67,6 +69,15 @@ GALLERY_LABELS = {
 # anywhere in a line; list and heading markers only matter at the start (handled below).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
 _LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-+=>])")
+
+
+def project_path(path: str | Path) -> str:
+    """A file inside the project as its path from the project's folder (reports/metrics.json),
+    the way the README names it; a file elsewhere (a setting pointing out) in full."""
+    try:
+        return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def escape_markdown(text: str) -> str:
