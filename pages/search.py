@@ -223,7 +223,7 @@ for start in range(0, len(response.results), COLUMNS):
                 score = wording.format_score(hit.score)
                 st.progress(float(score), text=f"**#{hit.rank}** · Score **{score}**")
             if why:
-                st.caption(f"Matched most: {why[1]}")
+                st.caption(wording.BEST_MATCH + why[1])
             st.button("Similar photos", key=f"like_{hit.rank}", on_click=use_like, args=(hit.image,),
                       icon=":material/photo_library:", type="tertiary")
             # Lazy: a card's captions and votes are read and drawn only once it is opened (12

@@ -424,16 +424,16 @@ def test_why_this_photo_draws_where_each_result_matched(with_model: Path) -> Non
     at = _open("search")
     at.text_input(key="query").input("A dog runs across the grass").run()
     found = _results(at)
-    assert not [c for c in _texts(at.caption) if c.startswith("Matched most:")]
+    assert not [c for c in _texts(at.caption) if c.startswith(wording.BEST_MATCH)]
     at.toggle(key="explain").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     assert _results(at) == found  # the same photos, drawn over
-    where = [c for c in _texts(at.caption) if c.startswith("Matched most: ")]
+    where = [c for c in _texts(at.caption) if c.startswith(wording.BEST_MATCH)]
     assert len(where) == len(found) == 12
     assert wording.EXPLAIN_LEGEND in _texts(at.caption)
     at.button(key="like_1").click().run()  # a search by photo is explained too
     assert not at.exception, [e.value for e in at.exception]
-    assert len([c for c in _texts(at.caption) if c.startswith("Matched most: ")]) == 12
+    assert len([c for c in _texts(at.caption) if c.startswith(wording.BEST_MATCH)]) == 12
 
 
 def test_an_uploaded_photo_is_the_query(with_model: Path) -> None:

@@ -43,6 +43,8 @@ EXPLAIN_HELP = (
     "photo; the score says how well the whole photo matched."
 )
 EXPLAIN_LEGEND = "Pale yellow: where each photo matched the query most; dark purple: least."
+# Short enough for a result card's width at 1280 px, so every card keeps one line for it.
+BEST_MATCH = "Best match: "
 SIMILARITY_LEGEND = (
     "Similarity: the cosine between the two photos' vectors in the search space (1 = the same "
     "vector). It is not the 0–1 score of a text search: that score is calibrated on judged "
