@@ -29,6 +29,7 @@ from core.child_photos import unit_rows  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.encoders import FINETUNED, FINETUNED_LITE2, get_encoder  # noqa: E402
 from core.image_encoders import decoded_batches  # noqa: E402
+from core.image_net import build_finetuned  # noqa: E402
 
 POOLS = ("mean", "max", "gem3")
 
@@ -40,8 +41,8 @@ def pooled_grids(name: str, paths: list[Path], cache: Path) -> dict[str, np.ndar
         return {pool: np.load(f) for pool, f in files.items()}
     import torch
 
-    encoder = get_encoder(name, "image")
-    trunk, tail = encoder._load()
+    encoder = get_encoder(name, "image")  # its size and preprocessing; the parts built as it builds them
+    trunk, tail = (part.eval() for part in build_finetuned(name, encoder.size))
     out = {pool: np.zeros((len(paths), encoder.dim), np.float32) for pool in POOLS}
     failures: dict[int, str] = {}
     for rows, arrays in decoded_batches(paths, encoder.preprocess, 32, 4, failures):

@@ -51,12 +51,14 @@ DECIMALS = "decimals"  # a table's attrs key: {column: decimals}, how the page s
 
 
 def with_decimals(table: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
-    """`table` with its numeric columns' display decimals attached (the page pads to them, so
-    0.200 does not show as 0.2 beside 0.184); a missing figure becomes NaN, shown blank."""
+    """`table` with the display decimals of those of `decimals`' columns it has attached (the page
+    pads to them, so 0.200 does not show as 0.2 beside 0.184); a missing figure becomes NaN, so
+    the column stays numeric (Streamlit greys it)."""
     table = table.copy()
-    for column in decimals:
-        table[column] = pd.to_numeric(table[column], errors="coerce").round(decimals[column])
-    table.attrs[DECIMALS] = dict(decimals)
+    decimals = {column: digits for column, digits in decimals.items() if column in table.columns}
+    for column, digits in decimals.items():
+        table[column] = pd.to_numeric(table[column], errors="coerce").round(digits)
+    table.attrs[DECIMALS] = decimals
     return table
 
 
@@ -75,13 +77,12 @@ CHILD_CLASSIFIER_DECIMALS = {"Child photos flagged": 3, "Other photos withheld":
 
 
 def ablation_table(table: pd.DataFrame) -> pd.DataFrame:
-    """core.ablation's table as shown: numbers to fixed decimals, missing figures blank."""
-    return with_decimals(table, {c: d for c, d in ABLATION_DECIMALS.items() if c in table.columns})
+    """core.ablation's table as shown: numbers to fixed decimals."""
+    return with_decimals(table, ABLATION_DECIMALS)
 
 
 def child_classifier_table(report: MetricsReport) -> pd.DataFrame:
-    table = report.child_classifiers
-    return with_decimals(table, {c: d for c, d in CHILD_CLASSIFIER_DECIMALS.items() if c in table.columns})
+    return with_decimals(report.child_classifiers, CHILD_CLASSIFIER_DECIMALS)
 
 
 def relevance_table(report: MetricsReport) -> pd.DataFrame:
