@@ -253,13 +253,15 @@ def metrics_report(path: Path) -> MetricsReport:
 
 def numbers_table(table: pd.DataFrame, where: Any = st, label: str | None = None, **kwargs: Any) -> None:
     """`table` without its index, each column in `table.attrs["decimals"]` (set by ui.charts)
-    padded to its decimals; a wide table keeps its `label` column in view as it scrolls."""
+    padded to its decimals and a missing one as a dash, every row in view (PMs screenshot these);
+    a wide table keeps its `label` column in view as it scrolls sideways."""
     decimals = table.attrs.get(charts.DECIMALS, {})
     config: dict[str, Any] = {column: st.column_config.NumberColumn(format=f"%.{digits}f")
                               for column, digits in decimals.items()}
     if label is not None:
         config[label] = st.column_config.TextColumn(pinned=True, width="large")
-    where.dataframe(table, hide_index=True, column_config=config, **kwargs)
+    where.dataframe(table, hide_index=True, column_config=config, placeholder=charts.NOT_MEASURED,
+                    height="content", **kwargs)
 
 
 @st.cache_data(show_spinner=False)

@@ -533,7 +533,9 @@ def test_compare_page_shows_the_photo_encoder_rows(without_model: Path, app_env:
     assert table["test R@1"].tolist() == [48.4, 50.1]
     assert table["other photos withheld"].isna().tolist() == [True, False]
     assert table["other photos withheld"].dtype.kind == "f"  # a missing figure keeps the column numeric
-    shown = json.loads(next(d.proto.columns for d in at.dataframe if "row" in d.value.columns))
+    ablation = next(d.proto for d in at.dataframe if "row" in d.value.columns)
+    assert ablation.placeholder == charts.NOT_MEASURED  # shown as a dash, not Streamlit's grey 'None'
+    shown = json.loads(ablation.columns)
     assert shown["CV RMSE"]["type_config"]["format"] == "%.4f"
     assert shown["test R@1"]["type_config"]["format"] == "%.1f"
 

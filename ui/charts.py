@@ -48,12 +48,13 @@ FAMILY_COLORS = {"baseline": MUTED, "linear": ACCENT, "neural network": PRIMARY}
 
 
 DECIMALS = "decimals"  # a table's attrs key: {column: decimals}, how the page shows its numbers
+NOT_MEASURED = "—"  # how a table shows a figure that was not measured (NaN)
 
 
 def with_decimals(table: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
     """`table` with the display decimals of those of `decimals`' columns it has attached (the page
     pads to them, so 0.200 does not show as 0.2 beside 0.184); a missing figure becomes NaN, so
-    the column stays numeric (Streamlit greys it)."""
+    the column stays numeric (the page shows NOT_MEASURED there)."""
     table = table.copy()
     decimals = {column: digits for column, digits in decimals.items() if column in table.columns}
     for column, digits in decimals.items():
