@@ -1,5 +1,5 @@
 """Streamlit glue shared by the pages: cached loaders and the warm-up that fills them
-(pages/_problems.py shows core's errors).
+(pages/_problems.py shows core's errors, pages/_reports.py reads the compare page's reports).
 
 Not a page itself (app.py lists the pages explicitly). Everything computed lives in core/.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,8 +19,7 @@ from core import store
 from core.config import Settings
 from core.data import TargetReport, load_relevance
 from core.images import ImageError
-from core.reports import MetricsReport, load_metrics
-from ui import charts, dataset, links, wording
+from ui import dataset, links, wording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +72,7 @@ def settings() -> Settings:
     return Settings()
 
 
-def _stamp(path: Path) -> int:
+def file_stamp(path: Path) -> int:
     """A file's modification time (0 when missing): part of a cache key, so a model trained or a
     gallery re-indexed while the app runs is picked up on the next rerun."""
     try:
@@ -93,7 +92,7 @@ def model(settings: Settings) -> ModelBundle:
     """The trained model, loaded once per process (and again only when model.pt changes)."""
     from core.bundle import BUNDLE_FILE
 
-    return _model(settings, _stamp(settings.artifacts_dir / BUNDLE_FILE))
+    return _model(settings, file_stamp(settings.artifacts_dir / BUNDLE_FILE))
 
 
 @st.cache_resource(show_spinner="Loading the photo index…", max_entries=16)
@@ -110,7 +109,7 @@ def search_service(settings: Settings, gallery: str) -> SearchService:
 
     bundle = model(settings)
     # pgvector tables change in place; the in-process index is re-read when its file changes
-    stamp = 0 if settings.index_url else _stamp(store.gallery_file(settings, gallery))
+    stamp = 0 if settings.index_url else file_stamp(store.gallery_file(settings, gallery))
     return SearchService(bundle, _gallery(settings, gallery, bundle.sha256, stamp))
 
 
@@ -176,7 +175,7 @@ def _details(settings: Settings, stamp: int) -> DatasetDetails:
 def dataset_details(settings: Settings) -> DatasetDetails:
     """Every photo's captions and judged pairs (core.details), read once per process and again
     when the practicum's tables change; DataError when they cannot be read."""
-    stamp = _stamp(settings.practicum_dir / "train_dataset.csv") + _stamp(
+    stamp = file_stamp(settings.practicum_dir / "train_dataset.csv") + file_stamp(
         settings.practicum_dir / "ExpertAnnotations.tsv")
     return _details(settings, stamp)
 
@@ -235,50 +234,6 @@ def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]
     except OSError:
         mtime = 0
     return _cleared(settings, gallery, mtime)
-
-
-@st.cache_data(show_spinner=False)
-def metrics(path: str, mtime_ns: int) -> MetricsReport:
-    return load_metrics(Path(path))
-
-
-def metrics_report(path: Path) -> MetricsReport:
-    """The metrics report, re-read when the file changes; MetricsMissingError when absent."""
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        mtime = 0
-    return metrics(str(path), mtime)
-
-
-def numbers_table(table: pd.DataFrame, where: Any = st, label: str | None = None, **kwargs: Any) -> None:
-    """`table` without its index, each column in `table.attrs["decimals"]` (set by ui.charts)
-    padded to its decimals and a missing one as a dash, every row in view (PMs screenshot these);
-    a wide table keeps its `label` column in view as it scrolls sideways."""
-    decimals = table.attrs.get(charts.DECIMALS, {})
-    config: dict[str, Any] = {column: st.column_config.NumberColumn(format=f"%.{digits}f")
-                              for column, digits in decimals.items()}
-    if label is not None:
-        config[label] = st.column_config.TextColumn(pinned=True, width="large")
-    where.dataframe(table, hide_index=True, column_config=config, placeholder=charts.NOT_MEASURED,
-                    height="content", **kwargs)
-
-
-@st.cache_data(show_spinner=False)
-def _ablation(path: str, mtime_ns: int) -> pd.DataFrame:
-    from core.ablation import ablation_table
-
-    return ablation_table(Path(path))
-
-
-def ablation(settings: Settings) -> pd.DataFrame:
-    """The photo-encoder ablation rows (reports/ablation.json), re-read when the file changes."""
-    path = settings.reports_dir / "ablation.json"
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        mtime = 0
-    return _ablation(str(path), mtime)
 
 
 _WARM_LOCK = threading.Lock()

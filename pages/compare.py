@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from core.reports import provenance
-from pages import _problems, _shared
+from pages import _problems, _reports, _shared
 from ui import charts, wording
 
 _shared.run_through_app(__file__)
@@ -23,7 +23,7 @@ st.markdown(
 )
 
 try:
-    report = _shared.metrics_report(settings.metrics_path)
+    report = _reports.metrics_report(settings.metrics_path)
 except _problems.EXPECTED_ERRORS as exc:
     _problems.show_problem(exc)
     st.stop()
@@ -35,7 +35,7 @@ def chart_beside_table(figure: Any, table: Any, key: str) -> Any:
     """A chart on the left, its table on the right; returns the table's column for captions."""
     chart_col, table_col = st.columns(2)
     chart_col.plotly_chart(figure, key=key)
-    _shared.numbers_table(table, table_col)
+    _reports.numbers_table(table, table_col)
     return table_col
 
 
@@ -73,11 +73,11 @@ else:
             st.caption(sizes + ".")
 
 st.subheader("Encoders: frozen, joined and fine-tuned on captions")
-encoders = _shared.ablation(settings)
+encoders = _reports.ablation(settings)
 if encoders.empty:
     st.info("No encoder comparison yet; each row is made by `python -m core ablate LABEL`.")
 else:
-    _shared.numbers_table(charts.ablation_table(encoders), label="row")
+    _reports.numbers_table(charts.ablation_table(encoders), label="row")
     st.caption("Each row measured the same way on training data only (retrieval over 1,000 held-out "
                "extra-corpus photos and over the practicum test photos, CV RMSE over 5 splits, zero-shot "
                "tau-c, the child head's out-of-sample figures, indexing speed on 2 CPU cores). These are "
@@ -92,7 +92,7 @@ if legal:
         col.metric(label, value, help=meaning)
     st.caption(" ".join(provenance(kind) for kind in ("legal.query", "legal.image_holdout")))
     if not report.child_classifiers.empty:
-        _shared.numbers_table(charts.child_classifier_table(report))
+        _reports.numbers_table(charts.child_classifier_table(report))
         st.caption("Child-photo classifiers compared on training photos only (out of fold), each at the "
                    "threshold it chose for recall ≥ 0.98 at 95% confidence: the first is in use. "
                    + provenance("legal.classifiers"))

@@ -1,0 +1,51 @@
+"""The compare page's cached report readers (reports/metrics.json, reports/ablation.json) and
+how it shows a table of figures. Not a page itself (app.py lists the pages explicitly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.config import Settings
+from core.reports import MetricsReport, load_metrics
+from pages._shared import file_stamp
+from ui import charts
+
+
+@st.cache_data(show_spinner=False)
+def metrics(path: str, mtime_ns: int) -> MetricsReport:
+    return load_metrics(Path(path))
+
+
+def metrics_report(path: Path) -> MetricsReport:
+    """The metrics report, re-read when the file changes; MetricsMissingError when absent."""
+    return metrics(str(path), file_stamp(path))
+
+
+def numbers_table(table: pd.DataFrame, where: Any = st, label: str | None = None, **kwargs: Any) -> None:
+    """`table` without its index, each column in `table.attrs["decimals"]` (set by ui.charts)
+    padded to its decimals and a missing one as a dash, every row in view (PMs screenshot these);
+    a wide table keeps its `label` column in view as it scrolls sideways."""
+    decimals = table.attrs.get(charts.DECIMALS, {})
+    config: dict[str, Any] = {column: st.column_config.NumberColumn(format=f"%.{digits}f")
+                              for column, digits in decimals.items()}
+    if label is not None:
+        config[label] = st.column_config.TextColumn(pinned=True, width="large")
+    where.dataframe(table, hide_index=True, column_config=config, placeholder=charts.NOT_MEASURED,
+                    height="content", **kwargs)
+
+
+@st.cache_data(show_spinner=False)
+def _ablation(path: str, mtime_ns: int) -> pd.DataFrame:
+    from core.ablation import ablation_table
+
+    return ablation_table(Path(path))
+
+
+def ablation(settings: Settings) -> pd.DataFrame:
+    """The photo-encoder ablation rows (reports/ablation.json), re-read when the file changes."""
+    path = settings.reports_dir / "ablation.json"
+    return _ablation(str(path), file_stamp(path))
