@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.index import ExactIndex, top_k
+from core.index import ExactIndex, Snapshot, top_k
 
 
 def _unit(rows: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -68,6 +68,26 @@ def test_snapshot_row_of_follows_each_published_state() -> None:
     assert kept is not None and kept.flagged and kept.vector.dtype == np.float32
     np.testing.assert_allclose(kept.vector, v[1], atol=1e-6)
     assert index.stored("a") is None
+
+
+def test_an_add_carries_the_row_map_forward() -> None:
+    """After a lookup built a snapshot's map, adding photos (dropping none) hands the next snapshot
+    a map already built; it must agree with the rows a fresh build gives, new ids included, and
+    the earlier snapshot must not see the new ids."""
+    index = ExactIndex(4)
+    index.add(["a", "b", "c"], _unit(3, 4), np.zeros(3, bool))
+    before = index.snapshot()
+    assert before.row_of("b") == 1  # builds before's map
+    index.add(["d", "b", "e"], _unit(3, 4, seed=5), np.zeros(3, bool))  # "b" is kept as it was
+    after = index.snapshot()
+    assert "_rows" in after.__dict__  # carried forward, not left to the first reader
+    fresh = Snapshot.of(after.ids, after.vectors, after.flags)
+    names = [*after.ids, "z"]
+    assert [after.row_of(name) for name in names] == [fresh.row_of(name) for name in names]
+    assert after.ids == ("a", "b", "c", "d", "e") and before.row_of("d") is None
+    index.update(["f"], _unit(1, 4), np.zeros(1, bool), remove=["a"])  # rows move: built lazily
+    moved = index.snapshot()
+    assert "_rows" not in moved.__dict__ and moved.row_of("f") == 4 and moved.row_of("a") is None
 
 
 def test_searches_during_updates_see_whole_snapshots() -> None:
