@@ -229,11 +229,7 @@ def _cleared(settings: Settings, gallery: str, mtime_ns: int) -> frozenset[str]:
 
 def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]:
     """Photos checked and not flagged as showing a child; re-read when the index changes."""
-    try:
-        mtime = store.gallery_file(settings, gallery).stat().st_mtime_ns
-    except OSError:
-        mtime = 0
-    return _cleared(settings, gallery, mtime)
+    return _cleared(settings, gallery, file_stamp(store.gallery_file(settings, gallery)))
 
 
 _WARM_LOCK = threading.Lock()
