@@ -484,8 +484,8 @@ def test_compare_page_draws_charts_from_the_metrics_file(without_model: Path, ap
     assert len(plotly_charts) == 2
     rmse_chart = json.loads(plotly_charts[0].proto.spec)
     bars = rmse_chart["data"]
-    assert sum(len(trace["x"]) for trace in bars) == 5  # y may be a base64 typed array
-    assert all(trace["error_y"]["visible"] for trace in bars)
+    assert sum(len(trace["y"]) for trace in bars) == 5  # one bar per model (x may be a typed array)
+    assert all(trace["orientation"] == "h" and trace["error_x"]["visible"] for trace in bars)
     assert any("2025-11-26 15:00 UTC" in text for text in _texts(at.caption))
     assert any("Linear regression" in text for text in _texts(at.success))
     table = at.dataframe[0].value
@@ -603,6 +603,11 @@ def test_explorer_filters_pairs(without_model: Path) -> None:
     table = at.dataframe[0].value
     assert (table["expert_majority"] == 4).all()
     assert (table[["expert_1", "expert_2", "expert_3"]] == 4).all(axis=None)
+    # the votes chart counts the filtered pairs, one horizontal bar per score, named on the axis
+    votes = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    majority = next(trace for trace in votes if trace["name"] == "Majority vote per pair")
+    assert majority["orientation"] == "h" and majority["y"] == list(dataset.VOTE_LABELS.values())
+    assert majority["x"] == [0, 0, 0, strict]
     assert not at.image  # no index yet, so no photo has been checked for children
     assert any("once the model is trained" in text for text in _texts(at.info))
     reasons = at.dataframe[1].value
@@ -728,9 +733,9 @@ def test_load_metrics_handles_missing_and_fractional_values(tmp_path: Path) -> N
     assert "modification time" in report.produced
     assert charts.linear_vs_neural(report) is None
     bars = charts.rmse_figure(report)  # "mystery" has no RMSE: named on the axis, drawn as no bar
-    assert [(t.name, list(t.x), list(t.y), list(t.error_y.array)) for t in bars.data] == [
+    assert [(t.name, list(t.y), list(t.x), list(t.error_x.array)) for t in bars.data] == [
         ("neural network", ["Two-tower"], [0.2], [0.0])]
-    assert list(bars.layout.xaxis.categoryarray) == ["Two-tower", "mystery"]
+    assert list(bars.layout.yaxis.categoryarray) == ["Two-tower", "mystery"]
     recall = charts.retrieval_figure(report)
     assert [(t.name, list(t.y), list(t.text)) for t in recall.data] == [
         ("Holdout", [10.0, 30.0, 50.0], ["10.0%", "30.0%", "50.0%"])]

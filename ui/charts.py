@@ -34,7 +34,9 @@ def layout(fig: go.Figure, title: str, height: int = 380, **kwargs: Any) -> go.F
         font=_FONT,
         plot_bgcolor="rgba(0,0,0,0)",
         paper_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        # under the plot, from the left: beside the title it overlapped it in a narrow column
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0,
+                "xanchor": "left", "x": 0},
         **kwargs,
     )
     return fig
@@ -120,13 +122,9 @@ def linear_vs_neural(report: MetricsReport) -> str | None:
     return verdict
 
 
-def _chart_label(label: str) -> str:
-    """Long labels on two lines, so five bars fit half a page without rotated ticks."""
-    return label.replace(" ", "<br>", 1) if len(label) > 10 and " " in label else label
-
-
 def rmse_figure(report: MetricsReport) -> go.Figure:
-    """RMSE per model, mean ± std over the splits, coloured by kind (baseline/linear/neural)."""
+    """RMSE per model, mean ± std over the splits, coloured by kind (baseline/linear/neural).
+    Horizontal bars: the model names stay readable in a half-page column of any width."""
     frame = report.relevance
     fig = go.Figure()
     for family, color in FAMILY_COLORS.items():
@@ -135,21 +133,22 @@ def rmse_figure(report: MetricsReport) -> go.Figure:
             continue
         fig.add_trace(go.Bar(
             name=family,
-            x=[_chart_label(label) for label in part["label"]],
-            y=part["rmse"],
-            error_y={"type": "data", "array": part["rmse_std"].fillna(0).tolist(), "visible": True,
+            orientation="h",
+            y=part["label"].tolist(),
+            x=part["rmse"],
+            error_x={"type": "data", "array": part["rmse_std"].fillna(0).tolist(), "visible": True,
                      "color": "#44545A", "thickness": 1.5, "width": 6},
             marker_color=color,
             text=[f"{v:.3f}" for v in part["rmse"]],
             textposition="inside",
             insidetextanchor="start",
-            customdata=part["label"],
-            hovertemplate="%{customdata}<br>RMSE %{y:.4f} ± %{error_y.array:.4f}<extra></extra>",
+            hovertemplate="%{y}<br>RMSE %{x:.4f} ± %{error_x.array:.4f}<extra></extra>",
         ))
-    order = [_chart_label(label) for label in frame["label"]]
-    fig.update_xaxes(categoryorder="array", categoryarray=order, tickangle=0, tickfont={"size": 12})
-    return layout(fig, "RMSE per model (mean ± std over 5 random splits)",
-                  yaxis_title="RMSE (lower is better)", barmode="overlay")
+    # the table's order, first model on top
+    fig.update_yaxes(categoryorder="array", categoryarray=frame["label"].tolist(), autorange="reversed",
+                     automargin=True)
+    return layout(fig, "RMSE per model (mean ± std)", xaxis_title="RMSE (lower is better)",
+                  barmode="overlay")
 
 
 def retrieval_figure(report: MetricsReport) -> go.Figure:
@@ -165,13 +164,13 @@ def retrieval_figure(report: MetricsReport) -> go.Figure:
             marker_color=colors[i % len(colors)],
             text=["" if math.isnan(v) else f"{v:.1f}%" for v in values],
             textposition="outside",
+            cliponaxis=False,  # a label above a bar near 100% draws into the margin, not cut off
             hovertemplate=f"{row.label}<br>%{{x}} %{{y:.1f}}%<extra></extra>",
         ))
     top = max([v for v in report.retrieval[["r1", "r5", "r10"]].to_numpy().ravel() if not math.isnan(v)],
               default=100.0)
     fig.update_yaxes(range=[0, min(100.0, top * 1.15 + 2)], ticksuffix="%")
-    return layout(fig, "Recall@k: described photo in the top k", barmode="group",
-                   yaxis_title="recall")
+    return layout(fig, "Recall@k", barmode="group", yaxis_title="described photo in the top k")
 
 
 def retrieval_table(report: MetricsReport) -> pd.DataFrame:
@@ -189,17 +188,17 @@ def votes_figure(table: pd.DataFrame) -> go.Figure:
     single = pd.concat([table[c] for c in ("expert_1", "expert_2", "expert_3")]).astype(int)
     single_counts = single.value_counts().reindex(range(1, 5), fill_value=0)
     majority_counts = table["expert_majority"].astype(int).value_counts().reindex(range(1, 5), fill_value=0)
-    labels = [VOTE_LABELS[v].replace(" · ", "<br>", 1) for v in range(1, 5)]
-    fig = go.Figure(
+    labels = [VOTE_LABELS[v] for v in range(1, 5)]
+    fig = go.Figure(  # horizontal, so the scores' names stay readable in a narrow column
         [
-            go.Bar(name="Every expert vote", x=labels, y=single_counts.tolist(), marker_color=SOFT),
-            go.Bar(name="Majority vote per pair", x=labels, y=majority_counts.tolist(),
+            go.Bar(name="Every expert vote", y=labels, x=single_counts.tolist(), orientation="h",
+                   marker_color=SOFT),
+            go.Bar(name="Majority vote per pair", y=labels, x=majority_counts.tolist(), orientation="h",
                    marker_color=PRIMARY),
         ]
     )
-    fig.update_xaxes(tickangle=0)
-    return layout(fig, "Expert votes (1 = no match … 4 = full match)", barmode="group",
-                   yaxis_title="votes")
+    fig.update_yaxes(autorange="reversed", automargin=True)  # 1 (no match) on top
+    return layout(fig, "Expert votes per score", barmode="group", xaxis_title="votes")
 
 
 def target_figure(table: pd.DataFrame) -> go.Figure:
@@ -213,5 +212,5 @@ def target_figure(table: pd.DataFrame) -> go.Figure:
                          xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=ACCENT),
         ]
     )
-    return layout(fig, "Combined target (0 = no match, 1 = match)", barmode="stack",
-                   xaxis_title="target", yaxis_title="pairs", bargap=0.05)
+    return layout(fig, "Combined target", barmode="stack", xaxis_title="target (0 no match, 1 match)",
+                  yaxis_title="pairs", bargap=0.05)
