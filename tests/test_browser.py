@@ -51,8 +51,8 @@ def chromium() -> Path:
 @pytest.fixture
 def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[tuple[str, float]]:
     """serve.py (`streamlit run app.py`, warming the model from process start) on a free
-    loopback port; yields its URL once it says it is ready, and the seconds from process start to
-    ready it printed; always stopped."""
+    loopback port; yields its URL once it says it is ready, and the seconds from serve.py's start
+    to ready it printed; always stopped."""
     port = free_port()
     env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts), "PYTHONPATH": str(PROJECT_ROOT)}
     log = (tmp_path / "streamlit.log").open("w")
@@ -202,7 +202,7 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
             link_results = time.monotonic() - opened
             expect(shared.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible()
             shared.screenshot(path=str(shots / "shared-link.png"))
-            print(f"\nbrowser: process start to ready {ready_s:.1f} s; on the ready server, page open "
+            print(f"\nbrowser: serve.py start to ready {ready_s:.1f} s; on the ready server, page open "
                   f"to first results {first_search:.2f} s (typed query), {link_results:.2f} s (shared "
                   f"link); a later search {second_search:.2f} s; screenshots in {shots}")
         finally:
