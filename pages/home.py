@@ -66,7 +66,9 @@ except _problems.EXPECTED_ERRORS as exc:
     _problems.show_problem(exc)
 else:
     facts = wording.model_facts(service.bundle)
-    st.dataframe(
-        {"Property": [label for label, _ in facts], "Value": [value for _, value in facts]},
+    # A static table (key-value facts): long values wrap instead of being cut in a narrow window.
+    st.table(
+        {"Property": [label for label, _ in facts],
+         "Value": [wording.escape_markdown(value) for _, value in facts]},  # cells are Markdown
         hide_index=True,
     )

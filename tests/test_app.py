@@ -129,7 +129,7 @@ def test_home_shows_dataset_figures_and_model(with_model: Path) -> None:
     assert labels == ["Photos", "Query–photo pairs judged", "Pairs kept after aggregation", "Votes kept"]
     values = {m.label: int(m.value.replace(",", "")) for m in at.metric}
     assert values["Pairs kept after aggregation"] <= values["Query–photo pairs judged"]
-    facts = at.dataframe[-1].value
+    facts = at.table[-1].value
     assert "Text encoder" in facts.iloc[:, 0].tolist()
 
 
