@@ -35,7 +35,7 @@ def chart_beside_table(figure: Any, table: Any, key: str) -> Any:
     """A chart on the left, its table on the right; returns the table's column for captions."""
     chart_col, table_col = st.columns(2)
     chart_col.plotly_chart(figure, key=key)
-    _reports.numbers_table(table, table_col)
+    _reports.figures_table(table, table_col)
     return table_col
 
 
@@ -92,7 +92,7 @@ if legal:
         col.metric(label, value, help=meaning)
     st.caption(" ".join(provenance(kind) for kind in ("legal.query", "legal.image_holdout")))
     if not report.child_classifiers.empty:
-        _reports.numbers_table(charts.child_classifier_table(report))
+        _reports.figures_table(charts.child_classifier_table(report))
         st.caption("Child-photo classifiers compared on training photos only (out of fold), each at the "
                    "threshold it chose for recall ≥ 0.98 at 95% confidence: the first is in use. "
                    + provenance("legal.classifiers"))
