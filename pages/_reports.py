@@ -12,7 +12,7 @@ import streamlit as st
 from core.config import Settings
 from core.reports import MetricsReport, load_metrics
 from pages._shared import file_stamp
-from ui import charts, wording
+from ui import charts
 
 
 @st.cache_data(show_spinner=False)
@@ -26,29 +26,20 @@ def metrics_report(path: Path) -> MetricsReport:
 
 
 def figures_table(table: pd.DataFrame, where: Any = st) -> None:
-    """A small table of figures, static: each column in `table.attrs["decimals"]` (set by
-    ui.charts) padded to its decimals, a missing figure as a dash. Its columns share the width
+    """A small table of figures, static (ui.charts.styled_figures): its columns share the width
     they are given and long names wrap, so beside a chart in a narrow window nothing is cut."""
-    decimals = table.attrs.get(charts.DECIMALS, {})
-    text = table.copy()
-    for column in text.select_dtypes(include=["object", "string"]).columns:
-        text[column] = text[column].map(wording.escape_markdown)  # st.table reads cells as Markdown
-    styled = text.style.format({column: f"{{:.{digits}f}}" for column, digits in decimals.items()},
-                               na_rep=charts.NOT_MEASURED)
-    where.table(styled, hide_index=True)
+    where.table(charts.styled_figures(table), hide_index=True)
 
 
-def numbers_table(table: pd.DataFrame, where: Any = st, label: str | None = None, **kwargs: Any) -> None:
-    """A wide table of figures (too many columns to wrap): `table` without its index, each column
-    in `table.attrs["decimals"]` padded to its decimals and a missing one as a dash, every row in
-    view (PMs screenshot these); its `label` column stays in view as it scrolls sideways."""
-    decimals = table.attrs.get(charts.DECIMALS, {})
+def wide_figures_table(table: pd.DataFrame, label: str) -> None:
+    """A table of figures too wide to wrap: each column in `table.attrs["decimals"]` padded to
+    its decimals, a missing one as a dash, every row in view (PMs screenshot these); its `label`
+    column stays in view as it scrolls sideways."""
     config: dict[str, Any] = {column: st.column_config.NumberColumn(format=f"%.{digits}f")
-                              for column, digits in decimals.items()}
-    if label is not None:
-        config[label] = st.column_config.TextColumn(pinned=True, width="large")
-    where.dataframe(table, hide_index=True, column_config=config, placeholder=charts.NOT_MEASURED,
-                    height="content", **kwargs)
+                              for column, digits in table.attrs.get(charts.DECIMALS, {}).items()}
+    config[label] = st.column_config.TextColumn(pinned=True, width="large")
+    st.dataframe(table, hide_index=True, column_config=config, placeholder=charts.NOT_MEASURED,
+                 height="content")
 
 
 @st.cache_data(show_spinner=False)

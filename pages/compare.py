@@ -77,7 +77,7 @@ encoders = _reports.ablation(settings)
 if encoders.empty:
     st.info("No encoder comparison yet; each row is made by `python -m core ablate LABEL`.")
 else:
-    _reports.numbers_table(charts.ablation_table(encoders), label="row")
+    _reports.wide_figures_table(charts.ablation_table(encoders), label="row")
     st.caption("Each row measured the same way on training data only (retrieval over 1,000 held-out "
                "extra-corpus photos and over the practicum test photos, CV RMSE over 5 splits, zero-shot "
                "tau-c, the child head's out-of-sample figures, indexing speed on 2 CPU cores). These are "

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from core.reports import MetricsReport, model_label
 from ui.dataset import VOTE_LABELS
+from ui.wording import escape_markdown
 
 # --------------------------------------------------------------------------------------------
 # Style
@@ -63,6 +64,18 @@ def with_decimals(table: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame
         table[column] = pd.to_numeric(table[column], errors="coerce").round(digits)
     table.attrs[DECIMALS] = decimals
     return table
+
+
+def styled_figures(table: pd.DataFrame) -> Any:
+    """`table` as a pandas Styler for a static table (st.table): each column of its decimals
+    padded to them, a missing figure as NOT_MEASURED, text escaped (st.table reads cells as
+    Markdown)."""
+    decimals = table.attrs.get(DECIMALS, {})
+    text = table.copy()
+    for column in text.select_dtypes(include=["object", "string"]).columns:
+        text[column] = text[column].map(escape_markdown)
+    return text.style.format({column: f"{{:.{digits}f}}" for column, digits in decimals.items()},
+                             na_rep=NOT_MEASURED)
 
 
 def _shown(frame: pd.DataFrame, columns: dict[str, tuple[str, int | None]]) -> pd.DataFrame:
