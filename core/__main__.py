@@ -1,9 +1,9 @@
-"""python -m core: the command line (core/cli.py)."""
+"""python -m core: the command line (core/cli/commands.py)."""
 
 import os
 import sys
 
-from core.cli import main
+from core.cli.commands import main
 
 code = main()
 if sys.argv[1:2] == ["search"] and not os.environ.get("WITHSENSE_INDEX_URL"):

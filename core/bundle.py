@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.atomic import atomic_torch_save
-from core.child_net import ChildPhotoNet, load_child_classifier
-from core.child_photos import ChildPhotoClassifier
-from core.config import ArtifactsMissingError
-from core.encoders import REGISTRY, get_encoder
-from core.model_config import ModelConfig, ModelConfigError, config_from_dict
-from core.models import TwoTower
-from core.own_weights import sha256_file
-from core.text import lemmatize
+from core.encoders.own_weights import sha256_file
+from core.encoders.registry import REGISTRY, get_encoder
+from core.foundation.atomic import atomic_torch_save
+from core.foundation.model_config import ModelConfig, ModelConfigError, config_from_dict
+from core.foundation.settings import ArtifactsMissingError
+from core.legal.logistic import ChildPhotoClassifier
+from core.legal.network import ChildPhotoNet, load_child_classifier
+from core.models.two_tower import TwoTower
+from core.text.wordnet import lemmatize
 
 BUNDLE_FILE = "model.pt"
 # 2: the child classifier is a fine-tuned network; 3: the model config and each encoder's

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import store
-from core.atomic import UnwritableError
-from core.data import DataError
-from core.encoders import UnknownEncoderError, WeightsUnavailableError
-from core.images import ImageError
-from core.own_weights import OwnWeightsError
-from core.reports import EVALUATE_COMMAND, MetricsFormatError, MetricsMissingError
-from core.text import QueryError, WordNetMissingError
+from core.data.dataset import DataError
+from core.encoders.own_weights import OwnWeightsError
+from core.encoders.registry import UnknownEncoderError, WeightsUnavailableError
+from core.foundation.atomic import UnwritableError
+from core.foundation.images import ImageError
+from core.gallery import store
+from core.measure.reports import EVALUATE_COMMAND, MetricsFormatError, MetricsMissingError
+from core.text.wordnet import QueryError, WordNetMissingError
 from ui import wording
 
 
 def show_problem(exc: Exception) -> None:
     """Turn one of core's exceptions into a message (never a traceback)."""
     from core.bundle import ArtifactsMissingError
-    from core.search import PhotoNotInGalleryError
+    from core.search.service import PhotoNotInGalleryError
 
     message = wording.escape_markdown(str(exc))
     if isinstance(exc, store.GalleryMissingError):
@@ -69,7 +69,7 @@ def __getattr__(name: str) -> tuple[type[Exception], ...]:
     if name != "EXPECTED_ERRORS":
         raise AttributeError(name)
     from core.bundle import ArtifactsMissingError
-    from core.search import PhotoNotInGalleryError
+    from core.search.service import PhotoNotInGalleryError
 
     return (
         ArtifactsMissingError,

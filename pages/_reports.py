@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.config import Settings
-from core.reports import MetricsReport, load_metrics
+from core.foundation.settings import Settings
+from core.measure.reports import MetricsReport, load_metrics
 from pages._shared import file_stamp
 from ui import charts
 
@@ -44,7 +44,7 @@ def wide_figures_table(table: pd.DataFrame, label: str) -> None:
 
 @st.cache_data(show_spinner=False)
 def _ablation(path: str, mtime_ns: int) -> pd.DataFrame:
-    from core.ablation import ablation_table
+    from lab.select.ablation import ablation_table
 
     return ablation_table(Path(path))
 

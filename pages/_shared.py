@@ -15,21 +15,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import store
-from core.config import Settings
-from core.data import TargetReport, load_relevance
-from core.images import ImageError
+from core.data.dataset import TargetReport, load_relevance
+from core.foundation.images import ImageError
+from core.foundation.settings import Settings
+from core.gallery import store
 from ui import dataset, links, wording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.bundle import ModelBundle
-    from core.details import DatasetDetails, PhotoDetails
-    from core.ingest import IngestReport
-    from core.search import Gallery, SearchService
+    from core.gallery.ingest import IngestReport
+    from core.search.details import DatasetDetails, PhotoDetails
+    from core.search.service import Gallery, SearchService
 
-# core.bundle and core.search import torch (seconds): they are imported on first use, so every
+# core.bundle and core.search.service import torch (seconds): they are imported on first use, so every
 # page paints at once and the dataset and metrics pages never pay for them.
 
 # Session-state keys: app.py marks every session it runs in; a page run without the mark was
@@ -83,7 +83,7 @@ def file_stamp(path: Path) -> int:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
 def _model(settings: Settings, stamp: int) -> ModelBundle:
-    from core.search import load_model
+    from core.search.service import load_model
 
     return load_model(settings)
 
@@ -97,7 +97,7 @@ def model(settings: Settings) -> ModelBundle:
 
 @st.cache_resource(show_spinner="Loading the photo index…", max_entries=16)
 def _gallery(settings: Settings, name: str, model_sha256: str, stamp: int) -> Gallery:
-    from core.search import open_gallery
+    from core.search.service import open_gallery
 
     return open_gallery(settings, name, model(settings))
 
@@ -105,7 +105,7 @@ def _gallery(settings: Settings, name: str, model_sha256: str, stamp: int) -> Ga
 def search_service(settings: Settings, gallery: str) -> SearchService:
     """The service over the cached model and the gallery's cached index: one of each per
     process. Errors are not cached, so fixing the cause (train, index) works on the next rerun."""
-    from core.search import SearchService
+    from core.search.service import SearchService
 
     bundle = model(settings)
     # pgvector tables change in place; the in-process index is re-read when its file changes
@@ -117,7 +117,7 @@ def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Ca
                 ) -> IngestReport:
     """Store and index uploaded photos in the 'uploads' gallery with the cached model; the
     gallery's file changes, so the next search reads its new version."""
-    from core.ingest import ingest_uploads
+    from core.gallery.ingest import ingest_uploads
 
     return ingest_uploads(settings, files, progress, bundle=model(settings))
 
@@ -128,7 +128,7 @@ def list_galleries(settings: Settings) -> list[str]:
 
 def top_k_range() -> tuple[int, int]:
     """(default, maximum) number of results of a search."""
-    from core.search import DEFAULT_TOP_K, MAX_TOP_K
+    from core.search.service import DEFAULT_TOP_K, MAX_TOP_K
 
     return DEFAULT_TOP_K, MAX_TOP_K
 
@@ -167,13 +167,13 @@ def keep_search_link(link: links.SearchLink | None) -> str | None:
 def _details(settings: Settings, stamp: int) -> DatasetDetails:
     # a resource, not data: a read-only lookup every session shares, where st.cache_data would
     # copy its 40,000 captions on every rerun
-    from core.details import DatasetDetails
+    from core.search.details import DatasetDetails
 
     return DatasetDetails.load(settings)
 
 
 def dataset_details(settings: Settings) -> DatasetDetails:
-    """Every photo's captions and judged pairs (core.details), read once per process and again
+    """Every photo's captions and judged pairs (core.search.details), read once per process and again
     when the practicum's tables change; DataError when they cannot be read."""
     stamp = file_stamp(settings.practicum_dir / "train_dataset.csv") + file_stamp(
         settings.practicum_dir / "ExpertAnnotations.tsv")
@@ -206,7 +206,7 @@ def photo_bytes(path: Path) -> bytes | None:
 
 @st.cache_data(show_spinner="Drawing where each photo matched…", max_entries=512)
 def _match_thumbnail(settings: Settings, path: str, mtime_ns: int, query: bytes) -> tuple[bytes, str]:
-    from core.explain import match_map
+    from core.search.explain import match_map
 
     match = match_map(model(settings), np.frombuffer(query, dtype=np.float32), Path(path))
     return dataset.thumbnail_of(match.overlay()), match.where()
@@ -245,7 +245,7 @@ def warm_up(settings: Settings) -> None:
     with _WARM_LOCK:
         if _warmed:
             return
-        from core.search import prewarm
+        from core.search.service import prewarm
 
         # Outside a visitor's run Streamlit warns that there is no script context: expected here.
         logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)

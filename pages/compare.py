@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.reports import provenance
+from core.measure.reports import provenance
 from pages import _problems, _reports, _shared
 from ui import charts, wording
 

@@ -4,7 +4,7 @@ Linear heads on the product's vectors cannot tell children from adults (scripts/
 told which photos are adults, they still withhold ~0.64 of them). Here the network itself is asked
 to: Lite0 is fine-tuned twice on 2 CPU cores from the same views and seed, once as committed
 (control) and once with an auxiliary adult head (``FinetuneConfig.adult_weight``; adults by
-``core.legal.caption_adult_labels``). Only the final model of each run is fitted: `finetune`'s two
+``core.legal.lexicon.caption_adult_labels``). Only the final model of each run is fitted: `finetune`'s two
 half models set the encoder's own threshold, which the product's check does not use, and would
 double the 45-minute runs. Each run's weights go to OUT/<arm>/ beside copies of the committed
 Lite2 and MiniLM weights, so the product's check can be measured on each joined vector with
@@ -32,11 +32,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import data
-from core.child_photos import threshold_for_recall
-from core.config import Settings
-from core.encoders import PHOTO_FINETUNES
-from core.finetune import (
+from core.data import dataset as data
+from core.encoders.own_weights import models_dir, save_own_weights, weights_files
+from core.encoders.registry import PHOTO_FINETUNES
+from core.foundation.settings import Settings
+from core.legal.lexicon import caption_adult_labels
+from core.legal.logistic import threshold_for_recall
+from lab.finetune.pack import gather_inputs
+from lab.finetune.photo import (
     FinetuneConfig,
     captions_of,
     fit_joint,
@@ -44,10 +47,7 @@ from core.finetune import (
     photo_outputs,
     weights_payload,
 )
-from core.finetune_pack import gather_inputs
-from core.finetune_views import trunk_views
-from core.legal import caption_adult_labels
-from core.own_weights import models_dir, save_own_weights, weights_files
+from lab.finetune.views import trunk_views
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """Probe: a child check for a photo vector whose members are all fine-tuned (#9, 2026-11-28).
 
 Lite0 and Lite2 both fine-tuned on captions (`efficientnet-lite0-captions+lite2-captions`) leave
-no frozen part for the blend in use (core.child_blend), so this compares, out of fold on the
-photos neither fine-tune learnt (core.child_training.child_training_set), at the product's rule
+no frozen part for the blend in use (core.legal.blend), so this compares, out of fold on the
+photos neither fine-tune learnt (core.legal.training.child_training_set), at the product's rule
 (recall >= 0.98 at 95% confidence), for five fold seeds: logistic regression on the whole vector
 (fitted on those photos), each member's own child head (learnt in its fine-tune, so honest on
 these photos, and fitted on nothing here), their mean, and blends of the logistic head with it.
@@ -26,12 +26,12 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from probe_faces import withheld_at_rule  # noqa: E402  (a sibling script)
 from scipy.special import expit  # noqa: E402
 
-from core.child_blend import member_columns  # noqa: E402
-from core.child_photos import EncoderChildHead  # noqa: E402
-from core.child_training import child_training_set  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
-from core.encoders import REGISTRY  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.encoders.registry import REGISTRY  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.blend import member_columns  # noqa: E402
+from core.legal.logistic import EncoderChildHead  # noqa: E402
+from core.legal.training import child_training_set  # noqa: E402
 
 SEEDS = (42, 7, 1, 3, 5)
 MIXES = (0.3, 0.5, 0.7)  # the share of the own heads beside the logistic head

@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
-from core.child_photos import ChildPhotoClassifier  # noqa: E402
-from core.child_training import child_training_set  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.logistic import ChildPhotoClassifier  # noqa: E402
+from core.legal.training import child_training_set  # noqa: E402
 
 
 def main() -> None:

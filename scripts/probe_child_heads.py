@@ -1,13 +1,13 @@
 """Probe: can another child head withhold fewer other photos at the product's recall rule? (#9)
 
 Until 2026-11-27 the product's head was logistic regression on the joined photo vector, fitted on
-the 2,100 photos the fine-tuned encoder never learnt (core.child_training.child_training_set). Out of fold
+the 2,100 photos the fine-tuned encoder never learnt (core.legal.training.child_training_set). Out of fold
 on those same photos, at the rule (recall >= 0.98 at 95% confidence), for five fold seeds, this
 compares it with heads that may learn from all 6,999 non-holdout photos because their features
 are frozen ImageNet ones (Lite0 + Lite2), an even mix of the two scores, training labels that
 leave out photos only one caption in five calls a child, (--cells) a multiple-instance head on
 Lite2's 9x9 grid before pooling (per-cell logistic, log-sum-exp pooling) so a small child can
-count, and the head now in use (core.child_blend: the logistic head blended 0.7 / 0.3 with one on
+count, and the head now in use (core.legal.blend: the logistic head blended 0.7 / 0.3 with one on
 the vector's frozen Lite2 part fitted on every photo). Selection figures; holdout is never read.
 
 --more (added 2026-11-27, second stop) adds, each blended into the head in use where it is a
@@ -41,18 +41,18 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from probe_faces import withheld_at_rule  # noqa: E402  (a sibling script)
 from scipy.special import expit  # noqa: E402
 
-from core import data  # noqa: E402
-from core.child_blend import BlendedChildClassifier, frozen_columns_of, member_columns  # noqa: E402
-from core.child_training import child_training_photos  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
-from core.legal import mentions_child  # noqa: E402
+from core.data import dataset as data  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.blend import BlendedChildClassifier, frozen_columns_of, member_columns  # noqa: E402
+from core.legal.lexicon import mentions_child  # noqa: E402
+from core.legal.training import child_training_photos  # noqa: E402
 
 SEEDS = (42, 7, 1, 3, 5)
 
 
 def photos(settings: Settings) -> tuple[list[Path], np.ndarray, np.ndarray, np.ndarray]:
-    """Every non-holdout photo (core.child_training.child_training_photos): paths, child labels (>= 2 of
+    """Every non-holdout photo (core.legal.training.child_training_photos): paths, child labels (>= 2 of
     5 captions), how many captions mention a child, never learnt by the photo encoder."""
     paths, labels, fresh = child_training_photos(settings)
     captions = data.load_flickr_captions(settings.flickr_dir, {p.name for p in paths})
@@ -71,8 +71,8 @@ def logistic(C: float = 1.0) -> LogisticRegression:
 def lite2_grids(settings: Settings, paths: list[Path]) -> np.ndarray:
     """(photos, 81, 1280) float16 (the encoder's cell_vectors, as "Why this photo" reads them),
     kept in the cache folder between runs."""
-    from core.encoders import get_encoder
-    from core.images import load_image
+    from core.encoders.registry import get_encoder
+    from core.foundation.images import load_image
 
     keep = settings.cache_dir / "probe-lite2-grids.npy"
     if keep.is_file():
@@ -122,9 +122,9 @@ def augmented_copies(settings: Settings, paths: list[Path], rows: np.ndarray) ->
     crops of 60-90% of each side (seed 0), kept in the cache folder between runs."""
     from PIL import ImageOps
 
-    from core.encoders import get_encoder
-    from core.image_encoders import normalise
-    from core.images import load_image
+    from core.encoders.image import normalise
+    from core.encoders.registry import get_encoder
+    from core.foundation.images import load_image
 
     keep = settings.cache_dir / f"probe-copies-{settings.image_encoder}-{len(rows)}.npy"
     if keep.is_file():
@@ -153,8 +153,8 @@ def augmented_copies(settings: Settings, paths: list[Path], rows: np.ndarray) ->
 
 def encoder_head_scores(settings: Settings, raw: np.ndarray) -> np.ndarray:
     """The fine-tune's own child head on the fine-tuned member's part of each vector."""
-    from core.child_photos import EncoderChildHead
-    from core.encoders import REGISTRY
+    from core.encoders.registry import REGISTRY
+    from core.legal.logistic import EncoderChildHead
 
     for member, (start, stop) in member_columns(settings.image_encoder):
         own = REGISTRY[member].own_weights

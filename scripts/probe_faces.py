@@ -25,12 +25,12 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.child_net import ChildPhotoNet
-from core.child_photos import ChildPhotoClassifier, threshold_for_recall
-from core.child_training import child_training_set
-from core.config import Settings
-from core.embeddings import embed_images, embed_trunks
-from core.model_config import load_model_config
+from core.encoders.cache import embed_images, embed_trunks
+from core.foundation.model_config import load_model_config
+from core.foundation.settings import Settings
+from core.legal.logistic import ChildPhotoClassifier, threshold_for_recall
+from core.legal.network import ChildPhotoNet
+from core.legal.training import child_training_set
 
 LONG_SIDE = 640  # faces in 224-px copies are a few pixels wide: detect on an enlarged photo
 MIN_SCORE = 0.7

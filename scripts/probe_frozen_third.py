@@ -11,7 +11,7 @@ photos, at the product's rule (recall >= 0.98 at 95% confidence) and 3 folds, fo
   or both; Lite0 adds ~16 ms a photo on 2 cores (the fine-tuned pair costs ~51 ms);
 - the same joined with a fine-tuned network's own earlier blocks, mean-pooled (free at indexing:
   the forward pass computes them anyway);
-- the blend (core.child_blend) with a head on frozen Lite0 that learns from all 6,999 photos.
+- the blend (core.legal.blend) with a head on frozen Lite0 that learns from all 6,999 photos.
 
 Selection figures; holdout is never read.
 
@@ -28,14 +28,14 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
-from core.child_blend import BlendedChildClassifier  # noqa: E402
-from core.child_photos import ChildPhotoClassifier, unit_rows  # noqa: E402
-from core.child_training import child_training_photos  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
-from core.encoders import get_encoder  # noqa: E402
-from core.image_encoders import decoded_batches, torch_threads  # noqa: E402
-from core.image_net import build_finetuned, lite_parts  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.encoders.image import decoded_batches, torch_threads  # noqa: E402
+from core.encoders.lite import build_finetuned, lite_parts  # noqa: E402
+from core.encoders.registry import get_encoder  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.blend import BlendedChildClassifier  # noqa: E402
+from core.legal.logistic import ChildPhotoClassifier, unit_rows  # noqa: E402
+from core.legal.training import child_training_photos  # noqa: E402
 
 SEEDS = (42, 7, 1, 3, 5, 11, 13, 17, 19, 23)
 Fit = Callable[[int], tuple[float, float]]  # seed -> (child photos flagged, other photos withheld)

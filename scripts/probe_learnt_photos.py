@@ -26,10 +26,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from probe_linear_heads import Head, Score, compare, fresh_photos, product  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from core.child_photos import unit_rows  # noqa: E402
-from core.child_training import child_training_photos  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.logistic import unit_rows  # noqa: E402
+from core.legal.training import child_training_photos  # noqa: E402
 
 
 def balanced(child: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ on that vector, so indexing costs the same:
 - shrinkage LDA (Ledoit-Wolf), and logistic regression after PCA whitening to 256 or 512 dims;
 - one logistic head per network (Lite0's and Lite2's halves of the vector), logits averaged;
 - an explicit adult class: photos with no child label whose captions name a person three or more
-  times (core.legal.caption_adult_labels) become "adult", so the head is told which negatives
+  times (core.legal.lexicon.caption_adult_labels) become "adult", so the head is told which negatives
   are the hard ones: a 3-class multinomial head (child / adult / rest), and the product's head plus
   a child-vs-adult head fitted on child and adult photos only (each logit over its sd, summed).
 
@@ -38,13 +38,13 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # noqa: E4
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from core import data  # noqa: E402
-from core.child_blend import member_columns  # noqa: E402
-from core.child_photos import unit_rows  # noqa: E402
-from core.child_training import child_training_set  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
-from core.legal import caption_adult_labels  # noqa: E402
+from core.data import dataset as data  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.blend import member_columns  # noqa: E402
+from core.legal.lexicon import caption_adult_labels  # noqa: E402
+from core.legal.logistic import unit_rows  # noqa: E402
+from core.legal.training import child_training_set  # noqa: E402
 
 SEEDS = (29, 31, 37, 41, 43, 47, 53, 59, 61, 67)
 Score = Callable[[np.ndarray], np.ndarray]

@@ -28,10 +28,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from probe_linear_heads import compare, fresh_photos, product  # noqa: E402  (sibling scripts)
 from probe_resolution import learnt_at, vectors  # noqa: E402
 
-from core.child_photos import unit_rows  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.encoders import FINETUNED, FINETUNED_LITE2  # noqa: E402
-from core.own_weights import models_dir  # noqa: E402
+from core.encoders.own_weights import models_dir  # noqa: E402
+from core.encoders.registry import FINETUNED, FINETUNED_LITE2  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.logistic import unit_rows  # noqa: E402
 
 
 def lite0_of(folder: Path, paths: list[Path], cache: Path) -> np.ndarray:

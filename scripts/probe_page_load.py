@@ -34,7 +34,7 @@ from test_browser import (  # noqa: E402
     free_port,
 )
 
-from core.config import PROJECT_ROOT  # noqa: E402
+from core.foundation.settings import PROJECT_ROOT  # noqa: E402
 
 FIRST = ("() => Math.round(Math.min(...performance.getEntriesByType('resource')"
          ".filter(r => r.name.includes(%r)).map(r => r.%s)))")  # the first such fetch, ms

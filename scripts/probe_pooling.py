@@ -25,11 +25,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 from probe_linear_heads import compare, fresh_photos, product  # noqa: E402  (a sibling script)
 
-from core.child_photos import unit_rows  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.encoders import FINETUNED, FINETUNED_LITE2, get_encoder  # noqa: E402
-from core.image_encoders import decoded_batches  # noqa: E402
-from core.image_net import build_finetuned  # noqa: E402
+from core.encoders.image import decoded_batches  # noqa: E402
+from core.encoders.lite import build_finetuned  # noqa: E402
+from core.encoders.registry import FINETUNED, FINETUNED_LITE2, get_encoder  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.logistic import unit_rows  # noqa: E402
 
 POOLS = ("mean", "max", "gem3")
 

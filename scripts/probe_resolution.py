@@ -27,18 +27,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 from probe_linear_heads import compare, fresh_photos, product  # noqa: E402  (a sibling script)
 
-from core.child_photos import unit_rows  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.encoders import (  # noqa: E402
-    FINETUNED,
-    FINETUNED_LITE2,
-    LITE_MEAN,
-    LITE_STD,
-    REGISTRY,
-    get_encoder,
-)
-from core.image_encoders import CnnImageEncoder  # noqa: E402
-from core.image_net import build_finetuned  # noqa: E402
+from core.encoders.image import CnnImageEncoder  # noqa: E402
+from core.encoders.lite import build_finetuned  # noqa: E402
+from core.encoders.registry import FINETUNED, FINETUNED_LITE2, LITE_MEAN, LITE_STD, REGISTRY, get_encoder  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.logistic import unit_rows  # noqa: E402
 
 
 def learnt_at(name: str) -> int:

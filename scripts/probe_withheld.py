@@ -1,7 +1,7 @@
 """Probe: which other photos does the child check withhold, and would more photos help? (#9)
 
 Out of fold on the 2,100 photos the fine-tuned encoder never learnt, with the product's blend
-(core.child_blend, rebuilt from its two heads' scores as scripts/probe_child_heads.py --more does)
+(core.legal.blend, rebuilt from its two heads' scores as scripts/probe_child_heads.py --more does)
 at the product's rule (recall >= 0.98 at 95% confidence), five fold seeds:
 
 1. whom it withholds: the other photos by what their five captions name (one caption of five calls
@@ -32,11 +32,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from probe_child_heads import SEEDS, logistic, photos, unit  # noqa: E402
 from probe_faces import flagged_at_rule as withheld  # noqa: E402
 
-from core import data  # noqa: E402
-from core.child_blend import frozen_columns_of  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.embeddings import embed_images  # noqa: E402
-from core.legal import PERSON  # noqa: E402
+from core.data import dataset as data  # noqa: E402
+from core.encoders.cache import embed_images  # noqa: E402
+from core.foundation.settings import Settings  # noqa: E402
+from core.legal.blend import frozen_columns_of  # noqa: E402
+from core.legal.lexicon import PERSON  # noqa: E402
 
 
 def main() -> None:

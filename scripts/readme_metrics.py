@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file, so core/ is not on the path by itself
 
-from core import reports  # noqa: E402
+from core.measure import reports  # noqa: E402
 
 
 def _kind(section: str) -> str:

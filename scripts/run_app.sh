@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-usable='from core.config import Settings; from core.bundle import ModelBundle; from core.store import read_gallery
+usable='from core.foundation.settings import Settings; from core.bundle import ModelBundle; from core.gallery.store import read_gallery
 s = Settings(); m = ModelBundle.load(s.artifacts_dir); read_gallery(s, "test").check_model(m.fingerprint())'
 if ! .venv/bin/python -c "$usable" 2>/dev/null; then
   .venv/bin/python -m core train

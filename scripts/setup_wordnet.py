@@ -3,7 +3,7 @@
 NLTK's WordNet reader wants corpora/wordnet/ with the database files plus a `lexnames` file
 that Debian does not ship; its 45 lines are printed in the lexnames(5WN) man page.
 Then prebuilds WordNet's answers for the words of the captions and queries and MiniLM's whole
-words (core.word_table), so a command-line search starts without loading NLTK; without the data,
+words (core.text.word_table), so a command-line search starts without loading NLTK; without the data,
 the lexicon's and MiniLM's words.
 Usage: python scripts/setup_wordnet.py [NLTK_DATA_DIR]
 """
@@ -58,19 +58,20 @@ def main() -> int:
 
 
 def build_word_table(nltk_data: Path) -> int:
-    """core.word_table for the extra corpus' captions and the practicum's queries (never holdout's),
+    """core.text.word_table for the extra corpus' captions and the practicum's queries (never holdout's),
     the child lexicon's words and the whole words of MiniLM's vocabulary (~22k: most of what
     people type; a word outside the table costs a search about 1.3 s to load WordNet)."""
     import os
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ["NLTK_DATA"] = str(nltk_data.resolve())
-    from core import data, legal
-    from core.config import Settings
-    from core.encoder_errors import WeightsUnavailableError
-    from core.text import tokenize
-    from core.text_encoders import minilm_path
-    from core.word_table import build, table_path
+    from core.data import dataset as data
+    from core.encoders.base import WeightsUnavailableError
+    from core.encoders.text import minilm_path
+    from core.foundation.settings import Settings
+    from core.legal import lexicon as legal
+    from core.text.word_table import build, table_path
+    from core.text.wordnet import tokenize
 
     settings = Settings()
     texts: list[str] = []

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import pytest
 
-from core.config import PROJECT_ROOT
+from core.foundation.settings import PROJECT_ROOT
 
 
 def missing(reason: str) -> NoReturn:
@@ -30,7 +30,7 @@ def require(module: str) -> ModuleType:
 
 def fresh_encoder(name: str):  # type: ignore[no-untyped-def]
     """A new encoder instance (the registry's shared one may hold other weights)."""
-    from core.encoders import REGISTRY
+    from core.encoders.registry import REGISTRY
 
     spec = REGISTRY[name]
     return spec.factory(spec)
@@ -92,7 +92,7 @@ TEST_CORPUS_PHOTOS = 1000
 def small_data_settings(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path,
                         flickr_dir: Path) -> object:
     """Settings pointing at the test model's data (nothing trained yet), artifacts, cache, reports."""
-    from core.config import Settings
+    from core.foundation.settings import Settings
 
     root = tmp_path_factory.mktemp("trained")
     data = root / "data"
@@ -109,7 +109,7 @@ def small_data_settings(tmp_path_factory: pytest.TempPathFactory, practicum_dir:
 @pytest.fixture(scope="session")
 def trained_settings(small_data_settings) -> object:  # type: ignore[no-untyped-def]
     """Settings pointing at the trained test model (data, artifacts, cache, reports)."""
-    from core.train import train
+    from core.build.train import train
 
     train(small_data_settings)
     return small_data_settings

@@ -20,10 +20,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-from core import reports
-from core.config import PROJECT_ROOT, Settings
-from core.data import TargetReport
-from core.text import MAX_QUERY_CHARS
+from core.data.dataset import TargetReport
+from core.foundation.settings import PROJECT_ROOT, Settings
+from core.measure import reports
+from core.text.wordnet import MAX_QUERY_CHARS
 from pages import _shared
 from ui import charts, dataset, wording
 
@@ -159,14 +159,14 @@ def test_warm_up_loads_once_and_fills_the_pages_caches(with_model: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """serve.py and app.py both call it: the first caller loads, the other waits and loads
     nothing, and the pages then find the model and default gallery already in memory."""
-    import core.search
+    import core.search.service
 
     with _shared._WARM_LOCK:  # app.py's own warm-up, started by an earlier test, has finished
         pass
     loads: list[str] = []
-    load_model, open_gallery = core.search.load_model, core.search.open_gallery
-    monkeypatch.setattr(core.search, "load_model", lambda s: loads.append("model") or load_model(s))
-    monkeypatch.setattr(core.search, "open_gallery",
+    load_model, open_gallery = core.search.service.load_model, core.search.service.open_gallery
+    monkeypatch.setattr(core.search.service, "load_model", lambda s: loads.append("model") or load_model(s))
+    monkeypatch.setattr(core.search.service, "open_gallery",
                         lambda s, name, bundle: loads.append(name) or open_gallery(s, name, bundle))
     monkeypatch.setattr(_shared, "_warmed", False)
     _shared._model.clear()
@@ -231,7 +231,7 @@ def test_gallery_switches_to_train_photos(with_model: Path) -> None:
     at.text_input(key="query").input("A man climbs a rock").run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.image) == 12
-    from core.store import read_gallery
+    from core.gallery.store import read_gallery
 
     indexed = len(read_gallery(Settings(artifacts_dir=with_model), "train").ids)
     assert f"among {indexed:,}" in " ".join(_texts(at.caption))
@@ -303,7 +303,7 @@ def _from_link(params: dict[str, str], url: str | None = None) -> AppTest:
 
 
 def _shown_photos(settings: Settings, gallery: str) -> list[str]:
-    from core.store import read_gallery
+    from core.gallery.store import read_gallery
 
     stored = read_gallery(settings, gallery)
     return [i for i, flagged in zip(stored.ids, stored.flags, strict=True) if not flagged]
@@ -369,8 +369,8 @@ def test_bad_link_values_give_a_message_and_the_defaults(
 
 @needs_data
 def test_details_show_captions_and_the_votes_of_a_judged_pair(with_model: Path) -> None:
-    from core.data import load_relevance
-    from core.search import load_service
+    from core.data.dataset import load_relevance
+    from core.search.service import load_service
 
     settings = Settings(artifacts_dir=with_model)
     service = load_service(settings, "train")
@@ -438,7 +438,7 @@ def test_why_this_photo_draws_where_each_result_matched(with_model: Path) -> Non
 
 def test_an_uploaded_photo_is_the_query(with_model: Path) -> None:
     settings = Settings(artifacts_dir=with_model)
-    from core.search import open_gallery
+    from core.search.service import open_gallery
 
     photo = _shown_photos(settings, "test")[0]
     data = open_gallery(settings, "test").path_of(photo).read_bytes()
@@ -452,10 +452,10 @@ def test_an_uploaded_photo_is_the_query(with_model: Path) -> None:
 
 
 def test_an_uploaded_photo_of_a_child_gets_the_disclaimer(with_model: Path) -> None:
+    from core.build.train import practicum_captions
     from core.bundle import ModelBundle
-    from core.legal import caption_child_labels
-    from core.search import open_gallery
-    from core.train import practicum_captions
+    from core.legal.lexicon import caption_child_labels
+    from core.search.service import open_gallery
 
     settings = Settings(artifacts_dir=with_model)
     labels = caption_child_labels(practicum_captions(settings, "test"))
@@ -641,7 +641,7 @@ def test_explorer_shows_only_photos_cleared_by_the_index(with_model: Path) -> No
 
 
 def _relevance() -> tuple[pd.DataFrame, TargetReport]:
-    from core.data import load_relevance
+    from core.data.dataset import load_relevance
 
     return load_relevance(Settings().practicum_dir)
 
@@ -693,7 +693,7 @@ def test_sort_pairs() -> None:
 def test_cleared_photos_come_from_the_index_flags(tmp_path: Path) -> None:
     import numpy as np
 
-    from core.store import StoredGallery, write_gallery
+    from core.gallery.store import StoredGallery, write_gallery
 
     settings = Settings(artifacts_dir=tmp_path)
     assert dataset.cleared_photos(settings) == frozenset()  # not indexed: nothing is cleared

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import PROJECT_ROOT
+from core.foundation.settings import PROJECT_ROOT
 
 # ARCHITECTURE.md's table, in data-flow order: a module may import its own layer and those above
 # it in this list, never one below.
@@ -41,7 +41,7 @@ FORBIDDEN = {
 
 def imported_modules(source: str, package: str = "") -> set[str]:
     """Every module a file imports, dotted, wherever the import sits (functions, TYPE_CHECKING
-    blocks): `from core import data` counts as core.data."""
+    blocks): `from core import data` counts as core.data.dataset."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -52,7 +52,7 @@ def imported_modules(source: str, package: str = "") -> set[str]:
             else:
                 base = node.module or ""
             found.add(base)
-            # `from core import data` names a module; `from core.data import load` names a function
+            # `from core import data` names a module; `from core.data.dataset import load` names a function
             if base in {"core", "ui", "pages"}:
                 found |= {f"{base}.{alias.name}" for alias in node.names}
     return found
@@ -94,12 +94,12 @@ def test_the_repository_keeps_the_import_rules() -> None:
 
 
 @pytest.mark.parametrize(("path", "source", "expected"), [
-    ("core/data.py", "import streamlit as st\n", "core/data.py imports streamlit"),
-    ("core/reports.py", "def f():\n    import plotly.graph_objects as go\n", "imports plotly.graph_objects"),
-    ("core/models.py", "from ui import charts\n", "core/models.py imports ui"),
-    ("core/text.py", "from core import search\n", "imports the higher layer core.search (search)"),
-    ("core/legal.py", "from core.train import fit_tower\n", "imports the higher layer core.train"),
-    ("core/data.py", "from .search import SearchService\n", "imports the higher layer core.search"),
+    ("core/data/dataset.py", "import streamlit as st\n", "core/data/dataset.py imports streamlit"),
+    ("core/measure/reports.py", "def f():\n    import plotly.graph_objects as go\n", "imports plotly.graph_objects"),  # noqa: E501
+    ("core/models/two_tower.py", "from ui import charts\n", "core/models/two_tower.py imports ui"),
+    ("core/text/wordnet.py", "from core import search\n", "imports the higher layer core.search.service (search)"),  # noqa: E501
+    ("core/legal/lexicon.py", "from core.build.train import fit_tower\n", "imports the higher layer core.build.train"),  # noqa: E501
+    ("core/data/dataset.py", "from .search import SearchService\n", "imports the higher layer core.search.service"),  # noqa: E501
     ("core/shiny.py", "import numpy\n", "core/shiny.py has no layer"),
     ("ui/charts.py", "import streamlit\n", "ui/charts.py imports streamlit"),
     ("scripts/readme_metrics.py", "from ui import wording\n", "imports ui"),
@@ -110,7 +110,7 @@ def test_each_rule_can_fail(path: str, source: str, expected: str) -> None:
 
 
 def test_allowed_imports_pass() -> None:
-    allowed = {"core/search.py": "from core import bundle, legal\nfrom core.index import ExactIndex\n",
-               "ui/charts.py": "import plotly.graph_objects as go\nfrom core.reports import MODELS\n",
+    allowed = {"core/search/service.py": "from core import bundle, legal\nfrom core.index.exact import ExactIndex\n",  # noqa: E501
+               "ui/charts.py": "import plotly.graph_objects as go\nfrom core.measure.reports import MODELS\n",
                "pages/search.py": "import streamlit as st\nfrom ui import wording\n"}
     assert violations(allowed) == []

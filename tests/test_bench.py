@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import require
 
-from core.bench import BenchError, run_bench
-from core.config import Settings
-from core.store import read_gallery
+from core.foundation.settings import Settings
+from core.gallery.store import read_gallery
+from core.measure.bench import BenchError, run_bench
 
 
 def test_tiny_bench(tmp_path: Path, trained_artifacts: Path, practicum_dir: Path,

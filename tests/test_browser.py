@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import missing
 
-from core.config import PROJECT_ROOT, Settings
+from core.foundation.settings import PROJECT_ROOT, Settings
 from ui import wording
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,4 @@
-"""core.child_photos and core.child_net: the classifiers that keep child photos out of results."""
+"""core.legal.logistic and core.legal.network: the classifiers that keep child photos out of results."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from scipy.stats import beta
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-from core.child_blend import BlendedChildClassifier, frozen_columns_of
-from core.child_net import ChildPhotoNet, load_child_classifier
-from core.child_photos import ChildPhotoClassifier, threshold_for_recall
-from core.config import Settings
-from core.data import load_flickr_captions
-from core.embeddings import embed_images, embed_trunks
-from core.estimators import NotFittedError
-from core.legal import caption_child_labels
+from core.data.dataset import load_flickr_captions
+from core.encoders.cache import embed_images, embed_trunks
+from core.foundation.settings import Settings
+from core.legal.blend import BlendedChildClassifier, frozen_columns_of
+from core.legal.lexicon import caption_child_labels
+from core.legal.logistic import ChildPhotoClassifier, threshold_for_recall
+from core.legal.network import ChildPhotoNet, load_child_classifier
+from core.models.estimators import NotFittedError
 
 # The network is checked on Lite0 trunks (the smallest); the default encoder reads Lite2's.
 LITE0 = "efficientnet-lite0"
@@ -177,8 +177,8 @@ def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flick
     recall rule out of fold."""
     from dataclasses import replace
 
-    from core.child_training import fit_child_classifier
-    from core.model_config import load_model_config
+    from core.foundation.model_config import load_model_config
+    from core.legal.training import fit_child_classifier
 
     photos = sorted((practicum_dir / "train_images").iterdir())[:160]
     labels = caption_child_labels(load_flickr_captions(flickr_dir, {p.name for p in photos}))
@@ -201,8 +201,8 @@ def test_the_network_classifier_is_refused_where_it_would_relearn_a_whole_cnn(tm
     2 cores): train refuses it at once, naming the classifier to use, before reading a photo."""
     from dataclasses import replace
 
-    from core.child_training import fit_child_classifier
-    from core.model_config import ModelConfigError, load_model_config
+    from core.foundation.model_config import ModelConfigError, load_model_config
+    from core.legal.training import fit_child_classifier
 
     missing = tmp_path / "not-a-photo.jpg"  # reading it would fail with another message
     training = ([missing, missing], np.array([True, False]), np.ones(2, bool))
@@ -213,7 +213,7 @@ def test_the_network_classifier_is_refused_where_it_would_relearn_a_whole_cnn(tm
 
 
 # --------------------------------------------------------------------------------------------
-# The blended head (core.child_blend): whole vector on fresh photos, frozen part on all
+# The blended head (core.legal.blend): whole vector on fresh photos, frozen part on all
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""core.data: every bad input gets a DataError naming the file (and line); real data adds up."""
+"""core.data.dataset: every bad input gets a DataError naming the file (and line); real data adds up."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import data
-from core.data import DataError
+from core.data import dataset as data
+from core.data.dataset import DataError
 
 N_PAIRS = 59  # train rows copied into the small practicum: enough to include a quoted comma
 

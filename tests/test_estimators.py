@@ -14,13 +14,13 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
-from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
-from core.child_blend import BlendedChildClassifier
-from core.child_net import ChildPhotoNet
-from core.child_photos import ChildPhotoClassifier, EncoderChildHead
-from core.estimators import NotFittedError
-from core.evaluate import FoldModel
-from core.models import SigmoidCalibrator, TwoTower, TwoTowerRelevance
+from core.legal.blend import BlendedChildClassifier
+from core.legal.logistic import ChildPhotoClassifier, EncoderChildHead
+from core.legal.network import ChildPhotoNet
+from core.measure.evaluate import FoldModel
+from core.models.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
+from core.models.estimators import NotFittedError
+from core.models.two_tower import SigmoidCalibrator, TwoTower, TwoTowerRelevance
 
 TEXT_DIM, IMAGE_DIM = 6, 10
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.baselines import ConstantModel, LinearConcat
-from core.evaluate import cross_validate, kendall_tau_c, retrieval_metrics
-from core.models import TwoTower
+from core.measure.evaluate import cross_validate, kendall_tau_c, retrieval_metrics
+from core.models.baselines import ConstantModel, LinearConcat
+from core.models.two_tower import TwoTower
 
 
 class _Identity(TwoTower):

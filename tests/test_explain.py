@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.data import load_flickr_captions
-from core.encoders import get_encoder
-from core.explain import ExplainUnavailableError, MatchMap, explain, match_map
-from core.search import SearchService, load_service
+from core.cli.commands import main
+from core.data.dataset import load_flickr_captions
+from core.encoders.registry import get_encoder
+from core.search.explain import ExplainUnavailableError, MatchMap, explain, match_map
+from core.search.service import SearchService, load_service
 
 WHERE = {"top left", "top", "top right", "left", "centre", "right", "bottom left", "bottom",
          "bottom right"}

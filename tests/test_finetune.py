@@ -1,4 +1,5 @@
-"""core.finetune, core.own_weights and the fine-tuned encoder: the photo encoder that learnt from
+"""lab.finetune.photo, core.encoders.own_weights and the fine-tuned encoder: the photo
+encoder that learnt from
 captions, remade on a small real subset, loaded by name, and refused when its file is wrong."""
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from conftest import damaged_copy, fresh_encoder
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
-from core import data
-from core.child_photos import EncoderChildHead
-from core.cli import main
-from core.config import Settings
-from core.embeddings import embed_texts
-from core.encoders import (
+from core.cli.commands import main
+from core.data import dataset as data
+from core.encoders.cache import embed_texts
+from core.encoders.lite import lite0_parts
+from core.encoders.own_weights import OwnWeightsError, load_own_weights, read_manifest, sha256_file
+from core.encoders.registry import (
     FINETUNED,
     FINETUNED_LITE2,
     JOINED,
@@ -26,11 +27,11 @@ from core.encoders import (
     JOINED_TUNED,
     WeightsUnavailableError,
 )
-from core.finetune import CHILD_SCALE, FinetuneConfig, finetune, fit_joint, weights_payload
-from core.finetune_pack import PackError, build_pack, load_pack
-from core.finetune_views import augment, trunk_views
-from core.image_net import lite0_parts
-from core.own_weights import OwnWeightsError, load_own_weights, read_manifest, sha256_file
+from core.foundation.settings import Settings
+from core.legal.logistic import EncoderChildHead
+from lab.finetune.pack import PackError, build_pack, load_pack
+from lab.finetune.photo import CHILD_SCALE, FinetuneConfig, finetune, fit_joint, weights_payload
+from lab.finetune.views import augment, trunk_views
 
 TINY = FinetuneConfig(split=15, views=1, epochs=2, batch_size=16, folds=2)
 
@@ -120,7 +121,7 @@ def test_pack_holds_the_corpus_as_the_encoder_sees_it(mini_data: Path, tmp_path:
     exact = embed_texts(captions["caption"].tolist(), settings.text_encoder, settings.cache_dir)
     assert ((pack.text * exact).sum(1) > 0.999).all()
     assert [pack.names[i] for i in pack.owner] == captions["image"].tolist()
-    assert pack.validation.sum() == 24  # core.data.validation_photos: at most half of 48
+    assert pack.validation.sum() == 24  # core.data.dataset.validation_photos: at most half of 48
     assert pack.labels.any() and not pack.labels.all()
     assert pack.adults is not None and pack.adults.any() and not (pack.adults & pack.labels).any()
     # A pack made before adult labels still loads; a run that needs them says how to remake it.
@@ -219,7 +220,7 @@ def test_flip_encoder_sees_a_photo_and_its_mirror_alike(practicum_dir: Path, tmp
 def test_the_child_classifier_never_learns_from_photos_the_photo_encoder_learnt(mini_data: Path) -> None:
     """The fine-tuned encoder learnt its training photos' child labels: a classifier fitted or
     thresholded on them would look better than it is. Frozen encoders keep every photo."""
-    from core.child_training import child_training_set
+    from core.legal.training import child_training_set
 
     corpus = {p.name for p in (mini_data / "flickr8k" / "images").iterdir()}
     held = data.validation_photos(sorted(corpus), 42)

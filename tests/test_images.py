@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.encoders import DRAFT_SIDE, get_encoder
-from core.images import load_image
+from core.encoders.registry import DRAFT_SIDE, get_encoder
+from core.foundation.images import load_image
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.index import ExactIndex, Snapshot, top_k
+from core.index.exact import ExactIndex, Snapshot, top_k
 
 
 def _unit(rows: int, dim: int, seed: int = 0) -> np.ndarray:

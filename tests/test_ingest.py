@@ -17,11 +17,11 @@ from conftest import require
 from PIL import Image
 
 from core.bundle import ModelBundle
-from core.config import Settings
-from core.index import ExactIndex
-from core.ingest import UPLOADS_GALLERY, IngestError, ingest_folder, ingest_uploads
-from core.search import open_gallery
-from core.store import gallery_file, read_gallery
+from core.foundation.settings import Settings
+from core.gallery.ingest import UPLOADS_GALLERY, IngestError, ingest_folder, ingest_uploads
+from core.gallery.store import gallery_file, read_gallery
+from core.index.exact import ExactIndex
+from core.search.service import open_gallery
 
 
 @pytest.fixture(scope="session")
@@ -192,8 +192,8 @@ def _as_png(data: bytes) -> bytes:
 def test_ingest_mirrors_to_pgvector(settings: Settings, bundle: ModelBundle, photos: list[Path],
                                     tmp_path: Path, request: pytest.FixtureRequest) -> None:
     require("pgserver")
-    from core.pgconnect import start_local_server, stop_local_server
-    from core.pgindex import PgVectorIndex
+    from core.index.pgconnect import start_local_server, stop_local_server
+    from core.index.pgvector import PgVectorIndex
 
     folder = tmp_path / "mirrored"
     folder.mkdir()
@@ -257,8 +257,8 @@ def test_gallery_follows_its_folder_in_pgvector(settings: Settings, bundle: Mode
                                                 photos: list[Path], tmp_path: Path,
                                                 request: pytest.FixtureRequest) -> None:
     require("pgserver")
-    from core.pgconnect import start_local_server, stop_local_server
-    from core.pgindex import PgVectorIndex
+    from core.index.pgconnect import start_local_server, stop_local_server
+    from core.index.pgvector import PgVectorIndex
 
     pg_settings = replace(settings, index_url=start_local_server(tmp_path / "pg"))
     request.addfinalizer(lambda: stop_local_server(pg_settings.index_url))
@@ -270,7 +270,7 @@ def test_gallery_follows_its_folder_in_pgvector(settings: Settings, bundle: Mode
 
 def test_gallery_of_another_model_is_refused_then_reindexed(settings: Settings, bundle: ModelBundle,
                                                             photos: list[Path], tmp_path: Path) -> None:
-    from core.store import StaleGalleryError, write_gallery
+    from core.gallery.store import StaleGalleryError, write_gallery
 
     folder = _folder_of(tmp_path / "old", photos[:2])
     ingest_folder(settings, folder, bundle=bundle)
@@ -287,7 +287,7 @@ def test_two_runs_at_once_wait_and_lose_nothing(settings: Settings, bundle: Mode
                                                 photos: list[Path], tmp_path: Path) -> None:
     import threading
 
-    from core.store import gallery_lock
+    from core.gallery.store import gallery_lock
 
     folder = _folder_of(tmp_path / "busy", photos[:4])
     waiting = threading.Event()
@@ -312,7 +312,7 @@ def test_two_runs_at_once_wait_and_lose_nothing(settings: Settings, bundle: Mode
 
 def test_damaged_gallery_file_is_reported_then_rebuilt(settings: Settings, bundle: ModelBundle,
                                                        photos: list[Path], tmp_path: Path) -> None:
-    from core.store import GalleryError
+    from core.gallery.store import GalleryError
 
     folder = _folder_of(tmp_path / "dented", photos[:2])
     ingest_folder(settings, folder, bundle=bundle)
@@ -329,8 +329,8 @@ def test_read_only_artifacts_and_cli_errors_are_one_line(settings: Settings, pho
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     import errno
 
-    import core.atomic
-    from core.cli import main
+    import core.foundation.atomic
+    from core.cli.commands import main
 
     folder = _folder_of(tmp_path / "frozen", photos[:1])
     for name, value in (("WITHSENSE_ARTIFACTS", settings.artifacts_dir), ("WITHSENSE_INDEX_URL", ""),
@@ -341,7 +341,7 @@ def test_read_only_artifacts_and_cli_errors_are_one_line(settings: Settings, pho
         raise OSError(errno.EROFS, "Read-only file system")
 
     with monkeypatch.context() as patch:
-        patch.setattr(core.atomic.os, "replace", read_only)
+        patch.setattr(core.foundation.atomic.os, "replace", read_only)
         assert main(["index", str(folder)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error:") and "writable" in err[-1] and "Traceback" not in "".join(err)
@@ -373,8 +373,8 @@ def test_searches_during_an_upload_never_show_a_flagged_photo(settings: Settings
     """8 threads search the live uploads index while photos arrive one batch at a time."""
     import threading
 
-    from core.index import ExactIndex
-    from core.search import Gallery, SearchService
+    from core.index.exact import ExactIndex
+    from core.search.service import Gallery, SearchService
 
     live = ExactIndex(bundle.tower.dim)
     service = SearchService(bundle, Gallery(UPLOADS_GALLERY, settings.uploads_dir, live))

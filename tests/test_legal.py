@@ -1,4 +1,4 @@
-"""core.legal: the child-query lexicon, caption labels and the child-photo classifier."""
+"""core.legal.lexicon: the child-query lexicon, caption labels and the child-photo classifier."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data import DataError
-from core.legal import (
+from core.data.dataset import DataError
+from core.legal.lexicon import (
     DISCLAIMER,
     caption_adult_labels,
     caption_child_labels,

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import PROJECT_ROOT, ArtifactsMissingError, Settings
-from core.model_config import (
+from core.foundation.model_config import (
     SWEEP_METRICS,
     ChildConfig,
     ModelConfigError,
@@ -24,6 +23,7 @@ from core.model_config import (
     load_model_config,
     with_sweep,
 )
+from core.foundation.settings import PROJECT_ROOT, ArtifactsMissingError, Settings
 
 DEFAULT = PROJECT_ROOT / "configs" / "default.toml"
 
@@ -36,11 +36,11 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     """train used TwoTower(), ChildPhotoNet() and calibration_knots() defaults, raw text, the
     caption-tuned MiniLM + fine-tuned Lite0 and Lite2 joined and seed 42; the file must give the same
     model, so the two never drift."""
-    from core.child_blend import frozen_columns_of
-    from core.child_net import ChildPhotoNet
-    from core.child_photos import ChildPhotoClassifier
-    from core.encoders import MINILM_CAPTIONS
-    from core.models import TwoTower, calibration_knots
+    from core.encoders.registry import MINILM_CAPTIONS
+    from core.legal.blend import frozen_columns_of
+    from core.legal.logistic import ChildPhotoClassifier
+    from core.legal.network import ChildPhotoNet
+    from core.models.two_tower import TwoTower, calibration_knots
 
     config = default_config()
     tower = TwoTower().get_params()
@@ -101,7 +101,7 @@ def test_a_bad_key_or_value_is_named(tmp_path: Path, old: str, new: str, expecte
 
 
 def test_an_unknown_encoder_names_the_valid_ones() -> None:
-    from core.encoders import REGISTRY
+    from core.encoders.registry import REGISTRY
 
     config = default_config().with_encoders(image="minilm")  # a text encoder, not an image one
     with pytest.raises(ModelConfigError, match=r"encoders\.image = 'minilm' .*valid: .*efficientnet-lite0"):
@@ -133,7 +133,7 @@ def test_to_dict_round_trips_and_sweep_overrides_are_checked() -> None:
 
 
 def test_cli_grid_parsing() -> None:
-    from core.cli import _grid
+    from core.cli.commands import _grid
 
     assert _grid(["hidden=0,1024", "lr=1e-3"]) == {"hidden": [0, 1024], "lr": [0.001]}
     assert _grid(None) is None
@@ -143,8 +143,8 @@ def test_cli_grid_parsing() -> None:
 
 def _tiny_bundle():  # type: ignore[no-untyped-def]
     from core.bundle import ModelBundle
-    from core.child_photos import ChildPhotoClassifier
-    from core.models import TwoTower
+    from core.legal.logistic import ChildPhotoClassifier
+    from core.models.two_tower import TwoTower
 
     rng = np.random.default_rng(0)
     tower = TwoTower(dim=4, hidden=0, epochs=1, batch_size=8).fit(
@@ -159,7 +159,7 @@ def _tiny_bundle():  # type: ignore[no-untyped-def]
 
 def test_config_and_encoder_records_round_trip_through_model_pt(tmp_path: Path) -> None:
     from core.bundle import ModelBundle
-    from core.encoders import REGISTRY
+    from core.encoders.registry import REGISTRY
 
     bundle = _tiny_bundle()
     path = bundle.save(tmp_path)
@@ -177,8 +177,8 @@ def test_config_and_encoder_records_round_trip_through_model_pt(tmp_path: Path) 
 
 def test_an_old_or_mismatched_model_file_asks_for_retraining(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import encoders
     from core.bundle import BUNDLE_FILE, ModelBundle
+    from core.encoders import registry as encoders
 
     path = _tiny_bundle().save(tmp_path)
     payload = torch.load(path, weights_only=True)
@@ -200,7 +200,7 @@ def test_a_tiny_sweep_names_what_it_optimised(small_data_settings, tmp_path: Pat
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """Two settings, one or two epochs of a small linear tower, two CV splits, on the test
     model's data: the full practicum and 1000 extra-corpus photos. No holdout folder exists there."""
-    from core.cli import main
+    from core.cli.commands import main
 
     settings = small_data_settings
     assert not settings.holdout_dir.exists()
@@ -227,8 +227,8 @@ def test_a_tiny_sweep_names_what_it_optimised(small_data_settings, tmp_path: Pat
 
 
 def test_validation_rows_hold_out_whole_photos() -> None:
-    from core.sweep import split_validation
-    from core.train import PairFeatures
+    from core.build.train import PairFeatures
+    from lab.select.sweep import split_validation
 
     images = np.repeat([f"photo{i}.jpg" for i in range(10)], 3)
     rows = PairFeatures(np.arange(30, dtype=np.float32)[:, None], np.ones((30, 2), np.float32), images)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
-from core.estimators import NotFittedError
-from core.models import TwoTower, TwoTowerRelevance
+from core.models.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
+from core.models.estimators import NotFittedError
+from core.models.two_tower import TwoTower, TwoTowerRelevance
 
 
 def _pairs(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

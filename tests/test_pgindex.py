@@ -12,13 +12,13 @@ import psycopg
 import pytest
 from conftest import require
 
-from core import pgindex
-from core.config import Settings
-from core.index import ExactIndex, IndexResult
-from core.pgconnect import PgIndexError, redact, start_local_server, stop_local_server
-from core.pgindex import PgVectorIndex, table_name
-from core.search import open_gallery
-from core.store import StoredGallery, read_gallery, write_gallery
+from core.foundation.settings import Settings
+from core.gallery.store import StoredGallery, read_gallery, write_gallery
+from core.index import pgvector as pgindex
+from core.index.exact import ExactIndex, IndexResult
+from core.index.pgconnect import PgIndexError, redact, start_local_server, stop_local_server
+from core.index.pgvector import PgVectorIndex, table_name
+from core.search.service import open_gallery
 
 ATOL = 1e-4  # float32 scores: results may differ from the exact ones only among scores this close
 ATOL_F16 = 1e-3  # float16 storage rounds each score by up to about 5e-4
@@ -48,8 +48,8 @@ def synthetic(n: int, dim: int = 256, seed: int = 0) -> ExactIndex:
 
 def practicum_gallery(request: pytest.FixtureRequest) -> tuple[ExactIndex, np.ndarray]:
     """The trained test gallery and 125 real query vectors (every 4th test query)."""
-    from core import data
     from core.bundle import ModelBundle
+    from core.data import dataset as data
 
     folder = Path(request.getfixturevalue("trained_artifacts"))
     practicum = Path(request.getfixturevalue("practicum_dir"))

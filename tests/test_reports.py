@@ -1,4 +1,4 @@
-"""core.reports, the metrics schema: written and read back, labels and provenance for every
+"""core.measure.reports, the metrics schema: written and read back, labels and provenance for every
 section evaluate writes, and the README's figures rendered from reports/*.json as committed."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core import reports
-from core.config import PROJECT_ROOT
+from core.foundation.settings import PROJECT_ROOT
+from core.measure import reports
 
 
 def _readme_script():  # scripts/ is not a package: load the file as the README command runs it
@@ -70,7 +70,7 @@ def test_machine_says_where_figures_were_measured() -> None:
     import os
     import platform
 
-    from core.reports import machine
+    from core.measure.reports import machine
 
     described = machine()
     assert f"{os.cpu_count()} CPU cores" in described

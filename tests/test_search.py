@@ -10,10 +10,10 @@ import pytest
 from conftest import missing
 
 from core.bundle import ArtifactsMissingError, ModelBundle
-from core.cli import main
-from core.legal import DISCLAIMER
-from core.search import SearchService, load_service, open_gallery
-from core.text import QueryError
+from core.cli.commands import main
+from core.legal.lexicon import DISCLAIMER
+from core.search.service import SearchService, load_service, open_gallery
+from core.text.wordnet import QueryError
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,8 @@ def _flags(service: SearchService) -> dict[str, bool]:
 def _child_photo(service: SearchService, trained_settings, classifier_too: bool = False) -> str:
     """A test photo whose captions say it shows a child and whose stored flag is set (and, with
     classifier_too, which the model's classifier flags as well, as it must for an upload)."""
-    from core.legal import caption_child_labels
-    from core.train import practicum_captions
+    from core.build.train import practicum_captions
+    from core.legal.lexicon import caption_child_labels
 
     labels = caption_child_labels(practicum_captions(trained_settings, "test"))
     flags = _flags(service)
@@ -212,8 +212,8 @@ def test_a_gallery_photo_its_captions_clear_is_a_query_as_it_is_a_result(service
 
 
 def test_search_like_refuses_what_it_cannot_use(service: SearchService) -> None:
-    from core.images import ImageError
-    from core.search import PhotoNotInGalleryError
+    from core.foundation.images import ImageError
+    from core.search.service import PhotoNotInGalleryError
 
     with pytest.raises(PhotoNotInGalleryError, match="no photo named"):
         service.search_like("not-a-photo.jpg")
@@ -266,8 +266,8 @@ def test_cli_search_like(trained_settings, monkeypatch, capsys) -> None:
 
 
 def test_details_give_captions_and_the_votes_of_a_judged_pair(trained_settings) -> None:
-    from core.data import load_crowd, load_expert, load_train_pairs
-    from core.details import DatasetDetails
+    from core.data.dataset import load_crowd, load_expert, load_train_pairs
+    from core.search.details import DatasetDetails
 
     practicum = trained_settings.practicum_dir
     details = DatasetDetails.load(trained_settings)
@@ -294,7 +294,7 @@ def test_details_give_captions_and_the_votes_of_a_judged_pair(trained_settings) 
 def test_details_never_read_holdout(trained_settings, practicum_dir) -> None:
     """The token file also describes holdout's photos: their captions are never kept, even for a
     file of the same name in a dataset folder, and holdout's own folder has no details."""
-    from core.details import DatasetDetails
+    from core.search.details import DatasetDetails
 
     holdout_images = practicum_dir.parent / "holdout" / "images"
     if not holdout_images.is_dir():
@@ -312,7 +312,7 @@ def test_details_never_read_holdout(trained_settings, practicum_dir) -> None:
 def test_train_galleries_from_the_cache_match_a_fresh_forward_pass(trained_settings) -> None:  # type: ignore[no-untyped-def]
     """train indexes the practicum photos from its embedding cache instead of encoding them a
     second time: the vectors and child probabilities must be what indexing them now gives."""
-    from core.store import read_gallery
+    from core.gallery.store import read_gallery
 
     stored = read_gallery(trained_settings, "test")
     bundle = ModelBundle.load(trained_settings.artifacts_dir)
@@ -327,9 +327,9 @@ def test_train_galleries_from_the_cache_match_a_fresh_forward_pass(trained_setti
 def test_the_library_holds_every_photo_the_demo_may_show_and_never_holdout(trained_settings) -> None:
     """`train` builds the "all" gallery: both practicum folders and the extra corpus, each photo
     flagged by its own captions, searchable like any gallery; holdout's photos are never in it."""
-    from core.legal import mentions_child
-    from core.store import read_gallery
-    from core.train import practicum_captions
+    from core.build.train import practicum_captions
+    from core.gallery.store import read_gallery
+    from core.legal.lexicon import mentions_child
 
     data = trained_settings.data_dir
     stored = read_gallery(trained_settings, "all")
@@ -349,8 +349,8 @@ def test_the_library_holds_every_photo_the_demo_may_show_and_never_holdout(train
 
 
 def test_the_library_links_the_demo_photos_and_leaves_holdout_out(practicum_dir, tmp_path) -> None:
-    from core.config import Settings
-    from core.train import link_library
+    from core.build.train import link_library
+    from core.foundation.settings import Settings
 
     photos = sorted((practicum_dir / "test_images").iterdir())[:4]
     folders = {photos[0]: "practicum/test_images", photos[1]: "practicum/train_images",

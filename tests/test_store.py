@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import core.atomic
-from core.config import Settings
-from core.store import (
+import core.foundation.atomic
+from core.foundation.settings import Settings
+from core.gallery.store import (
     GalleryError,
     GalleryMissingError,
     StaleGalleryError,
@@ -75,7 +75,7 @@ def test_read_only_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     def read_only(*_: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(core.atomic.os, "replace", read_only)
+    monkeypatch.setattr(core.foundation.atomic.os, "replace", read_only)
     with pytest.raises(GalleryError, match="writable"):
         write_gallery(settings, replace(_gallery(), ids=["x.jpg", "y.jpg", "z.jpg"]))
     assert read_gallery(settings, "trip").ids == ["0.jpg", "1.jpg", "2.jpg"]  # the old version stands

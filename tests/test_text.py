@@ -1,4 +1,4 @@
-"""core.text: friendly query validation and offline WordNet lemmatization."""
+"""core.text.wordnet: friendly query validation and offline WordNet lemmatization."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core import text
-from core.config import PROJECT_ROOT
-from core.text import QueryError, lemmatize, validate_query
+from core.foundation.settings import PROJECT_ROOT
+from core.text import wordnet as text
+from core.text.wordnet import QueryError, lemmatize, validate_query
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_stated_ages() -> None:
 
 def test_works_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_network(*args: object, **kwargs: object) -> None:
-        raise AssertionError("core.text tried to use the network")
+        raise AssertionError("core.text.wordnet tried to use the network")
 
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
@@ -101,7 +101,7 @@ def test_missing_wordnet_says_how_to_fix(tmp_path: Path) -> None:
     """A fresh process pointed at an empty NLTK_DATA gets WordNetMissingError, not LookupError."""
     code = (
         "import nltk\n"
-        "from core import text\n"
+        "from core.text import wordnet as text\n"
         "nltk.data.path[:] = []\n"  # only the project's folder (NLTK_DATA) is searched
         "try:\n"
         "    text.lemmatize('dogs')\n"

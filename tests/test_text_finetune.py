@@ -1,4 +1,4 @@
-"""core.text_finetune and the `minilm-captions` encoder: MiniLM's last layers learn from captions,
+"""lab.finetune.text and the `minilm-captions` encoder: MiniLM's last layers learn from captions,
 remade on a small real subset, loaded by name, refused when their file is wrong."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from conftest import damaged_copy, fresh_encoder
 
-from core import data
-from core.config import Settings
-from core.encoders import MINILM_CAPTIONS, WeightsUnavailableError
-from core.own_weights import read_manifest, sha256_file
-from core.text_finetune import TextFinetuneConfig, finetune_text
+from core.data import dataset as data
+from core.encoders.own_weights import read_manifest, sha256_file
+from core.encoders.registry import MINILM_CAPTIONS, WeightsUnavailableError
+from core.foundation.settings import Settings
+from lab.finetune.text import TextFinetuneConfig, finetune_text
 
 TINY = TextFinetuneConfig(image_encoder="efficientnet-lite0", layers=1, epochs=1, batch_size=32)
 QUERIES = ["two dogs running on snow", "a man riding a bicycle down a city street"]

@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import bert, text, word_table
-from core.config import PROJECT_ROOT
-from core.data import load_flickr_captions
-from core.encoders import REGISTRY, get_encoder
-from core.text_encoders import TransformerTextEncoder
+from core.data.dataset import load_flickr_captions
+from core.encoders import bert
+from core.encoders.registry import REGISTRY, get_encoder
+from core.encoders.text import TransformerTextEncoder
+from core.foundation.settings import PROJECT_ROOT
+from core.text import word_table
+from core.text import wordnet as text
 
 TRICKY = ["kids", "children", "boxer", "cub", "seal", "kid", "bunny", "skier", "geese", "running",
           "women", "puppies", "teens", "blond", "climber", "xylophone", "qwzx", ""]

@@ -1,5 +1,5 @@
 """The plotly figures and tables the pages show: the shared style (colours, layout), the model
-comparison drawn from a core.reports.MetricsReport, and the dataset explorer's histograms.
+comparison drawn from a core.measure.reports.MetricsReport, and the dataset explorer's histograms.
 
 Nothing here imports torch or Streamlit; the pages only display what these functions return.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.reports import MetricsReport, model_label
+from core.measure.reports import MetricsReport, model_label
 from ui.dataset import VOTE_LABELS
 from ui.wording import escape_markdown
 
@@ -85,7 +85,7 @@ def _shown(frame: pd.DataFrame, columns: dict[str, tuple[str, int | None]]) -> p
     return with_decimals(table, decimals)
 
 
-# The photo-encoder ablation's columns (core.ablation.COLUMNS' shown names): R@k in %, RMSE to
+# The photo-encoder ablation's columns (lab.select.ablation.COLUMNS' shown names): R@k in %, RMSE to
 # the fourth decimal (rows differ there), shares and tau-c to the third.
 ABLATION_DECIMALS = {"val R@1": 1, "test R@1": 1, "test R@10": 1, "CV RMSE": 4, "zero-shot tau-c": 3,
                      "child photos flagged": 3, "other photos withheld": 3, "indexing photos/s": 1}
@@ -93,7 +93,7 @@ CHILD_CLASSIFIER_DECIMALS = {"Child photos flagged": 3, "Other photos withheld":
 
 
 def ablation_table(table: pd.DataFrame) -> pd.DataFrame:
-    """core.ablation's table as shown: numbers to fixed decimals."""
+    """lab.select.ablation's table as shown: numbers to fixed decimals."""
     return with_decimals(table, ABLATION_DECIMALS)
 
 

@@ -2,7 +2,7 @@
 filters, ordering and paging, the photos it may show, and photo thumbnails (its histograms are in
 ui.charts).
 
-Nothing here imports torch or Streamlit; the model is loaded by core.search.load_service.
+Nothing here imports torch or Streamlit; the model is loaded by core.search.service.load_service.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from PIL import Image, ImageOps
 
-from core.data import TargetReport
+from core.data.dataset import TargetReport
 
 if TYPE_CHECKING:
-    from core.config import Settings
-    from core.details import Judgement, PhotoDetails
+    from core.foundation.settings import Settings
+    from core.search.details import Judgement, PhotoDetails
 
 # --------------------------------------------------------------------------------------------
 # Photos
@@ -184,7 +184,7 @@ def cleared_photos(settings: Settings, gallery: str = "train") -> frozenset[str]
     Only these may be shown outside search too; a photo that is flagged, failed to embed or
     whose gallery is not indexed yet is withheld (empty set when nothing is indexed).
     """
-    from core.store import GalleryMissingError, IndexFileError, read_gallery
+    from core.gallery.store import GalleryMissingError, IndexFileError, read_gallery
 
     try:
         stored = read_gallery(settings, gallery)

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.config import PROJECT_ROOT
-from core.reports import PROVENANCE
+from core.foundation.settings import PROJECT_ROOT
+from core.measure.reports import PROVENANCE
 
 if TYPE_CHECKING:
     from core.bundle import ModelBundle
-    from core.reports import MetricsReport
+    from core.measure.reports import MetricsReport
 
 # --------------------------------------------------------------------------------------------
 # Wording shared by the pages

@@ -1,0 +1,77 @@
+"""What a run of core.gallery.ingest is given, checked before any photo is encoded: a folder's candidate
+photos (by file type; hidden files ignored), file names made safe to show, gallery names safe to
+use as file names, and each file's content hash with the reason it cannot be used (empty, too
+big, unreadable).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from core.encoders.cache import file_key
+from core.foundation.images import MAX_IMAGE_BYTES
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+# Stored extension by decoded format: the user's file name never decides it.
+FORMAT_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
+                 "TIFF": "tif"}
+
+
+class IngestError(RuntimeError):
+    """The run cannot start: no such folder, a bad gallery name, a gallery name clash..."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    reason: str
+
+
+def default_gallery_name(folder: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(folder).resolve().name).strip("-")
+    return name[:64] or "gallery"
+
+
+def check_gallery_name(name: str) -> str:
+    """Gallery names become file names under artifacts/galleries: letters, digits, '_', '-', '.'."""
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", name):
+        raise IngestError(f"invalid gallery name {name!r}: use up to 64 letters, digits, '_', '-' or '.'"
+                          " (not starting with '.')")
+    return name
+
+
+def display_name(name: str) -> str:
+    """A user-supplied file name reduced to something safe to show (never used as a path)."""
+    base = PureWindowsPath(PurePosixPath(str(name)).name).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return (base[:97] + "...") if len(base) > 100 else (base or "unnamed")
+
+
+def scan_folder(folder: Path) -> tuple[list[tuple[str, Path, str]], list[Skipped]]:
+    """(id, path, label) of every candidate photo under folder (ids and labels are relative POSIX
+    paths), and the files passed over for their type. Hidden files and folders are ignored."""
+    items: list[tuple[str, Path, str]] = []
+    skipped: list[Skipped] = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            items.append((rel.as_posix(), path, rel.as_posix()))
+        else:
+            kind = path.suffix or "no extension"
+            skipped.append(Skipped(rel.as_posix(), f"not an image file type ({kind})"))
+    return items, skipped
+
+
+def read_key(path: Path) -> tuple[str | None, str]:
+    """(why the file cannot be used or None, its content hash)."""
+    try:
+        size = path.stat().st_size
+        problem = "empty file" if size == 0 else (
+            f"file larger than {MAX_IMAGE_BYTES // 2**20} MB" if size > MAX_IMAGE_BYTES else None)
+        return problem, (file_key(path) if problem is None else "")
+    except OSError as exc:
+        return f"cannot read file ({exc.strerror})", ""

@@ -1,0 +1,187 @@
+"""The photo store: the one place that reads and writes galleries.
+
+A gallery is one file, ``<artifacts>/galleries/<name>.npz``: every photo's id (its path under
+the gallery's folder), content hash, vector, child flag and child probability, and a header with
+the folder, the fingerprint of the model that made it (``ModelBundle.fingerprint``) and counts.
+It is written whole and atomically (core.foundation.atomic), so a reader gets one version of it; a gallery
+made by another model is refused with the command that re-indexes it. Writers hold
+:func:`gallery_lock`, so two runs never interleave their updates.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.foundation.atomic import UnwritableError, atomic_save_npz
+from core.foundation.settings import ArtifactsMissingError, Settings
+from core.index.exact import ExactIndex, IndexFileError
+
+STORE_FORMAT = 3  # 3: one file per gallery, with the model's fingerprint
+# The practicum galleries and the library of every photo: flagged by their captions.
+BUILT_BY_TRAIN = frozenset({"test", "train", "all"})
+
+
+class GalleryMissingError(ArtifactsMissingError):
+    """No gallery of that name has been indexed."""
+
+
+class GalleryError(IndexFileError):
+    """A gallery cannot be read or written (damaged file, read-only folder, another version)."""
+
+
+class StaleGalleryError(GalleryError):
+    """The gallery was indexed by another model: its vectors mean nothing to this one."""
+
+
+def reindex_command(name: str, root: Path | str | None = None) -> str:
+    if name in BUILT_BY_TRAIN:
+        return "python -m core train"
+    return f"python -m core index {root or 'FOLDER'} --name {name}"
+
+
+@dataclass(frozen=True)
+class StoredGallery:
+    name: str
+    root: Path
+    ids: list[str]
+    keys: list[str]  # content hash of each photo ("" when unknown)
+    vectors: np.ndarray
+    flags: np.ndarray  # True: may show a child, never returned
+    probabilities: np.ndarray  # the child classifier's probability (1.0 when judged otherwise)
+    fingerprint: dict[str, str]
+    info: dict[str, Any] = field(default_factory=dict)  # counts and notes for the pages
+
+    @classmethod
+    def empty(cls, name: str, root: Path, dim: int, fingerprint: dict[str, str]) -> StoredGallery:
+        return cls(name, Path(root), [], [], np.zeros((0, dim), np.float32), np.zeros(0, bool),
+                   np.zeros(0, np.float32), dict(fingerprint))
+
+    def __post_init__(self) -> None:
+        rows = len(self.ids)
+        if not (len(self.keys) == len(self.vectors) == len(self.flags) == len(self.probabilities) == rows):
+            raise ValueError(f"gallery {self.name!r}: ids, keys, vectors, flags and probabilities "
+                             "must have one row per photo")
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def index(self) -> ExactIndex:
+        return ExactIndex.from_arrays(self.ids, self.vectors, self.flags)
+
+    def check_model(self, fingerprint: dict[str, str]) -> None:
+        """Raise StaleGalleryError unless this gallery was made by the model with ``fingerprint``."""
+        if self.fingerprint != fingerprint:
+            differ = sorted(k for k in set(self.fingerprint) | set(fingerprint)
+                            if self.fingerprint.get(k) != fingerprint.get(k))
+            raise StaleGalleryError(
+                f"gallery {self.name!r} was indexed by another model (differs in {', '.join(differ)}); "
+                f"re-index it: {reindex_command(self.name, self.root)}")
+
+    def with_rows(self, keep: list[int], ids: list[str], keys: list[str], vectors: np.ndarray,
+                  flags: np.ndarray, probabilities: np.ndarray, **info: Any) -> StoredGallery:
+        """A new version: rows ``keep`` of this one, then the given rows."""
+        return replace(
+            self, ids=[self.ids[i] for i in keep] + list(ids), keys=[self.keys[i] for i in keep] + list(keys),
+            vectors=np.vstack([self.vectors[keep], np.asarray(vectors, np.float32).reshape(-1, self.dim)]),
+            flags=np.concatenate([self.flags[keep], np.asarray(flags, bool)]),
+            probabilities=np.concatenate([self.probabilities[keep], np.asarray(probabilities, np.float32)]),
+            info={**self.info, **info})
+
+
+def galleries_dir(settings: Settings) -> Path:
+    return settings.artifacts_dir / "galleries"
+
+
+def gallery_file(settings: Settings, name: str) -> Path:
+    return galleries_dir(settings) / f"{name}.npz"
+
+
+def list_galleries(settings: Settings) -> list[str]:
+    folder = galleries_dir(settings)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.npz") if not p.name.startswith("."))
+
+
+def read_gallery(settings: Settings, name: str) -> StoredGallery:
+    path = gallery_file(settings, name)
+    if not path.is_file():
+        known = ", ".join(list_galleries(settings)) or "none yet"
+        raise GalleryMissingError(f"Gallery {name!r} is not indexed (known: {known}). Build it with: "
+                                  f"{reindex_command(name)}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "header" not in data.files:
+                raise GalleryError(f"gallery {name!r} was written by an older version; re-index it: "
+                                   f"{reindex_command(name)}")
+            header = json.loads(str(data["header"]))
+            gallery = StoredGallery(
+                name=name, root=Path(header["root"]), ids=data["ids"].tolist(), keys=data["keys"].tolist(),
+                vectors=data["vectors"], flags=data["flags"].astype(bool),
+                probabilities=data["probabilities"].astype(np.float32),
+                fingerprint=dict(header["fingerprint"]), info=dict(header.get("info", {})))
+    except GalleryError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise GalleryError(f"gallery file {path} is damaged ({exc}); re-index it: "
+                           f"{reindex_command(name)}") from exc
+    if header.get("format") != STORE_FORMAT:
+        raise GalleryError(f"gallery {name!r} has format {header.get('format')}, this version reads "
+                           f"{STORE_FORMAT}; re-index it: {reindex_command(name, gallery.root)}")
+    return gallery
+
+
+def write_gallery(settings: Settings, gallery: StoredGallery) -> None:
+    """Publish a new version of the gallery in one rename."""
+    header = {"format": STORE_FORMAT, "name": gallery.name, "root": str(gallery.root),
+              "fingerprint": gallery.fingerprint, "photos": len(gallery.ids),
+              "flagged": int(gallery.flags.sum()), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "info": gallery.info}
+    try:
+        atomic_save_npz(gallery_file(settings, gallery.name), header=np.array(json.dumps(header)),
+                        ids=np.array(gallery.ids, dtype=str), keys=np.array(gallery.keys, dtype=str),
+                        vectors=np.asarray(gallery.vectors, np.float32), flags=gallery.flags,
+                        probabilities=np.asarray(gallery.probabilities, np.float32))
+    except UnwritableError as exc:
+        raise GalleryError(f"{exc}: make {galleries_dir(settings)} writable (or set WITHSENSE_ARTIFACTS "
+                           "to a writable folder)") from exc
+    gallery_file(settings, gallery.name).with_suffix(".json").unlink(missing_ok=True)  # format 2's sidecar
+
+
+def delete_gallery(settings: Settings, name: str) -> None:
+    gallery_file(settings, name).unlink(missing_ok=True)
+
+
+@contextmanager
+def gallery_lock(settings: Settings, name: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """One writer per gallery across processes and threads; a second one waits for its turn
+    (``on_wait`` is told first, so a command line can say why it pauses)."""
+    folder = galleries_dir(settings)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / f".{name}.lock", "w")  # held for the whole block
+    except OSError as exc:
+        raise GalleryError(f"cannot write to {folder} ({exc.strerror}): make it writable (or set "
+                           "WITHSENSE_ARTIFACTS to a writable folder)") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield

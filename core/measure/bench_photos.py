@@ -1,0 +1,164 @@
+"""The photo side of `python -m core bench`: where indexing time goes (each stage of it, one at a
+time), what a photographer's 24-megapixel originals cost, and how long a search takes from a
+cold shell. Part of the same JSON as the search benchmark (core/measure/bench.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+from PIL import Image
+
+from core.bundle import ModelBundle
+from core.encoders.image import DRAFT_SIDE, normalise
+from core.encoders.registry import get_encoder
+from core.foundation.images import load_image
+from core.foundation.settings import PROJECT_ROOT, Settings
+
+BIG_SIZE = (6000, 4000)  # 24 megapixels, a common full-frame camera's original
+CLI_QUERY = "a dog runs on the beach"
+
+
+def practicum_photos(settings: Settings, n: int) -> list[Path]:
+    """Up to `n` practicum photos (train, then test): real Flickr-sized photos to index."""
+    from core.gallery.inputs import IMAGE_SUFFIXES
+
+    photos: list[Path] = []
+    for folder in ("train_images", "test_images"):
+        root = settings.practicum_dir / folder
+        if root.is_dir():
+            photos += sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return photos[:n]
+
+
+def indexing_rate(bundle: ModelBundle, photos: Sequence[Path]) -> dict[str, Any]:
+    """Photos/s for decode + resize + encode + projection + child flag, bypassing the cache (the
+    indexer's own pipeline: decoding in threads beside the networks)."""
+    if not photos:
+        return {"indexing_photos_per_s": None, "indexing": {"note": "no practicum images found"}}
+    bundle.embed_photos(list(photos[:4]))  # load the weights outside the timing
+    started = time.perf_counter()
+    _, _, _, failures = bundle.embed_photos(list(photos))
+    seconds = time.perf_counter() - started
+    return {"indexing_photos_per_s": round(len(photos) / seconds, 1),
+            "indexing": {"photos": len(photos), "seconds": round(seconds, 2), "failures": len(failures)}}
+
+
+def stage_times(bundle: ModelBundle, photos: Sequence[Path], batch_size: int = 32) -> dict[str, Any]:
+    """Milliseconds per photo of each indexing stage, run one after another on one thread of
+    work (the indexer overlaps decoding with the networks; this says which stage limits it)."""
+    encoder = get_encoder(bundle.image_encoder, "image")
+    members = encoder.members() if hasattr(encoder, "members") else (encoder,)
+    bundle.embed_photos(list(photos[:2]))  # weights loaded outside the timing
+    clock: dict[str, float] = {}
+
+    def timed(stage: str, work: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = work()
+        clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - started
+        return result
+
+    images = timed("read and decode", lambda: [load_image(p, draft_side=DRAFT_SIDE) for p in photos])
+    arrays = timed("resize and normalise", lambda: [[m.preprocess(im) for im in images] for m in members])
+    parts = []
+    for member, prepared in zip(members, arrays, strict=True):
+        rows = [timed(f"network {member.name}", lambda start=start, m=member, p=prepared:
+                      m.encode_arrays(np.stack(p[start : start + batch_size])))
+                for start in range(0, len(prepared), batch_size)]
+        parts.append(np.vstack(rows))
+    raw = normalise(np.hstack(parts))  # joined as JoinedImageEncoder joins them
+    if bundle.child_reads_trunks:
+        note = "the child network reads the trunk: its cost is inside the network stage"
+        timed("projection", lambda: bundle.tower.embed_image(raw))
+    else:
+        note = "the child check is a dot product on the photo's vector"
+        timed("projection and child check", lambda: bundle.embed_encoded(raw, None, {}))
+    per_photo = {stage: round(1000 * seconds / len(photos), 2) for stage, seconds in clock.items()}
+    return {"photos": len(photos), "ms_per_photo": per_photo, "note": note,
+            "sequential_photos_per_s": round(len(photos) / sum(clock.values()), 1),
+            "largest": max(per_photo, key=per_photo.__getitem__)}
+
+
+def big_photo_figures(bundle: ModelBundle, sources: Sequence[Path], count: int = 8) -> dict[str, Any]:
+    """Photos/s and the memory that indexing 24-megapixel JPEGs adds (made from real photos,
+    enlarged: the decoder's work is the same whatever the content)."""
+    if count < 1 or not sources:
+        return {"photos": 0}
+    with tempfile.TemporaryDirectory(prefix="withsense-24mp-") as folder:
+        paths = []
+        for i in range(count):
+            with Image.open(sources[i % len(sources)]) as small:
+                big = small.convert("RGB").resize(BIG_SIZE, Image.Resampling.BILINEAR)
+            paths.append(Path(folder) / f"big-{i}.jpg")
+            big.save(paths[-1], quality=90)
+            del big
+        megabytes = round(sum(p.stat().st_size for p in paths) / len(paths) / 2**20, 1)
+        bundle.embed_photos(paths[:1])  # weights loaded outside the timing
+        with _PeakMemory() as memory:
+            started = time.perf_counter()
+            _, _, _, failures = bundle.embed_photos(paths)
+            seconds = time.perf_counter() - started
+    return {"photos": count, "size": f"{BIG_SIZE[0]}x{BIG_SIZE[1]}", "jpeg_mb_each": megabytes,
+            "photos_per_s": round(count / seconds, 2), "failures": len(failures),
+            "memory_added_mb": memory.added_mb}
+
+
+def cli_cold_start(settings: Settings, runs: int = 3) -> dict[str, Any]:
+    """`python -m core search` from a fresh process, `runs` times: wall seconds (process start to
+    exit), its load_ms (imports and model) and took_ms (the search)."""
+    if runs < 1:
+        return {"runs": 0}
+    env = {**os.environ, "WITHSENSE_DATA": str(settings.data_dir),
+           "WITHSENSE_ARTIFACTS": str(settings.artifacts_dir), "WITHSENSE_CACHE": str(settings.cache_dir),
+           "PYTHONPATH": str(PROJECT_ROOT)}
+    walls, loads, searches = [], [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "core", "search", CLI_QUERY, "--top", "5", "--json"],
+                              capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
+        walls.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            return {"runs": len(walls), "error": done.stderr.strip()[-300:]}
+        out = json.loads(done.stdout)
+        loads.append(out["load_ms"])
+        searches.append(out["took_ms"])
+    return {"runs": runs, "query": CLI_QUERY, "wall_s_median": round(statistics.median(walls), 2),
+            "wall_s": [round(w, 2) for w in walls], "load_ms_median": round(statistics.median(loads), 1),
+            "took_ms_median": round(statistics.median(searches), 2)}
+
+
+class _PeakMemory:
+    """The most resident memory above the starting point while the block runs (sampled 100/s)."""
+
+    def __enter__(self) -> _PeakMemory:
+        self._process = psutil.Process()
+        self._base = self._peak = self._process.memory_info().rss
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.01):
+            self._peak = max(self._peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._process.memory_info().rss)
+
+    @property
+    def added_mb(self) -> float:
+        return round((self._peak - self._base) / 2**20, 1)

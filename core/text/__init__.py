@@ -1,0 +1,3 @@
+"""Text: what a person types, before any encoder sees it. Query checks and tokens (`query`),
+WordNet lemmas and word classes (`wordnet`), the prebuilt table of WordNet's answers that lets a
+search start without NLTK (`word_table`), and phrase helpers: head nouns, stated ages (`words`)."""
