@@ -3,10 +3,11 @@
 import os
 import sys
 
-from core.cli.commands import main
+from core.cli import main
+from core.foundation.settings import uses_pgvector
 
 code = main()
-if sys.argv[1:2] == ["search"] and not os.environ.get("WITHSENSE_INDEX_URL"):
+if sys.argv[1:2] == ["search"] and not uses_pgvector():
     # A search has written all it will: skip the interpreter's teardown of torch and
     # scikit-learn (about 0.5 s of a 3 s cold search). Not with pgvector, whose server may be ours.
     sys.stdout.flush()

@@ -44,7 +44,7 @@ def wide_figures_table(table: pd.DataFrame, label: str) -> None:
 
 @st.cache_data(show_spinner=False)
 def _ablation(path: str, mtime_ns: int) -> pd.DataFrame:
-    from lab.select.ablation import ablation_table
+    from core.measure.reports import ablation_table
 
     return ablation_table(Path(path))
 

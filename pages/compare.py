@@ -75,7 +75,7 @@ else:
 st.subheader("Encoders: frozen, joined and fine-tuned on captions")
 encoders = _reports.ablation(settings)
 if encoders.empty:
-    st.info("No encoder comparison yet; each row is made by `python -m core ablate LABEL`.")
+    st.info("No encoder comparison yet; each row is made by `python -m lab ablate LABEL`.")
 else:
     _reports.wide_figures_table(charts.ablation_table(encoders), label="row")
     st.caption("Each row measured the same way on training data only (retrieval over 1,000 held-out "

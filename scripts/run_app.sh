@@ -9,5 +9,5 @@ s = Settings(); m = ModelBundle.load(s.artifacts_dir); read_gallery(s, "test").c
 if ! .venv/bin/python -c "$usable" 2>/dev/null; then
   .venv/bin/python -m core train
 fi
-# serve.py: streamlit run app.py, with the model loading from process start (README, The app)
+# serve.py: streamlit run app.py, with the model loading from process start (docs/experiments.md, 'The app: details and page-load timings')
 exec .venv/bin/python serve.py --server.port "${PORT:-8501}"

@@ -63,15 +63,15 @@ def build_word_table(nltk_data: Path) -> int:
     people type; a word outside the table costs a search about 1.3 s to load WordNet)."""
     import os
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ["NLTK_DATA"] = str(nltk_data.resolve())
     from core.data import dataset as data
     from core.encoders.base import WeightsUnavailableError
     from core.encoders.text import minilm_path
     from core.foundation.settings import Settings
     from core.legal import lexicon as legal
-    from core.text.word_table import build, table_path
-    from core.text.wordnet import tokenize
+    from core.text.query import tokenize
+    from core.text.word_table import table_path
+    from core.text.wordnet import build_word_table as build_table
 
     settings = Settings()
     texts: list[str] = []
@@ -89,7 +89,7 @@ def build_word_table(nltk_data: Path) -> int:
     except (WeightsUnavailableError, OSError):
         pass  # MiniLM not installed yet: the captions' words only
     words |= legal.CHILD_WORDS | legal.ADULT_WORDS | {w for p in legal.CHILD_PHRASES for w in p}
-    return build(words, table_path())
+    return build_table(words, table_path())
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from streamlit.testing.v1.element_tree import Block
 from core.data.dataset import TargetReport
 from core.foundation.settings import PROJECT_ROOT, Settings
 from core.measure import reports
-from core.text.wordnet import MAX_QUERY_CHARS
+from core.text.query import MAX_QUERY_CHARS
 from pages import _shared
 from ui import charts, dataset, wording
 
@@ -522,7 +522,7 @@ def test_report_files_are_named_from_the_project_folder(tmp_path: Path) -> None:
 
 
 def test_compare_page_shows_the_photo_encoder_rows(without_model: Path, app_env: Path) -> None:
-    """Frozen and fine-tuned encoders side by side, from the rows `python -m core ablate` wrote."""
+    """Frozen and fine-tuned encoders side by side, from the rows `python -m lab ablate` wrote."""
     (app_env / "metrics.json").write_text(json.dumps(METRICS))
     at = _open("compare")
     assert any("No encoder comparison yet" in text for text in _texts(at.info))
@@ -798,3 +798,29 @@ def test_upload_summary_counts_what_happened() -> None:
     text = wording.upload_summary(report)
     assert text.startswith("3 photo(s) added") and "1 of them hidden" in text
     assert "2 already there" in text and "1 skipped" in text
+
+
+def test_the_legacy_pages_switch_serve_py_sets_is_still_there() -> None:
+    """serve.py ends Streamlit's legacy pages/ mode by hand (no public setting does while pages/
+    sits beside app.py: ARCHITECTURE.md, "Pages"). This fails when a Streamlit upgrade moves or
+    renames the switch, instead of the first visitor's page silently detouring again."""
+    import inspect
+
+    from streamlit.commands import navigation
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    assert "uses_pages_directory" in vars(PagesManager)
+    saved = PagesManager.uses_pages_directory
+    try:
+        PagesManager.uses_pages_directory = None
+        PagesManager(str(APP))
+        assert PagesManager.uses_pages_directory is True  # pages/ beside app.py: legacy mode
+        PagesManager.uses_pages_directory = False
+        PagesManager(str(APP))
+        assert PagesManager.uses_pages_directory is False  # a value set before is kept
+    finally:
+        PagesManager.uses_pages_directory = saved
+    assert "if PagesManager.uses_pages_directory:" in inspect.getsource(script_runner.ScriptRunner)
+    assert "PagesManager.uses_pages_directory = False" in inspect.getsource(navigation.navigation)
+    assert "PagesManager.uses_pages_directory = False" in (PROJECT_ROOT / "serve.py").read_text()

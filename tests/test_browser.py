@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,25 +18,23 @@ import pytest
 from conftest import missing
 
 from core.foundation.settings import PROJECT_ROOT, Settings
+from lab.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FIRST_SEARCH_S,
+    PAINTED,
+    PLACEHOLDER,
+    QUERY,
+    SECOND_QUERY,
+    box_shown,
+    free_port,
+)
 from ui import wording
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SERVER_START_S = 60
-FIRST_SEARCH_S = 60  # generous: shared CI cores; the timing itself is printed
 # Each later step: "Why this photo" runs 12 photos through the networks again, which took over
 # 30 s once on 2 cores shared with a training run. What is asserted does not depend on it.
 STEP_S = 90
-QUERY = "A dog runs through the water"
-PLACEHOLDER = "e.g. two dogs running on snow"
-SECOND_QUERY = "Two people ride bicycles down a street"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +51,7 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
     loopback port; yields its URL once it says it is ready, and the seconds from serve.py's start
     to ready it printed; always stopped."""
     port = free_port()
-    env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts), "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts)}
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
         [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port),
@@ -92,21 +89,6 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
             process.kill()
             process.wait(timeout=15)
         log.close()
-
-
-PAINTED = ("count => { const shown = [...document.querySelectorAll(\"[data-testid='stMain'] "
-           "[data-testid='stImage'] img\")]; return shown.length >= count && "
-           "shown.every(img => img.complete && img.naturalWidth > 0); }")
-
-
-SHOWN = ("placeholder => { const box = document.querySelector(`input[placeholder=\"${placeholder}\"]`); "
-         "return box !== null && box.getBoundingClientRect().width > 0; }")
-
-
-def box_shown(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the query box is laid out, checked on every frame: expect().to_be_visible()
-    polls at growing intervals (up to a second), which added about 0.3 s to the timings."""
-    page.wait_for_function(SHOWN, arg=PLACEHOLDER, polling="raf", timeout=FIRST_SEARCH_S * 1000)
 
 
 def _painted(page, count: int = 12) -> None:  # type: ignore[no-untyped-def]

@@ -177,7 +177,7 @@ def test_the_config_names_which_classifier_train_fits(practicum_dir: Path, flick
     recall rule out of fold."""
     from dataclasses import replace
 
-    from core.foundation.model_config import load_model_config
+    from core.foundation.settings import load_model_config
     from core.legal.training import fit_child_classifier
 
     photos = sorted((practicum_dir / "train_images").iterdir())[:160]
@@ -201,7 +201,8 @@ def test_the_network_classifier_is_refused_where_it_would_relearn_a_whole_cnn(tm
     2 cores): train refuses it at once, naming the classifier to use, before reading a photo."""
     from dataclasses import replace
 
-    from core.foundation.model_config import ModelConfigError, load_model_config
+    from core.foundation.model_config import ModelConfigError
+    from core.foundation.settings import load_model_config
     from core.legal.training import fit_child_classifier
 
     missing = tmp_path / "not-a-photo.jpg"  # reading it would fail with another message

@@ -1,6 +1,6 @@
-"""lab.finetune.photo, core.encoders.own_weights and the fine-tuned encoder: the photo
-encoder that learnt from
-captions, remade on a small real subset, loaded by name, and refused when its file is wrong."""
+"""lab.finetune.photo, core.encoders.own_weights and the fine-tuned encoder: the photo encoder
+that learnt from captions, remade on a small real subset, loaded by name, and refused when its
+file is wrong."""
 
 from __future__ import annotations
 
@@ -16,17 +16,11 @@ from sklearn.metrics import roc_auc_score
 
 from core.cli.commands import main
 from core.data import dataset as data
+from core.encoders.base import WeightsUnavailableError
 from core.encoders.cache import embed_texts
 from core.encoders.lite import lite0_parts
 from core.encoders.own_weights import OwnWeightsError, load_own_weights, read_manifest, sha256_file
-from core.encoders.registry import (
-    FINETUNED,
-    FINETUNED_LITE2,
-    JOINED,
-    JOINED_BOTH_TUNED,
-    JOINED_TUNED,
-    WeightsUnavailableError,
-)
+from core.encoders.registry import FINETUNED, FINETUNED_LITE2, JOINED, JOINED_BOTH_TUNED, JOINED_TUNED
 from core.foundation.settings import Settings
 from core.legal.logistic import EncoderChildHead
 from lab.finetune.pack import PackError, build_pack, load_pack
@@ -94,7 +88,7 @@ def test_finetune_writes_weights_that_match_their_manifest(remade: Path) -> None
     assert manifest is not None
     weights = remade / manifest["file"]
     assert manifest["sha256"] == sha256_file(weights)
-    assert manifest["settings"]["split"] == TINY.split and manifest["command"] == "python -m core finetune"
+    assert manifest["settings"]["split"] == TINY.split and manifest["command"] == "python -m lab finetune"
     # The extra corpus (48 photos here) less its validation half: no practicum photo is learnt,
     # nor a photo that `ablate`'s validation R@1 is measured on.
     assert manifest["data"]["photos"] == 24 and manifest["data"]["validation_photos"] == 24
@@ -189,19 +183,19 @@ def test_damaged_or_missing_weights_name_the_command_that_remakes_them(
         remade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     damaged = damaged_copy(remade, FINETUNED, tmp_path / "damaged")
     monkeypatch.setenv("WITHSENSE_MODELS", str(damaged))
-    with pytest.raises(OwnWeightsError, match=r"damaged or stale.*python -m core finetune"):
+    with pytest.raises(OwnWeightsError, match=r"damaged or stale.*python -m lab finetune"):
         load_own_weights(FINETUNED)
-    with pytest.raises(WeightsUnavailableError, match="python -m core finetune"):
+    with pytest.raises(WeightsUnavailableError, match="python -m lab finetune"):
         fresh_encoder(FINETUNED).trunk_shape()  # the first use loads the weights
     monkeypatch.setenv("WITHSENSE_MODELS", str(tmp_path / "empty"))
-    with pytest.raises(OwnWeightsError, match=r"missing.*python -m core finetune"):
+    with pytest.raises(OwnWeightsError, match=r"missing.*python -m lab finetune"):
         EncoderChildHead.from_encoder(FINETUNED)
     # From the command line: one clear line, no traceback.
     monkeypatch.setenv("WITHSENSE_IMAGE_ENCODER", FINETUNED)
     monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(tmp_path / "artifacts"))
     assert main(["train"]) == 2
     err = capsys.readouterr().err
-    assert "python -m core finetune" in err and "Traceback" not in err
+    assert "python -m lab finetune" in err and "Traceback" not in err
 
 
 def test_flip_encoder_sees_a_photo_and_its_mirror_alike(practicum_dir: Path, tmp_path: Path) -> None:
@@ -217,19 +211,51 @@ def test_flip_encoder_sees_a_photo_and_its_mirror_alike(practicum_dir: Path, tmp
     assert float(plain[0] @ plain[1]) < float(flipped[0] @ flipped[1])
 
 
-def test_the_child_classifier_never_learns_from_photos_the_photo_encoder_learnt(mini_data: Path) -> None:
+def test_the_child_classifier_never_learns_from_photos_the_photo_encoder_learnt(
+        mini_data: Path, remade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fine-tuned encoder learnt its training photos' child labels: a classifier fitted or
-    thresholded on them would look better than it is. Frozen encoders keep every photo."""
+    thresholded on them would look better than it is. Which photos those are is read from the
+    weights' own manifest, never recomputed; frozen encoders keep every photo."""
+    import shutil
+
+    from core.encoders.registry import photos_learnt
     from core.legal.training import child_training_set
 
-    corpus = {p.name for p in (mini_data / "flickr8k" / "images").iterdir()}
-    held = data.validation_photos(sorted(corpus), 42)
+    monkeypatch.setenv("WITHSENSE_MODELS", str(remade))
+    corpus = {p.name for p in data.list_photos(mini_data / "flickr8k" / "images")}
+    listed = set(read_manifest(FINETUNED, remade)["data"]["photos_learnt"])
+    assert listed == corpus - data.validation_photos(sorted(corpus), 42)  # what finetune learnt
     tuned, tuned_labels = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED_TUNED))
     frozen, _ = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED))
-    both, _ = child_training_set(Settings(data_dir=mini_data, image_encoder=JOINED_BOTH_TUNED))
-    assert {p.name for p in tuned} & corpus == held  # only the validation half of the corpus
-    assert {p.name for p in both} == {p.name for p in tuned}  # both fine-tunes learnt the same photos
+    assert {p.name for p in tuned} & corpus == corpus - listed  # only the validation half
     assert {p.name for p in frozen} & corpus == corpus
     practicum = {p.name for p in frozen} - corpus
     assert practicum and practicum <= {p.name for p in tuned}  # never learnt: kept
     assert len(tuned_labels) == len(tuned)
+
+    # The manifest is the one source: another list there moves the photos; none is refused.
+    other = tmp_path / "models"
+    other.mkdir()
+    shutil.copy(remade / f"{FINETUNED}.pt", other)
+    manifest = read_manifest(FINETUNED, remade)
+    first = sorted(corpus)[:3]
+    manifest["data"]["photos_learnt"] = first
+    (other / f"{FINETUNED}.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("WITHSENSE_MODELS", str(other))
+    assert photos_learnt(JOINED_TUNED) == set(first)
+    del manifest["data"]["photos_learnt"]
+    (other / f"{FINETUNED}.json").write_text(json.dumps(manifest))
+    with pytest.raises(OwnWeightsError, match="photos it learnt"):
+        photos_learnt(JOINED_TUNED)
+    assert photos_learnt(JOINED) == frozenset()  # frozen networks learnt no photo
+
+
+def test_the_committed_weights_list_the_photos_they_learnt(flickr_dir: Path) -> None:
+    """Both committed fine-tunes learnt the extra corpus less its 1,000 validation photos."""
+    from core.encoders.registry import photos_learnt
+
+    corpus = sorted(p.name for p in data.list_photos(flickr_dir / "images"))
+    learnt = photos_learnt(JOINED_BOTH_TUNED)
+    assert learnt == set(corpus) - data.validation_photos(corpus, 42)
+    counts = {read_manifest(name)["data"]["photos"] for name in (FINETUNED, FINETUNED_LITE2)}
+    assert counts == {len(learnt)}

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.encoders.image import normalise
-from core.encoders.registry import JOINED, JOINED_BOTH_TUNED, REGISTRY, UnknownEncoderError, get_encoder
+from core.encoders.base import UnknownEncoderError, normalise
+from core.encoders.registry import JOINED, JOINED_BOTH_TUNED, REGISTRY, get_encoder
 
 
 @pytest.fixture(scope="module")

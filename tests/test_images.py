@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.encoders.registry import DRAFT_SIDE, get_encoder
+from core.encoders.image import DRAFT_SIDE
+from core.encoders.registry import get_encoder
 from core.foundation.images import load_image
 
 

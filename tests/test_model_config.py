@@ -20,10 +20,9 @@ from core.foundation.model_config import (
     ModelConfigError,
     TowerConfig,
     config_from_dict,
-    load_model_config,
     with_sweep,
 )
-from core.foundation.settings import PROJECT_ROOT, ArtifactsMissingError, Settings
+from core.foundation.settings import PROJECT_ROOT, ArtifactsMissingError, Settings, load_model_config
 
 DEFAULT = PROJECT_ROOT / "configs" / "default.toml"
 
@@ -37,7 +36,7 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     caption-tuned MiniLM + fine-tuned Lite0 and Lite2 joined and seed 42; the file must give the same
     model, so the two never drift."""
     from core.encoders.registry import MINILM_CAPTIONS
-    from core.legal.blend import frozen_columns_of
+    from core.legal.blend import BlendedChildClassifier, frozen_columns_of
     from core.legal.logistic import ChildPhotoClassifier
     from core.legal.network import ChildPhotoNet
     from core.models.two_tower import TwoTower, calibration_knots
@@ -47,10 +46,12 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     assert asdict(config.tower) == {f.name: tower[f.name] for f in fields(TowerConfig)}
     child = ChildPhotoNet().get_params()
     network = config.child.network_params()
-    # folds: the rule's, for whichever classifier (10 since 2026-11-28; the network's default is 3)
-    assert ({k: v for k, v in network.items() if k != "folds"}
-            == {f.name: child[f.name] for f in fields(ChildConfig) if f.name not in ("classifier", "folds")})
-    assert config.child.classifier == "logistic"  # fewest photos withheld out of fold (README, Legal)
+    # every classifier's defaults are the shipped rule's (folds: 10 since 2026-11-28)
+    assert network == {f.name: child[f.name] for f in fields(ChildConfig) if f.name != "classifier"}
+    blend = BlendedChildClassifier().get_params()
+    assert (blend["target_recall"], blend["confidence"], blend["folds"]) == (
+        config.child.target_recall, config.child.confidence, config.child.folds)
+    assert config.child.classifier == "logistic"  # fewest photos withheld out of fold (docs: Legal)
     logistic = ChildPhotoClassifier().get_params()
     assert (config.child.target_recall, config.child.confidence, config.child.folds) == (
         logistic["target_recall"], logistic["confidence"], logistic["folds"])
@@ -133,12 +134,12 @@ def test_to_dict_round_trips_and_sweep_overrides_are_checked() -> None:
 
 
 def test_cli_grid_parsing() -> None:
-    from core.cli.commands import _grid
+    from lab.cli import parse_grid
 
-    assert _grid(["hidden=0,1024", "lr=1e-3"]) == {"hidden": [0, 1024], "lr": [0.001]}
-    assert _grid(None) is None
+    assert parse_grid(["hidden=0,1024", "lr=1e-3"]) == {"hidden": [0, 1024], "lr": [0.001]}
+    assert parse_grid(None) is None
     with pytest.raises(ValueError, match="NAME=VALUE"):
-        _grid(["hidden"])
+        parse_grid(["hidden"])
 
 
 def _tiny_bundle():  # type: ignore[no-untyped-def]
@@ -200,7 +201,7 @@ def test_a_tiny_sweep_names_what_it_optimised(small_data_settings, tmp_path: Pat
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """Two settings, one or two epochs of a small linear tower, two CV splits, on the test
     model's data: the full practicum and 1000 extra-corpus photos. No holdout folder exists there."""
-    from core.cli.commands import main
+    from lab.cli import main
 
     settings = small_data_settings
     assert not settings.holdout_dir.exists()

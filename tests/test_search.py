@@ -13,7 +13,7 @@ from core.bundle import ArtifactsMissingError, ModelBundle
 from core.cli.commands import main
 from core.legal.lexicon import DISCLAIMER
 from core.search.service import SearchService, load_service, open_gallery
-from core.text.wordnet import QueryError
+from core.text.query import QueryError
 
 
 @pytest.fixture(scope="module")

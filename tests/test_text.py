@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core.foundation.settings import PROJECT_ROOT
+from core.text import query, words
 from core.text import wordnet as text
-from core.text.wordnet import QueryError, lemmatize, validate_query
+from core.text.query import QueryError, validate_query
+from core.text.wordnet import lemmatize
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_lemmatize(raw: str, expected: str) -> None:
 
 
 def test_tokenize_handles_case_accents_and_apostrophes() -> None:
-    assert text.tokenize("The Boy’s CAFÉ, 3 dogs") == ["the", "boy's", "cafe", "dogs"]
+    assert query.tokenize("The Boy’s CAFÉ, 3 dogs") == ["the", "boy's", "cafe", "dogs"]
 
 
 def test_noun_lemma_ignores_verb_readings() -> None:
@@ -74,17 +75,17 @@ def test_wordnet_helpers() -> None:
     assert text.is_animal_noun("puppy") and text.is_animal_noun("boxer")
     assert not text.is_animal_noun("boxer", main_sense=True)
     assert "n" in text.word_classes("dogs") and "a" in text.word_classes("blond")
-    tokens = text.tokenize("a young soccer player jumps")
-    assert text.head_noun(tokens, 2) == 3
-    tokens = text.tokenize("young blond man and a dog")
-    assert text.head_noun(tokens, 1) == 2
+    tokens = query.tokenize("a young soccer player jumps")
+    assert words.head_noun(tokens, 2) == 3
+    tokens = query.tokenize("young blond man and a dog")
+    assert words.head_noun(tokens, 1) == 2
 
 
 def test_stated_ages() -> None:
-    assert text.stated_ages("a 5-year-old boy") == [("5-year-old", 5.0, "boy")]
-    assert text.stated_ages("twenty-five-year-old man")[0][1] == 25.0
-    assert text.stated_ages("six month old")[0][1] == pytest.approx(0.5)
-    assert text.stated_ages("many years old") == []
+    assert words.stated_ages("a 5-year-old boy") == [("5-year-old", 5.0, "boy")]
+    assert words.stated_ages("twenty-five-year-old man")[0][1] == 25.0
+    assert words.stated_ages("six month old")[0][1] == pytest.approx(0.5)
+    assert words.stated_ages("many years old") == []
 
 
 def test_works_offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,7 +109,7 @@ def test_missing_wordnet_says_how_to_fix(tmp_path: Path) -> None:
         "except text.WordNetMissingError as exc:\n"
         "    print('MISSING', exc)\n"
     )
-    env = {**os.environ, "NLTK_DATA": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "NLTK_DATA": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert "MISSING" in done.stdout, done.stderr

@@ -10,8 +10,9 @@ import pytest
 from conftest import damaged_copy, fresh_encoder
 
 from core.data import dataset as data
+from core.encoders.base import WeightsUnavailableError
 from core.encoders.own_weights import read_manifest, sha256_file
-from core.encoders.registry import MINILM_CAPTIONS, WeightsUnavailableError
+from core.encoders.registry import MINILM_CAPTIONS
 from core.foundation.settings import Settings
 from lab.finetune.text import TextFinetuneConfig, finetune_text
 
@@ -29,7 +30,7 @@ def remade_text(mini_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_finetune_text_learns_only_from_photos_outside_validation(remade_text: Path, mini_data: Path) -> None:
     manifest = read_manifest(MINILM_CAPTIONS, remade_text)
     assert manifest is not None and manifest["sha256"] == sha256_file(remade_text / manifest["file"])
-    assert manifest["command"] == "python -m core finetune-text"
+    assert manifest["command"] == "python -m lab finetune-text"
     assert manifest["settings"]["layers"] == 1
     assert manifest["settings"]["image_encoder"] == "efficientnet-lite0"
     assert manifest["validation_photos_excluded"] is True

@@ -17,7 +17,7 @@ from core.encoders import bert
 from core.encoders.registry import REGISTRY, get_encoder
 from core.encoders.text import TransformerTextEncoder
 from core.foundation.settings import PROJECT_ROOT
-from core.text import word_table
+from core.text import query, word_table
 from core.text import wordnet as text
 
 TRICKY = ["kids", "children", "boxer", "cub", "seal", "kid", "bunny", "skier", "geese", "running",
@@ -35,7 +35,7 @@ def test_plain_bert_gives_transformers_vectors(name: str, captions: list[str],
     encoder = get_encoder(name, "text")
     texts = [*captions, "", "word " * 100, "Ünïcode café naïve dogs!!"]  # empty, truncated, accents
     plain = encoder.encode(texts)
-    assert encoder._plain  # the folder is a plain BERT: run without transformers
+    assert encoder.plain  # the folder is a plain BERT: run without transformers
     monkeypatch.setattr(bert, "supported", lambda folder: False)
     reference = TransformerTextEncoder(REGISTRY[name], encoder._locate).encode(texts)
     assert float((plain * reference).sum(1).min()) > 0.9999
@@ -61,9 +61,9 @@ def _table_facts(facts: word_table.WordFacts) -> tuple[object, ...]:
 
 
 def test_the_word_table_holds_wordnets_answers(captions: list[str], tmp_path: Path) -> None:
-    words = {w for c in captions for w in text.tokenize(c)} | set(TRICKY)
+    words = {w for c in captions for w in query.tokenize(c)} | set(TRICKY)
     path = tmp_path / "words.json"
-    assert word_table.build(words, path) >= len(words) - 1  # "" is not a word
+    assert text.build_word_table(words, path) >= len(words) - 1  # "" is not a word
     table = word_table.read(path)
     assert set(TRICKY) - {""} <= set(table)
     for word, facts in table.items():
@@ -104,7 +104,7 @@ def test_a_search_from_the_shell_exits_with_its_code(trained_settings) -> None: 
     status must still be whole."""
     env = {**os.environ, "WITHSENSE_DATA": str(trained_settings.data_dir),
            "WITHSENSE_ARTIFACTS": str(trained_settings.artifacts_dir),
-           "WITHSENSE_CACHE": str(trained_settings.cache_dir), "PYTHONPATH": str(PROJECT_ROOT)}
+           "WITHSENSE_CACHE": str(trained_settings.cache_dir)}
     done = subprocess.run([sys.executable, "-m", "core", "search", "a dog jumps", "--top", "2", "--json"],
                           capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
     assert done.returncode == 0, done.stderr

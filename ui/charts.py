@@ -85,7 +85,7 @@ def _shown(frame: pd.DataFrame, columns: dict[str, tuple[str, int | None]]) -> p
     return with_decimals(table, decimals)
 
 
-# The photo-encoder ablation's columns (lab.select.ablation.COLUMNS' shown names): R@k in %, RMSE to
+# The photo-encoder ablation's columns (core.measure.reports.ABLATION_COLUMNS' shown names): R@k in %, RMSE to
 # the fourth decimal (rows differ there), shares and tau-c to the third.
 ABLATION_DECIMALS = {"val R@1": 1, "test R@1": 1, "test R@10": 1, "CV RMSE": 4, "zero-shot tau-c": 3,
                      "child photos flagged": 3, "other photos withheld": 3, "indexing photos/s": 1}
@@ -93,7 +93,7 @@ CHILD_CLASSIFIER_DECIMALS = {"Child photos flagged": 3, "Other photos withheld":
 
 
 def ablation_table(table: pd.DataFrame) -> pd.DataFrame:
-    """lab.select.ablation's table as shown: numbers to fixed decimals."""
+    """core.measure.reports.ablation_table as shown: numbers to fixed decimals."""
     return with_decimals(table, ABLATION_DECIMALS)
 
 

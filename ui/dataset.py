@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from PIL import Image, ImageOps
 
-from core.data.dataset import TargetReport
+from core.data.dataset import TargetReport, list_photos
 
 if TYPE_CHECKING:
     from core.foundation.settings import Settings
@@ -67,9 +67,7 @@ class DatasetFigures:
 
 
 def _count_images(folder: Path) -> int:
-    if not folder.is_dir():
-        return 0
-    return sum(1 for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    return len(list_photos(folder))
 
 
 def dataset_figures(table: pd.DataFrame, report: TargetReport, practicum_dir: Path) -> DatasetFigures:

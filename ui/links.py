@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from core.text.wordnet import QueryError, validate_query
+from core.text.query import QueryError, validate_query
 
 # The URL parameter names: short, as people paste these links into chats.
 QUERY, PHOTO, GALLERY, TOP_K, MODE = "q", "photo", "gallery", "k", "mode"

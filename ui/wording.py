@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.foundation.errors import Problem
 from core.foundation.settings import PROJECT_ROOT
 from core.measure.reports import PROVENANCE
 
@@ -24,6 +25,29 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 
 TRAIN_COMMAND = "python -m core train"
+
+# What a page puts before an error's own message, and its icon, by core.foundation.errors.Problem
+# (tests check that every problem has its line here).
+PROBLEM_HEADLINES: dict[Problem, tuple[str, str]] = {
+    Problem.NO_MODEL: ("**No trained model yet.** Search needs the model and the photo indexes. "
+                       "Build them (a few minutes on a laptop CPU) with:", ":material/model_training:"),
+    Problem.NOT_INDEXED: ("**This photo gallery is not indexed yet.**", ":material/photo_library:"),
+    Problem.GALLERY_UNUSABLE: ("**This photo gallery cannot be used as it is.**", ":material/photo_library:"),
+    Problem.NO_METRICS: ("**No metrics report yet.** Produce it with:", ":material/analytics:"),
+    Problem.METRICS_UNREADABLE: ("", ":material/analytics:"),
+    Problem.BAD_QUERY: ("", ":material/edit_note:"),
+    Problem.BAD_DATA: ("**The dataset could not be read.**", ":material/database:"),
+    Problem.CANNOT_RUN: ("**The model cannot run on this machine yet.**", ":material/build:"),
+    Problem.BAD_PHOTO: ("", ":material/broken_image:"),
+    Problem.NOT_IN_GALLERY: ("", ":material/image_not_supported:"),
+    Problem.INDEXING: ("**These photos could not be indexed.**", ":material/photo_library:"),
+    Problem.NOT_EXPLAINABLE: ("", ":material/visibility_off:"),
+    Problem.BAD_REQUEST: ("", ":material/error:"),
+}
+# A hint after the message, for problems the person can step around.
+PROBLEM_HINTS: dict[Problem, str] = {
+    Problem.NOT_IN_GALLERY: "Pick a photo from the results, or search by text.",
+}
 
 EXAMPLE_QUERIES: tuple[str, ...] = (
     "Dog in the water",

@@ -17,8 +17,8 @@ from core.bundle import ModelBundle
 from core.data import dataset as data
 from core.encoders.cache import embed_images, embed_texts, embed_trunks, file_key
 from core.encoders.registry import REGISTRY
-from core.foundation.model_config import ModelConfig, load_model_config
-from core.foundation.settings import Settings
+from core.foundation.model_config import ModelConfig
+from core.foundation.settings import Settings, load_model_config
 from core.gallery.store import StoredGallery, write_gallery
 from core.legal.lexicon import mentions_child
 from core.legal.training import fit_child_classifier
@@ -88,7 +88,7 @@ def own_caption_features(settings: Settings, lemmatize: bool, images: set[str] |
     captions whose query id names the photo, and the photo's Flickr8k captions. `images` keeps
     only some photos (a fold's training part), so no held-out photo's caption is ever learnt."""
     pairs = data.load_train_pairs(settings.practicum_dir).drop_duplicates("query_id")
-    present = {p.name for p in (settings.practicum_dir / "train_images").iterdir()}
+    present = {p.name for p in data.list_photos(settings.practicum_dir / "train_images")}
     wanted = present if images is None else present & set(images)
     frames = [pd.DataFrame({"image": pairs["query_id"].str.split("#").str[0],
                             "caption": pairs["query_text"]})]
@@ -124,7 +124,7 @@ def practicum_captions(settings: Settings, gallery: str) -> pd.DataFrame:
     own = queries["query_id"].str.split("#").str[0]
     frames = [pd.DataFrame({"image": own, "caption": queries["query_text"]})]
     if (settings.flickr_dir / "Flickr8k.token.txt").is_file():
-        names = {p.name for p in folder.iterdir()}
+        names = {p.name for p in data.list_photos(folder)}
         frames.append(data.load_flickr_captions(settings.flickr_dir, names)[["image", "caption"]])
     return pd.concat(frames).drop_duplicates()
 
@@ -147,7 +147,7 @@ def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path
     recall 0.98 also withholds about half of the other photos); any other photo by the classifier.
     `cached`: the photos' encoder outputs come from the embedding cache (train encoded them
     moments ago, with the same network), not from a second forward pass."""
-    paths = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    paths = data.list_photos(root)
     if cached:
         step = progress(f"gallery {name}", len(paths))
         trunks = None
@@ -212,7 +212,7 @@ def train(settings: Settings | None = None, config: ModelConfig | None = None,
         # its photos were encoded above (tower and child data): their vectors are in the cache
         build_gallery(settings, bundle, name, root, captions[-1], progress, cached=True)
     library = link_library(settings)
-    corpus = {p.name for p in library.iterdir()} - {n for c in captions for n in c["image"]}
+    corpus = {p.name for p in data.list_photos(library)} - {n for c in captions for n in c["image"]}
     captions.append(data.load_flickr_captions(settings.flickr_dir, corpus))
     build_gallery(settings, bundle, LIBRARY, library, pd.concat(captions), progress, cached=True)
     return bundle
@@ -227,9 +227,9 @@ def link_library(settings: Settings) -> Path:
     sources = [settings.data_dir / part / sub for part, sub in GALLERY_ROOTS.values()]
     sources.append(settings.flickr_dir / "images")
     for source in sources:
-        for photo in sorted(source.iterdir()) if source.is_dir() else []:
+        for photo in data.list_photos(source):
             link = folder / photo.name
-            if photo.name.startswith(".") or not photo.is_file() or link.exists():
+            if link.exists():
                 continue
             try:
                 os.symlink(photo.resolve(), link)

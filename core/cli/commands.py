@@ -1,4 +1,4 @@
-"""`python -m core`: train, sweep, evaluate, search, index and bench from the command line.
+"""`python -m core`: train, evaluate, search, index and bench from the command line.
 
 The only place that prints: library code raises, this module turns errors into messages.
 """
@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from core.cli.parser import build_parser
+from core.foundation.errors import USAGE, WithSenseError
 from core.foundation.settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
 
 # When the command started (this module is imported first, before torch): a search's load_ms
 # counts the imports too, most of a cold start.
@@ -23,16 +26,16 @@ _STARTED = time.perf_counter()
 _OPEN_BARS: list[Any] = []  # closed before an error is printed, so it gets a line of its own
 
 
-def _close_bars() -> None:
+def close_bars() -> None:
     while _OPEN_BARS:
         _OPEN_BARS.pop().close()
 
 
-def _tqdm_factory() -> Callable[[str, int], Callable[[int], None]]:
+def tqdm_factory() -> Callable[[str, int], Callable[[int], None]]:
     from tqdm import tqdm
 
     def factory(stage: str, total: int) -> Callable[[int], None]:
-        _close_bars()
+        close_bars()
         bar = tqdm(total=total, desc=stage, unit="it", leave=False, file=sys.stderr)
         _OPEN_BARS.append(bar)
         return bar.update
@@ -42,17 +45,17 @@ def _tqdm_factory() -> Callable[[str, int], Callable[[int], None]]:
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from core.build.train import train
-    from core.foundation.model_config import load_model_config
+    from core.foundation.settings import load_model_config
 
     config = load_model_config(args.config)
     print(f"model config: {config.source}", file=sys.stderr)
-    bundle = train(settings, config, progress=_tqdm_factory())
+    bundle = train(settings, config, progress=tqdm_factory())
     print(f"model saved to {settings.artifacts_dir / 'model.pt'}")
     print(json.dumps(bundle.info, indent=2, default=str))
     return 0
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
@@ -65,7 +68,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
     for name, m in metrics["retrieval"].items():
         print(f"{name:<16}{m['r1']:>8.1f}{m['r5']:>8.1f}{m['r10']:>8.1f}{m['mrr']:>8.3f}"
               f"{m['queries']:>9}{m['images']:>8}")
-    print("\nlegal: " + ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.get("legal", {}).items()))
+    print("\nlegal: " + ", ".join(f"{k}={fmt(v)}" for k, v in metrics.get("legal", {}).items()))
     print("lemmatization: " + json.dumps(metrics.get("lemmatization", {})))
 
 
@@ -73,50 +76,11 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from core.measure.evaluate import evaluate
     from core.measure.reports import write_metrics
 
-    metrics = evaluate(settings, progress=_tqdm_factory())
+    metrics = evaluate(settings, progress=tqdm_factory())
     output = Path(args.output) if args.output else settings.metrics_path
     write_metrics(output, metrics)
     print_metrics(metrics)
     print(f"\nwritten to {output}")
-    return 0
-
-
-def _grid(items: list[str] | None) -> dict[str, list[Any]] | None:
-    """`--grid hidden=0,1024 --grid epochs=6`: tower parameters and the values to try."""
-    import tomllib
-
-    if not items:
-        return None
-    grid = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        try:
-            if not sep:
-                raise tomllib.TOMLDecodeError("no '='")
-            grid[key.strip()] = tomllib.loads(f"v = [{values}]")["v"]
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"--grid {item!r}: expected NAME=VALUE[,VALUE...] ({exc})") from exc
-    return grid
-
-
-def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
-    from core.foundation.model_config import load_model_config, with_sweep
-    from lab.select.sweep import sweep
-
-    config = with_sweep(load_model_config(args.config), _grid(args.grid), cv_splits=args.cv_splits)
-    output = Path(args.output) if args.output else settings.reports_dir / "sweep.json"
-    result = sweep(settings, config, progress=_tqdm_factory(), output=output)
-    names = list(result["optimised"]["metrics"])
-    print(f"selection figures (never holdout); optimised: {result['optimised']['rule']}")
-    print(f"{'row':>4}  {'setting':<40}" + "".join(f"{m:>17}" for m in names) + f"{'mean rank':>11}")
-    for i, row in enumerate(result["rows"]):
-        setting = ", ".join(f"{k}={v}" for k, v in row["setting"].items())
-        print(f"{i:>4}  {setting:<40}" + "".join(f"{_fmt(row[m]):>17}" for m in names)
-              + f"{row['mean_rank']:>11.2f}")
-    winner = result["winner"]
-    print(f"winner: row {winner['row']} ({winner['setting']}); "
-          f"{'the config already has it' if winner['same_as_config'] else 'differs from the config'}")
-    print(f"written to {output}")
     return 0
 
 
@@ -187,59 +151,10 @@ def _save_match_maps(bundle: Any, response: Any, folder: Path) -> dict[str, dict
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from core.gallery.ingest import ingest_folder
 
-    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=_tqdm_factory(),
+    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=tqdm_factory(),
                            on_wait=lambda: print("another run is indexing this gallery: waiting for it "
                                                  "to finish", file=sys.stderr))
     print(json.dumps(report.to_json(), indent=2))
-    return 0
-
-
-def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import fields
-
-    from lab.finetune.photo import FinetuneConfig, finetune
-
-    chosen = {f.name: getattr(args, f.name) for f in fields(FinetuneConfig)
-              if getattr(args, f.name, None) is not None}
-    if args.make_pack:
-        from lab.finetune.pack import build_pack
-
-        folder = build_pack(settings, Path(args.make_pack), FinetuneConfig(**chosen).size)
-        print(f"pack written to {folder}")
-        return 0
-    manifest = finetune(settings, FinetuneConfig(**chosen), Path(args.output) if args.output else None,
-                        progress=_tqdm_factory(), pack=Path(args.pack) if args.pack else None,
-                        device=args.device)
-    print(json.dumps(manifest, indent=2))
-    return 0
-
-
-def cmd_finetune_text(args: argparse.Namespace, settings: Settings) -> int:
-    from lab.finetune.text import TextFinetuneConfig, finetune_text
-
-    chosen = {k: v for k, v in (("image_encoder", args.image_encoder), ("layers", args.layers),
-                                ("epochs", args.epochs), ("lr_text", args.lr_text)) if v is not None}
-    manifest = finetune_text(settings, TextFinetuneConfig(**chosen),
-                             Path(args.output) if args.output else None, progress=_tqdm_factory())
-    print(json.dumps(manifest, indent=2))
-    return 0
-
-
-def cmd_ablate(args: argparse.Namespace, settings: Settings) -> int:
-    from lab.select.ablation import ablation_row, indexing_rate, read_rows, record
-
-    if args.image_encoder:
-        settings = replace(settings, image_encoder=args.image_encoder)
-    if args.text_encoder:
-        settings = replace(settings, text_encoder=args.text_encoder)
-    output = Path(args.output) if args.output else settings.reports_dir / "ablation.json"
-    if args.speed_only:  # re-time a recorded row, e.g. all rows in one quiet moment
-        row = {**read_rows(output)[args.label], "photos_per_s": indexing_rate(settings)}
-    else:
-        row = {**ablation_row(settings, progress=_tqdm_factory()), "note": args.note or ""}
-    record(output, args.label, row)
-    print(json.dumps(row, indent=2))
-    print(f"written to {output} as {args.label!r}")
     return 0
 
 
@@ -254,42 +169,37 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+COMMANDS: dict[str, Command] = {
     "train": cmd_train, "evaluate": cmd_evaluate, "search": cmd_search, "index": cmd_index,
-    "bench": cmd_bench, "finetune": cmd_finetune, "ablate": cmd_ablate, "sweep": cmd_sweep,
-    "finetune-text": cmd_finetune_text,
+    "bench": cmd_bench,
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from core.data.dataset import DataError
-    from core.encoders.own_weights import OwnWeightsError
-    from core.encoders.registry import UnknownEncoderError, WeightsUnavailableError
-    from core.foundation.atomic import UnwritableError
-    from core.foundation.images import ImageError
-    from core.foundation.settings import ArtifactsMissingError
-    from core.gallery.ingest import IngestError
-    from core.index.exact import IndexFileError
-    from core.search.service import PhotoNotInGalleryError
-    from core.text.wordnet import QueryError, WordNetMissingError
-
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace, commands: dict[str, Command]) -> int:
+    """Carry out `args.command` with the settings `--data` and `--artifacts` give; an error meant
+    for the person is printed as one line and exits with the code core.foundation.errors gives
+    it (`python -m lab` runs its commands through here too)."""
     try:
         settings = Settings()  # reads the model config's encoders: a bad file is an error here
         if args.data:
             settings = replace(settings, data_dir=Path(args.data))
         if args.artifacts:
             settings = replace(settings, artifacts_dir=Path(args.artifacts))
-        return COMMANDS[args.command](args, settings)
-    except (ArtifactsMissingError, DataError, QueryError, ImageError, UnknownEncoderError,
-            WeightsUnavailableError, OwnWeightsError, WordNetMissingError, IngestError, IndexFileError,
-            UnwritableError, PhotoNotInGalleryError,
-            ValueError, OSError) as exc:  # OSError: a disk or folder problem
-        _close_bars()
+        return commands[args.command](args, settings)
+    except WithSenseError as exc:
+        close_bars()
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.handling.exit_code
+    except (ValueError, OSError) as exc:  # a bad option value; a disk or folder problem
+        close_bars()
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
     except KeyboardInterrupt:
-        _close_bars()
+        close_bars()
         print("interrupted: finished batches are kept; run the command again to resume",
               file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv), COMMANDS)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.tables import DataError, check_range, read_table, read_text, reject_duplicates
+from core.foundation.images import IMAGE_SUFFIXES
 
 EXPERT_COLUMNS = ["image", "query_id", "expert_1", "expert_2", "expert_3"]
 CROWD_COLUMNS = ["image", "query_id", "share_yes", "n_yes", "n_no"]
@@ -66,13 +67,22 @@ def load_test_queries(practicum_dir: Path, check_files: bool = True) -> pd.DataF
     return frame.reset_index(drop=True)
 
 
+
+def list_photos(folder: Path) -> list[Path]:
+    """The photos directly in `folder`, sorted by name: files with an image suffix, hidden ones
+    left out; none when the folder is absent. Every reader of a data folder's photos asks here."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file())
+
 def check_images_exist(names: list[str], folder: Path, listed_in: Path,
                        lines: list[int] | None = None) -> None:
     """Every image a table names must be in its folder; ``lines`` are the names' file lines
     (by default one name per row after a header)."""
     if not folder.is_dir():
         raise DataError(folder, f"image folder not found (named by {listed_in.name})")
-    present = {p.name for p in folder.iterdir()}
+    present = {p.name for p in list_photos(folder)}
     for row, name in enumerate(names):
         if name not in present:
             line = lines[row] if lines is not None else row + 2
@@ -100,7 +110,7 @@ def load_flickr_captions(flickr_dir: Path, images: set[str] | None = None) -> pd
     images_dir = flickr_dir / "images"
     if not images_dir.is_dir():
         raise DataError(images_dir, "image folder not found")
-    present = {p.name for p in images_dir.iterdir()}
+    present = {p.name for p in list_photos(images_dir)}
     return frame[frame["image"].isin(present)].reset_index(drop=True)
 
 

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from core.foundation.errors import Problem, WithSenseError
 
 
-class DataError(ValueError):
+class DataError(WithSenseError, ValueError):
     """A data file is missing or malformed; the message names the file (and line)."""
+
+    problem = Problem.BAD_DATA
 
     def __init__(self, path: Path | str, problem: str, line: int | None = None) -> None:
         where = f"{path}" + (f", line {line}" if line is not None else "")

@@ -7,20 +7,16 @@ forward pass gives a photo's search vector and its child check.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
 
+from core.encoders.base import EncoderSpec, LazyModel, normalise, torch_threads
 from core.foundation.images import ImageError, load_image
-
-if TYPE_CHECKING:
-    from core.encoders.registry import EncoderSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -30,20 +26,6 @@ DRAFT_SIDE = 448
 TrunkHook = Callable[[Any], None]
 BatchTrunkHook = Callable[[list[int], Any], None]
 Prepared = TypeVar("Prepared")
-
-
-def normalise(matrix: np.ndarray) -> np.ndarray:
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
-
-
-def torch_threads() -> None:
-    import torch
-
-    wanted = int(os.environ.get("WITHSENSE_TORCH_THREADS", os.cpu_count() or 1))
-    if torch.get_num_threads() != wanted:
-        torch.set_num_threads(wanted)
 
 
 def decoded_batches(paths: Sequence[Path], prepare: Callable[[Image.Image], Prepared],
@@ -79,13 +61,14 @@ def decoded_batches(paths: Sequence[Path], prepare: Callable[[Image.Image], Prep
                 progress(len(prepared))
 
 
-class CnnImageEncoder:
+class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
     """A CNN up to its global pooling layer, as a trunk and a tail; images squeezed to size x size
     like the corpus."""
 
     def __init__(self, spec: EncoderSpec, build: Callable[[], Any], size: int = 224,
                  mean: tuple[float, float, float] = IMAGENET_MEAN,
                  std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False) -> None:
+        super().__init__()
         self.spec = spec
         self.flip = flip
         self.mean = np.array(mean, dtype=np.float32)
@@ -94,24 +77,22 @@ class CnnImageEncoder:
         self.dim = spec.dim
         self.size = size
         self._build = build
-        self._model: Any = None
         self._trunk_shape: tuple[int, ...] | None = None
-        self._lock = threading.Lock()
 
     @property
     def tail_dim(self) -> int:
         """Length of the tail's output, the vector a child-photo head reads."""
         return self.dim
 
+    def _build_model(self) -> tuple[Any, Any]:
+        import torch
+
+        trunk, tail = self._build()
+        return trunk.eval().to(memory_format=torch.channels_last), tail.eval()
+
     def _load(self) -> tuple[Any, Any]:
         """(trunk, tail): the CNN split where a child-photo head branches off (see `tail_copy`)."""
-        with self._lock:
-            if self._model is None:
-                import torch
-
-                trunk, tail = self._build()
-                self._model = (trunk.eval().to(memory_format=torch.channels_last), tail.eval())
-        return self._model
+        return self.loaded()
 
     def trunk_shape(self) -> tuple[int, ...]:
         """(channels, height, width) of the trunk's output for one photo."""
@@ -188,25 +169,26 @@ class CnnImageEncoder:
         return out, failures
 
 
-class JoinedImageEncoder:
+class JoinedImageEncoder(LazyModel[tuple[CnnImageEncoder, ...]]):
     """Several CNNs' vectors side by side, each normalised so each counts alike, then the whole:
-    two networks trained differently see different things (measured in README's ablation). Each
+    two networks trained differently see different things (measured in docs/experiments.md's ablation). Each
     photo is decoded once and resized for each member. Member `child_member`'s trunk and tail
     serve the child-photo head."""
 
     def __init__(self, spec: EncoderSpec, members: Callable[[], Sequence[CnnImageEncoder]],
                  child_member: int = 0) -> None:
+        super().__init__()
         self.spec = spec
         self.name = spec.name
         self.dim = spec.dim
         self.child_member = child_member
         self._resolve = members
-        self._members: tuple[CnnImageEncoder, ...] | None = None
+
+    def _build_model(self) -> tuple[CnnImageEncoder, ...]:
+        return tuple(self._resolve())
 
     def members(self) -> tuple[CnnImageEncoder, ...]:
-        if self._members is None:
-            self._members = tuple(self._resolve())
-        return self._members
+        return self.loaded()
 
     @property
     def tail_dim(self) -> int:

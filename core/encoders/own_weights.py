@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from core.foundation.atomic import atomic_torch_save, atomic_write_json
-from core.foundation.settings import PROJECT_ROOT
+from core.foundation.errors import Problem, WithSenseError
+from core.foundation.settings import models_dir
 
-REMAKE = "Remake them with: python -m core finetune (README, 'Remaking the fine-tuned weights')"
+REMAKE = "Remake them with: python -m lab finetune (docs/experiments.md, 'Remaking the fine-tuned weights')"
 
 
-class OwnWeightsError(RuntimeError):
+class OwnWeightsError(WithSenseError, RuntimeError):
     """The project's own weights are missing, damaged or do not match their manifest."""
 
-
-def models_dir() -> Path:
-    value = os.environ.get("WITHSENSE_MODELS")
-    return Path(value).expanduser() if value else PROJECT_ROOT / "models"
+    problem = Problem.CANNOT_RUN
 
 
 def sha256_file(path: Path) -> str:

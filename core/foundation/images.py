@@ -9,14 +9,22 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.foundation.errors import Problem, WithSenseError
+
 # Guard against decompression bombs: refuse anything beyond ~50 megapixels outright.
 MAX_IMAGE_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 
 
-class ImageError(ValueError):
+# Files an indexing run reads as photos; any other file is passed over with its type named.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+
+
+class ImageError(WithSenseError, ValueError):
     """A file is not a usable image (unreadable, truncated, empty, too large, not an image)."""
+
+    problem = Problem.BAD_PHOTO
 
 
 def load_image(path: Path | str, draft_side: int | None = None) -> Image.Image:

@@ -8,21 +8,21 @@ Every key is checked: an unknown or missing key, or a value of the wrong type or
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from core.foundation.settings import model_config_path
+from core.foundation.errors import Problem, WithSenseError
 
 SWEEP_METRICS = ("val_r1", "test_r1", "zero_shot_tau_c", "cv_rmse")
-ENCODER_ENV = {"text": "WITHSENSE_TEXT_ENCODER", "image": "WITHSENSE_IMAGE_ENCODER"}
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(WithSenseError, ValueError):
     """A model config file (or the dict stored in model.pt) is missing, unreadable or invalid."""
+
+    problem = Problem.CANNOT_RUN
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ CHILD_CLASSIFIERS = ("network", "logistic", "blend")
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """`python -m core sweep`: tower parameters to try (each a list) and the metrics to rank on."""
+    """`python -m lab sweep`: tower parameters to try (each a list) and the metrics to rank on."""
 
     grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     metrics: tuple[str, ...] = SWEEP_METRICS
@@ -229,12 +229,9 @@ def config_from_dict(raw: Mapping[str, Any], source: str = "") -> ModelConfig:
     return config
 
 
-def load_model_config(path: Path | str | None = None,
-                      environ: Mapping[str, str] | None = None) -> ModelConfig:
-    """The config at `path` (default: $WITHSENSE_MODEL_CONFIG or configs/default.toml), its
-    encoders overridden by $WITHSENSE_TEXT_ENCODER / $WITHSENSE_IMAGE_ENCODER when set."""
-    environ = os.environ if environ is None else environ
-    file = Path(path).expanduser() if path else model_config_path()
+def read_model_config(file: Path) -> ModelConfig:
+    """The config in `file`, checked (core.foundation.settings.load_model_config adds the
+    default path and the encoders' overrides from the environment)."""
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -242,8 +239,7 @@ def load_model_config(path: Path | str | None = None,
                                "--config PATH or WITHSENSE_MODEL_CONFIG picks another)") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ModelConfigError(f"{file}: cannot be read as TOML ({exc})") from exc
-    config = config_from_dict(raw, str(file))
-    return config.with_encoders(environ.get(ENCODER_ENV["text"]), environ.get(ENCODER_ENV["image"]))
+    return config_from_dict(raw, str(file))
 
 
 def with_sweep(config: ModelConfig, grid: Mapping[str, list[Any]] | None = None,

@@ -1,16 +1,25 @@
-"""Paths and settings: every path has a default and an environment override."""
+"""Paths and settings: every path has a default and an environment override. The one module
+that reads environment variables (tests/test_architecture.py holds every other to that)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.foundation.errors import Problem, WithSenseError
+from core.foundation.model_config import ModelConfig, read_model_config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+# A model config's encoders, each overridden by its variable when set.
+ENCODER_ENV = {"text": "WITHSENSE_TEXT_ENCODER", "image": "WITHSENSE_IMAGE_ENCODER"}
 
 
-class ArtifactsMissingError(FileNotFoundError):
+class ArtifactsMissingError(WithSenseError, FileNotFoundError):
     """Something `train` or `index` builds is not there yet; the message says which command."""
+
+    problem = Problem.NO_MODEL
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -23,9 +32,17 @@ def model_config_path() -> Path:
     return _env_path("WITHSENSE_MODEL_CONFIG", PROJECT_ROOT / "configs" / "default.toml")
 
 
-def _configured_encoder(kind: str) -> str:
-    from core.foundation.model_config import load_model_config  # same layer; it imports this module
+def load_model_config(path: Path | str | None = None,
+                      environ: Mapping[str, str] | None = None) -> ModelConfig:
+    """The config at `path` (default: $WITHSENSE_MODEL_CONFIG or configs/default.toml), its
+    encoders overridden by $WITHSENSE_TEXT_ENCODER / $WITHSENSE_IMAGE_ENCODER when set."""
+    environ = os.environ if environ is None else environ
+    file = Path(path).expanduser() if path else model_config_path()
+    return read_model_config(file).with_encoders(environ.get(ENCODER_ENV["text"]),
+                                                 environ.get(ENCODER_ENV["image"]))
 
+
+def _configured_encoder(kind: str) -> str:
     encoders = load_model_config().encoders
     return encoders.text if kind == "text" else encoders.image
 
@@ -74,3 +91,35 @@ class Settings:
 def nltk_data_dir() -> Path:
     """The project's own nltk_data folder (laid out by scripts/setup.sh from Debian's WordNet)."""
     return _env_path("NLTK_DATA", PROJECT_ROOT / ".nltk_data")
+
+
+def models_dir() -> Path:
+    """The project's own weights (models/, or $WITHSENSE_MODELS)."""
+    return _env_path("WITHSENSE_MODELS", PROJECT_ROOT / "models")
+
+
+def torch_thread_count() -> int:
+    """Threads torch may use ($WITHSENSE_TORCH_THREADS, default every core)."""
+    return int(os.environ.get("WITHSENSE_TORCH_THREADS") or os.cpu_count() or 1)
+
+
+def resnet18_weights() -> str:
+    """A local file of torchvision's ResNet18 weights ($WITHSENSE_RESNET18_WEIGHTS), or empty."""
+    return os.environ.get("WITHSENSE_RESNET18_WEIGHTS", "")
+
+
+def bert_location() -> str:
+    """bert-base-uncased: a local folder, or a name already in the Hugging Face cache."""
+    return os.environ.get("WITHSENSE_BERT_PATH", "bert-base-uncased")
+
+
+def uses_pgvector() -> bool:
+    """Whether $WITHSENSE_INDEX_URL switches the index to pgvector."""
+    return bool(os.environ.get("WITHSENSE_INDEX_URL"))
+
+
+def child_process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """This process's environment with `settings`' folders, for a command run as a child process."""
+    return {**os.environ, "WITHSENSE_DATA": str(settings.data_dir),
+            "WITHSENSE_ARTIFACTS": str(settings.artifacts_dir), "WITHSENSE_CACHE": str(settings.cache_dir),
+            **extra}

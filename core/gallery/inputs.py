@@ -11,16 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from core.encoders.cache import file_key
-from core.foundation.images import MAX_IMAGE_BYTES
+from core.foundation.errors import Problem, WithSenseError
+from core.foundation.images import IMAGE_SUFFIXES, MAX_IMAGE_BYTES
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 # Stored extension by decoded format: the user's file name never decides it.
 FORMAT_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
                  "TIFF": "tif"}
 
 
-class IngestError(RuntimeError):
+class IngestError(WithSenseError, RuntimeError):
     """The run cannot start: no such folder, a bad gallery name, a gallery name clash..."""
+
+    problem = Problem.INDEXING
 
 
 @dataclass(frozen=True)

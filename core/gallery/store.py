@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.foundation.atomic import UnwritableError, atomic_save_npz
+from core.foundation.errors import Problem
 from core.foundation.settings import ArtifactsMissingError, Settings
 from core.index.exact import ExactIndex, IndexFileError
 
@@ -34,6 +35,8 @@ BUILT_BY_TRAIN = frozenset({"test", "train", "all"})
 
 class GalleryMissingError(ArtifactsMissingError):
     """No gallery of that name has been indexed."""
+
+    problem = Problem.NOT_INDEXED
 
 
 class GalleryError(IndexFileError):

@@ -15,9 +15,13 @@ from typing import Protocol
 
 import numpy as np
 
+from core.foundation.errors import Problem, WithSenseError
 
-class IndexFileError(RuntimeError):
+
+class IndexFileError(WithSenseError, RuntimeError):
     """A gallery's index cannot be used: missing, damaged, unreachable or made by another model."""
+
+    problem = Problem.GALLERY_UNUSABLE
 
 
 @dataclass(frozen=True)

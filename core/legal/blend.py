@@ -7,7 +7,7 @@ the whole vector may only learn, and be judged, on photos the fine-tune never sa
 frozen part may learn from every photo, three times as many. Blending the two scores withheld
 fewer other photos at the same recall than the whole-vector head alone, out of fold on the 2,100
 photos the fine-tune never saw: 0.496 against 0.547 on average over five fold seeds, lower for
-each (selection figures; scripts/probe_child_heads.py measures the heads).
+each (selection figures; docs/experiments.md, "Legal", tells how the heads were measured).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class BlendedChildClassifier(ChildPhotoClassifier):
 
     def __init__(self, frozen_columns: tuple[int, int] = (1280, 2560), weight: float = 0.3,
                  target_recall: float = 0.98, confidence: float = 0.95, C: float = 1.0,
-                 folds: int = 3, seed: int = 42) -> None:
+                 folds: int = 10, seed: int = 42) -> None:
         super().__init__(target_recall, confidence, C, folds, seed)
         self.frozen_columns = frozen_columns
         self.weight = weight

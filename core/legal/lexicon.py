@@ -15,7 +15,9 @@ from typing import Any
 import pandas as pd
 
 from core.data.dataset import DataError
-from core.text.wordnet import head_noun, is_animal_noun, is_person_noun, noun_lemma, stated_ages, tokenize
+from core.text.query import tokenize
+from core.text.wordnet import is_animal_noun, is_person_noun, noun_lemma
+from core.text.words import head_noun, stated_ages
 
 DISCLAIMER = "This image is unavailable in your country in compliance with local legislation"
 
@@ -58,7 +60,7 @@ _CLAUSE = re.compile(r"[,;:.!?()\[\]\"/]+")
 # Person nouns whose first WordNet sense is something else (a climbing plant, ...).
 _ROLE_WORDS = frozenset({"climber", "biker", "boarder", "leaguer", "camper", "fan", "rider", "team"})
 _WINDOW = 3  # "young blond soccer player": the head noun is at most three words on
-# Words that put a person in a caption (scripts/probe_withheld.py's groups): a photo that at least
+# Words that put a person in a caption (the groups of #9's probes): a photo that at least
 # three captions give a person and fewer than two a child is an "adult" photo, the negatives the
 # child check confuses most (#9).
 PERSON = re.compile(r"\b(man|men|woman|women|person|people|guy|guys|lady|ladies|adult|adults|couple|"

@@ -188,14 +188,14 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
 
 
 class EncoderChildHead(ChildPhotoClassifier):
-    """The child head trained with the fine-tuned photo encoder (`python -m core finetune`): a
+    """The child head trained with the fine-tuned photo encoder (`python -m lab finetune`): a
     logistic read of the same unit-length vector the search uses, so checking a photo costs a
     dot product. Its threshold was chosen there, on scores of photos each model never saw."""
 
     description = "child head trained with the photo encoder"
 
     def fit(self, X: Any, y: Any) -> EncoderChildHead:
-        raise NotImplementedError("the head is trained with the encoder: python -m core finetune")
+        raise NotImplementedError("the head is trained with the encoder: python -m lab finetune")
 
     @classmethod
     def from_encoder(cls, name: str) -> EncoderChildHead:

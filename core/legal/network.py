@@ -46,7 +46,7 @@ class ChildPhotoNet(_RecallThreshold, ClassifierMixin, BaseEstimator):
     def __init__(self, image_encoder: str = JOINED_BOTH_TUNED, target_recall: float = 0.98,
                  confidence: float = 0.95, epochs: int = 4, lr: float = 1e-3,
                  batch_size: int = 64, dropout: float = 0.3, weight_decay: float = 0.05,
-                 folds: int = 3, seed: int = 42) -> None:
+                 folds: int = 10, seed: int = 42) -> None:
         self.image_encoder = image_encoder
         self.target_recall = target_recall
         self.confidence = confidence

@@ -11,14 +11,13 @@ import numpy as np
 
 from core.data import dataset as data
 from core.encoders.cache import embed_images, embed_trunks
-from core.encoders.registry import REGISTRY
+from core.encoders.registry import REGISTRY, photos_learnt
 from core.foundation.model_config import ChildConfig, ModelConfigError
 from core.foundation.settings import Settings
 from core.legal.blend import BlendedChildClassifier, frozen_columns_of
 from core.legal.lexicon import caption_child_labels
 from core.legal.logistic import ChildPhotoClassifier, EncoderChildHead
 from core.legal.network import ChildPhotoNet, relearns_whole_network
-from lab.finetune.pack import photos_learnt
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
@@ -31,9 +30,8 @@ def child_training_photos(settings: Settings) -> tuple[list[Path], np.ndarray, n
     photos the photo encoder never learnt from (the others' labels are in its vectors)."""
     folders = [settings.flickr_dir / "images", settings.practicum_dir / "train_images",
                settings.practicum_dir / "test_images"]
-    by_name = {p.name: p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
-               if p.is_file() and not p.name.startswith(".")}
-    learnt = photos_learnt(settings, settings.image_encoder)
+    by_name = {p.name: p for folder in folders for p in data.list_photos(folder)}
+    learnt = photos_learnt(settings.image_encoder)
     labels = caption_child_labels(data.load_flickr_captions(settings.flickr_dir, set(by_name)))
     return ([by_name[n] for n in labels.index], labels.to_numpy(dtype=bool),
             np.array([n not in learnt for n in labels.index], dtype=bool))
@@ -71,7 +69,7 @@ def fit_child_classifier(settings: Settings, progress: ProgressFactory | None = 
             f'[child] classifier = "network" with image encoder {settings.image_encoder} would '
             "fine-tune a whole CNN from the pixels once per fold and again for the final model "
             '(unfinished after 35 minutes on 2 cores): use classifier = "logistic" '
-            "(README, 'Legal')")
+            "(docs/experiments.md, 'Legal')")
     if training is None:
         training = child_training_photos(settings)
     fresh = training[2]

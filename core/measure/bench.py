@@ -24,7 +24,8 @@ import numpy as np
 import psutil
 
 from core.bundle import ModelBundle
-from core.foundation.settings import Settings
+from core.foundation.errors import Problem, WithSenseError
+from core.foundation.settings import Settings, torch_thread_count
 from core.gallery.store import GalleryError, GalleryMissingError, list_galleries, read_gallery
 from core.index.exact import ExactIndex, VectorIndex
 from core.measure.bench_photos import (
@@ -47,8 +48,10 @@ FALLBACK_QUERIES = ("a dog runs on the grass", "two people on a beach", "a man r
 Log = Callable[[str], None]
 
 
-class BenchError(ValueError):
+class BenchError(WithSenseError, ValueError):
     """Bad benchmark parameters (unknown backend, sizes out of range...)."""
+
+    problem = Problem.BAD_REQUEST
 
 
 def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: Sequence[str] | None = None,
@@ -131,7 +134,7 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
     out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["machine"] = machine()
-    out["torch_threads"] = int(os.environ.get("WITHSENSE_TORCH_THREADS") or os.cpu_count() or 1)
+    out["torch_threads"] = torch_thread_count()
     out["load_average"] = {"before": [round(x, 2) for x in load_before],
                            "after": [round(x, 2) for x in os.getloadavg()]}
     return out

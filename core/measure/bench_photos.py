@@ -6,7 +6,6 @@ cold shell. Part of the same JSON as the search benchmark (core/measure/bench.py
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -22,10 +21,11 @@ import psutil
 from PIL import Image
 
 from core.bundle import ModelBundle
-from core.encoders.image import DRAFT_SIDE, normalise
+from core.encoders.base import normalise
+from core.encoders.image import DRAFT_SIDE
 from core.encoders.registry import get_encoder
 from core.foundation.images import load_image
-from core.foundation.settings import PROJECT_ROOT, Settings
+from core.foundation.settings import PROJECT_ROOT, Settings, child_process_env
 
 BIG_SIZE = (6000, 4000)  # 24 megapixels, a common full-frame camera's original
 CLI_QUERY = "a dog runs on the beach"
@@ -33,13 +33,10 @@ CLI_QUERY = "a dog runs on the beach"
 
 def practicum_photos(settings: Settings, n: int) -> list[Path]:
     """Up to `n` practicum photos (train, then test): real Flickr-sized photos to index."""
-    from core.gallery.inputs import IMAGE_SUFFIXES
+    from core.data.dataset import list_photos
 
-    photos: list[Path] = []
-    for folder in ("train_images", "test_images"):
-        root = settings.practicum_dir / folder
-        if root.is_dir():
-            photos += sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = [p for folder in ("train_images", "test_images")
+              for p in list_photos(settings.practicum_dir / folder)]
     return photos[:n]
 
 
@@ -120,9 +117,7 @@ def cli_cold_start(settings: Settings, runs: int = 3) -> dict[str, Any]:
     exit), its load_ms (imports and model) and took_ms (the search)."""
     if runs < 1:
         return {"runs": 0}
-    env = {**os.environ, "WITHSENSE_DATA": str(settings.data_dir),
-           "WITHSENSE_ARTIFACTS": str(settings.artifacts_dir), "WITHSENSE_CACHE": str(settings.cache_dir),
-           "PYTHONPATH": str(PROJECT_ROOT)}
+    env = child_process_env(settings)
     walls, loads, searches = [], [], []
     for _ in range(runs):
         started = time.perf_counter()

@@ -35,8 +35,8 @@ from core.build.train import (
 )
 from core.data import dataset as data
 from core.encoders.cache import embed_images, embed_texts, embed_trunks
-from core.foundation.model_config import ChildConfig, ModelConfig, load_model_config
-from core.foundation.settings import PROJECT_ROOT, Settings
+from core.foundation.model_config import ChildConfig, ModelConfig
+from core.foundation.settings import PROJECT_ROOT, Settings, load_model_config
 from core.legal.blend import BlendedChildClassifier
 from core.legal.lexicon import caption_child_labels, evaluate_query_check
 from core.legal.logistic import ChildPhotoClassifier, EncoderChildHead

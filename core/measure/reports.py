@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from core.foundation.atomic import atomic_write_json
+from core.foundation.errors import Problem, WithSenseError
 
 EVALUATE_COMMAND = "python -m core evaluate --output reports/metrics.json"
 
@@ -109,12 +110,16 @@ def provenance(section: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-class MetricsMissingError(FileNotFoundError):
+class MetricsMissingError(WithSenseError, FileNotFoundError):
     """No metrics file yet; the message says which command makes it."""
 
+    problem = Problem.NO_METRICS
 
-class MetricsFormatError(ValueError):
+
+class MetricsFormatError(WithSenseError, ValueError):
     """The metrics file exists but cannot be read as the expected JSON."""
+
+    problem = Problem.METRICS_UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -257,3 +262,27 @@ def load_metrics(path: Path) -> MetricsReport:
         config=_section(raw, "config"),
         source=str(path),
     )
+
+
+# The photo-encoder ablation (reports/ablation.json, one `python -m lab ablate LABEL` per row):
+# its figures by key and the names the compare page shows them under.
+ABLATION_COLUMNS = {
+    "val_r1": "val R@1", "test_r1": "test R@1", "test_r10": "test R@10", "cv_rmse": "CV RMSE",
+    "zero_shot_tau_c": "zero-shot tau-c", "child_flagged_oos": "child photos flagged",
+    "other_withheld_oos": "other photos withheld", "photos_per_s": "indexing photos/s",
+}
+
+
+def read_rows(path: Path) -> dict[str, Any]:
+    """The ablation file's rows by label ({} when there is none yet)."""
+    return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+
+
+def ablation_table(path: Path) -> pd.DataFrame:
+    """The recorded rows for display: one per label, the columns of ABLATION_COLUMNS (missing: NaN)."""
+    rows = read_rows(path)
+    table = pd.DataFrame([{"row": label, **{shown: row.get(key) for key, shown in ABLATION_COLUMNS.items()},
+                           "what changes": row.get("note", "")}
+                          for label, row in rows.items() if isinstance(row, dict)],
+                         columns=["row", *ABLATION_COLUMNS.values(), "what changes"])
+    return table

@@ -1,4 +1,4 @@
-"""The baselines the two-tower is measured against (README, "Model comparison"): the constant
+"""The baselines the two-tower is measured against (README, "The pages": Model comparison): the constant
 mean, linear regression and a fully connected network on concatenated ``[text | image]`` vectors,
 and an MLP over the two-tower's features. scikit-learn estimators like those in core.models.two_tower.
 """

@@ -75,7 +75,7 @@ class TwoTower(BaseEstimator):
 
     # The deployed settings are data: configs/default.toml's [tower], which `train` passes in.
     # These defaults equal it (tests/test_model_config.py). A sweep chose them on practicum test
-    # R@1, expert zero-shot tau and CV RMSE (never holdout); `python -m core sweep` reruns one.
+    # R@1, expert zero-shot tau and CV RMSE (never holdout); `python -m lab sweep` reruns one.
     def __init__(self, dim: int = 256, hidden: int = 1024, epochs: int = 3, batch_size: int = 128,
                  lr: float = 1e-3, weight_decay: float = 0.05, dropout: float = 0.4,
                  seed: int = 42, device: str = "cpu") -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.data import dataset as data
 from core.foundation.settings import Settings
-from core.text.wordnet import tokenize
+from core.text.query import tokenize
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class DatasetDetails:
         if (settings.flickr_dir / "images").is_dir():
             folders[settings.flickr_dir / "images"] = "extra corpus"
         if (settings.flickr_dir / "Flickr8k.token.txt").is_file():
-            names = {p.name for folder in folders if folder.is_dir() for p in folder.iterdir()}
+            names = {p.name for folder in folders for p in data.list_photos(folder)}
             frames.append(data.load_flickr_captions(settings.flickr_dir, names)[["image", "caption"]])
         captions = pd.concat(frames).drop_duplicates()
         resolved = {folder.resolve(): source for folder, source in folders.items()}

@@ -18,6 +18,7 @@ from PIL import Image
 from core.bundle import ModelBundle
 from core.encoders.image import DRAFT_SIDE
 from core.encoders.registry import get_encoder
+from core.foundation.errors import Problem, WithSenseError
 from core.foundation.images import load_image
 from core.search.service import SearchResponse
 
@@ -29,8 +30,10 @@ _ROWS = ("top", "middle", "bottom")
 _COLS = ("left", "centre", "right")
 
 
-class ExplainUnavailableError(ValueError):
+class ExplainUnavailableError(WithSenseError, ValueError):
     """There is nothing to explain: a disclaimer, or a search whose query vector is not kept."""
+
+    problem = Problem.NOT_EXPLAINABLE
 
 
 @dataclass(frozen=True)

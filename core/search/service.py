@@ -17,20 +17,23 @@ from typing import Any, Literal
 import numpy as np
 
 from core.bundle import ModelBundle
+from core.foundation.errors import Problem, WithSenseError
 from core.foundation.images import ImageError, load_image_bytes
 from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
 from core.index.exact import StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
-from core.text.wordnet import validate_query
+from core.text.query import validate_query
 
 DEFAULT_TOP_K = 12
 MAX_TOP_K = 100
 UPLOAD_LABEL = "uploaded photo"
 
 
-class PhotoNotInGalleryError(LookupError):
+class PhotoNotInGalleryError(WithSenseError, LookupError):
     """A photo named by its id (a link, the CLI) is not in the gallery searched."""
+
+    problem = Problem.NOT_IN_GALLERY
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class SearchService:
         self.gallery = gallery
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
-        """Raises core.text.wordnet.QueryError for a query that cannot be answered (empty, too long...)."""
+        """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long...)."""
         started = time.perf_counter()
         text = validate_query(query)
         _check_top_k(top_k)

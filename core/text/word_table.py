@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,17 +72,9 @@ def _rows(path: Path) -> dict[str, Row]:
     return words if isinstance(words, dict) else {}
 
 
-def build(words: Iterable[str], path: Path | None = None) -> int:
-    """Write the table for `words` (and their noun lemmas) from WordNet; returns its size."""
-    from core.text import wordnet as text
-
-    wanted = {w for w in words if w}
-    wanted |= {text.live_noun_lemma(w) for w in wanted}
-    rows = {}
-    for word in sorted(wanted):
-        rows[word] = [text.live_lemma(word), text.live_noun_lemma(word),
-                      text.live_is_animal_noun(word, False), text.live_is_animal_noun(word, True),
-                      text.live_is_person_noun(word), sorted(text.live_word_classes(word))]
+def write(rows: dict[str, Row], path: Path | None = None) -> int:
+    """Write `rows` (word -> its facts as core.text.wordnet.build_word_table computes them) as
+    the table, atomically; returns its size."""
     target = path or table_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".tmp")

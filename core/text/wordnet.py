@@ -1,64 +1,26 @@
-"""Query text: validation, cleaning and WordNet lemmatization (offline)."""
+"""WordNet, offline: lemmas, noun lemmas and word classes of the words people type, read from
+the prebuilt table (core.text.word_table) and from WordNet itself for any other word."""
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
-from collections.abc import Callable
+from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from core.foundation.errors import Problem, WithSenseError
 from core.foundation.settings import nltk_data_dir
-from core.text.word_table import facts
+from core.text import word_table
+from core.text.query import tokenize
 
-MAX_QUERY_CHARS = 500
-# Share of letters that must be Latin-script for a query to count as English.
-MIN_LATIN_SHARE = 0.8
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
-# Typographic apostrophes would otherwise split "boy’s" into "boy" and "s".
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _lock = threading.Lock()
 
 
-class QueryError(ValueError):
-    """A query the service cannot answer; the message is meant for the person who typed it."""
-
-
-class WordNetMissingError(RuntimeError):
+class WordNetMissingError(WithSenseError, RuntimeError):
     """NLTK's WordNet is not laid out where NLTK can read it."""
 
-
-def _is_latin(ch: str) -> bool:
-    # Accented letters (é, ñ) are Latin script too: "café" is still an English query.
-    return ch.isascii() or unicodedata.name(ch, "").startswith("LATIN")
-
-
-def validate_query(query: object) -> str:
-    """Return the stripped query or raise QueryError with a friendly reason."""
-    if not isinstance(query, str):
-        raise QueryError("Please type a search as text.")
-    text = unicodedata.normalize("NFKC", query).strip()
-    if not text:
-        raise QueryError("Please type what you are looking for, e.g. “two dogs running on snow”.")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(
-            f"That query is {len(text)} characters long; please keep it under {MAX_QUERY_CHARS}."
-        )
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        raise QueryError("Please describe the scene in words; the query has no letters.")
-    latin = sum(1 for ch in letters if _is_latin(ch))
-    if latin / len(letters) < MIN_LATIN_SHARE:
-        raise QueryError("Search works in English for now; please describe the scene in English.")
-    return text
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case ASCII words; accents are dropped first so 'café' -> 'cafe', not 'caf'."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _TOKEN.findall(plain.lower())
+    problem = Problem.CANNOT_RUN
 
 
 def _ensure_wordnet_path() -> str:
@@ -120,14 +82,14 @@ def _lemmatizer():  # type: ignore[no-untyped-def]
 @lru_cache(maxsize=65536)
 def lemma(word: str) -> str:
     """Noun lemma, then verb lemma, so 'children' -> 'child' and 'running' -> 'run'."""
-    known = facts(word)
+    known = word_table.facts(word)
     return known.lemma if known else live_lemma(word)
 
 
 @lru_cache(maxsize=65536)
 def noun_lemma(word: str) -> str:
     """Noun lemma only: 'kids' -> 'kid' but 'kidding' stays 'kidding' (not the verb 'kid')."""
-    known = facts(word)
+    known = word_table.facts(word)
     return known.noun_lemma if known else live_noun_lemma(word)
 
 
@@ -147,7 +109,7 @@ def is_animal_noun(word: str, main_sense: bool = False) -> bool:
 
     ``main_sense`` looks at the first sense only: 'dog' yes, 'boxer' (first a fighter) no.
     """
-    known = facts(word)
+    known = word_table.facts(word)
     if known:
         return known.animal_main if main_sense else known.animal
     return live_is_animal_noun(word, main_sense)
@@ -160,7 +122,7 @@ def is_person_noun(word: str) -> bool:
     The first sense only, because most nouns have some rare person sense ('dog', 'blond');
     and not when the second sense is an animal, because 'cub' and 'bunny' list a person first.
     """
-    known = facts(word)
+    known = word_table.facts(word)
     return known.person if known else live_is_person_noun(word)
 
 
@@ -170,7 +132,7 @@ def word_classes(word: str) -> frozenset[str]:
 
     Satellite adjectives ('s') count as 'a'. An unknown word gives an empty set.
     """
-    known = facts(word)
+    known = word_table.facts(word)
     return known.classes if known else live_word_classes(word)
 
 
@@ -216,65 +178,12 @@ def live_word_classes(word: str) -> frozenset[str]:
     return frozenset("a" if s.pos() == "s" else s.pos() for s in _wordnet().synsets(word))
 
 
-# Function words that end a noun phrase ("a young man and a dog").
-PHRASE_STOP_WORDS = frozenset(
-    "a an the and or with in on at of by to from for is are was be while near who that his her their "
-    "its".split()
-)
-
-
-def head_noun(tokens: list[str], start: int, window: int = 3,
-              continues: Callable[[str], bool] = lambda token: False) -> int:
-    """Index of the head noun of the phrase that begins at ``start``, or -1 when there is none.
-
-    Adjectives are skipped ("blond man"), nouns run on as a compound ("soccer player"), and a word
-    that can be a verb ends the run ("skier jumps") unless ``continues`` accepts it ("soccer team").
-    """
-    head = -1
-    for i in range(start, min(start + window, len(tokens))):
-        if tokens[i] in PHRASE_STOP_WORDS:
-            break
-        classes = word_classes(tokens[i])
-        if head >= 0:
-            if "n" not in classes or ("v" in classes and not continues(tokens[i])):
-                break
-            head = i
-        elif "n" in classes and "a" not in classes:
-            head = i
-        elif "a" not in classes:
-            break  # neither noun nor adjective: the phrase is over
-    return head
-
-
-_NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
-    " sixteen seventeen eighteen nineteen twenty".split())}
-_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-_AGE = re.compile(
-    rf"\b(?:({_TENS})[\s-]+)?(\d{{1,3}}|[a-z]+)[\s-]+(year|yr|month|week|day)s?[\s-]+old\b"
-    r"(?:[\s-]+([a-z]+))?"
-)
-_UNIT_YEARS = {"year": 1.0, "yr": 1.0, "month": 1 / 12, "week": 7 / 365, "day": 1 / 365}
-
-
-def stated_ages(text: str) -> list[tuple[str, float, str]]:
-    """Ages written out, as (phrase, years, the word after): '5-year-old boy' -> 5.0, 'boy'.
-
-    'a month old' counts as one month, 'twenty-five-year-old' as 25; a bare 'thirty' is skipped.
-    """
-    found = []
-    for match in _AGE.finditer(text.lower()):
-        tens, number, unit, after = match.groups()
-        if number.isdigit():
-            value = float(number)
-        elif number in {"a", "an"}:
-            value = 1.0
-        elif number in _NUMBER_WORDS:
-            value = float(_NUMBER_WORDS[number])
-        else:
-            continue  # "many years old"
-        if tens:
-            value += 10 * (_TENS.split("|").index(tens) + 2)
-        found.append((match.group(0).removesuffix(after or "").strip(" -"), value * _UNIT_YEARS[unit],
-                      after or ""))
-    return found
+def build_word_table(words: Iterable[str], path: Path | None = None) -> int:
+    """Write the table for `words` (and their noun lemmas) from WordNet; returns its size."""
+    wanted = {w for w in words if w}
+    wanted |= {live_noun_lemma(w) for w in wanted}
+    rows = {word: [live_lemma(word), live_noun_lemma(word), live_is_animal_noun(word, False),
+                   live_is_animal_noun(word, True), live_is_person_noun(word),
+                   sorted(live_word_classes(word))]
+            for word in sorted(wanted)}
+    return word_table.write(rows, path)

@@ -1,4 +1,4 @@
-"""What `python -m core finetune` learns from, in one small folder (a pack).
+"""What `python -m lab finetune` learns from, in one small folder (a pack).
 
 The extra corpus's photos squeezed to the encoder's input size (as indexing squeezes them) and
 stored as WebP, their caption vectors (8-bit, one scale per row), child labels from the
@@ -47,7 +47,7 @@ class FinetuneInputs:
 
 def corpus_photos(settings: Settings) -> list[Path]:
     """The extra corpus's photos (flickr8k/images), sorted: what the fine-tune reads."""
-    return sorted(p for p in (settings.flickr_dir / "images").iterdir() if p.suffix.lower() == ".jpg")
+    return data.list_photos(settings.flickr_dir / "images")
 
 
 def _encode_photo(path: Path, size: int) -> bytes:
@@ -105,7 +105,7 @@ def load_pack(folder: Path) -> FinetuneInputs:
         photos, captions = np.load(folder / "photos.npz"), np.load(folder / "captions.npz")
     except (OSError, ValueError) as exc:
         raise PackError(f"{folder}: not a fine-tuning pack ({exc}); make one with "
-                        "python -m core finetune --make-pack DIR") from exc
+                        "python -m lab finetune --make-pack DIR") from exc
     if meta.get("version") != PACK_VERSION:
         raise PackError(f"{folder}: pack version {meta.get('version')}, this code reads {PACK_VERSION}")
     blob, offsets = photos["webp"], photos["offsets"]
@@ -142,16 +142,3 @@ def gather_inputs(settings: Settings, size: int, pack: Path | None = None,
             count = len(corpus_photos(settings))
             build_pack(settings, pack, size, progress("packing photos", count) if progress else None)
     return load_pack(pack)
-
-
-def photos_learnt(settings: Settings, image_encoder: str) -> set[str]:
-    """Extra-corpus photos whose captions and child labels `image_encoder` learnt from (`python
-    -m core finetune` learns the corpus less its validation photos): their vectors know their
-    labels, so no child classifier may be fitted or pick its threshold on them."""
-    from core.encoders.registry import PHOTO_FINETUNES, REGISTRY
-
-    spec = REGISTRY[image_encoder]
-    if not set(PHOTO_FINETUNES.values()) & {spec.own_weights, *spec.members}:
-        return set()
-    names = [p.name for p in corpus_photos(settings)]
-    return set(names) - data.validation_photos(names, settings.seed)

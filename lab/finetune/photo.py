@@ -1,4 +1,4 @@
-"""`python -m core finetune`: the photo encoder learns from Flickr8k captions.
+"""`python -m lab finetune`: the photo encoder learns from Flickr8k captions.
 
 EfficientNet-Lite0 or -Lite2 (``variant``) from block ``split`` on (0: the whole network) learns
 with two projection towers (contrastive, as the two-tower model, on caption vectors) and a child
@@ -83,7 +83,7 @@ def fit_joint(views: torch.Tensor, text: np.ndarray, owner: np.ndarray, labels: 
     photo (they would be false negatives)."""
     if config.adult_weight > 0 and (adults is None or len(adults) != len(labels)):
         raise ValueError("adult_weight > 0 needs an adult label per photo (a pack made by this "
-                         "version: python -m core finetune --make-pack DIR)")
+                         "version: python -m lab finetune --make-pack DIR)")
     torch.manual_seed(config.seed)
     torch.backends.cudnn.benchmark = device.startswith("cuda")  # fixed shapes: pick fast kernels
     rng = np.random.default_rng(config.seed)
@@ -234,13 +234,15 @@ def finetune(settings: Settings, config: FinetuneConfig, output: Path | None = N
                         f"{inputs.text_encoder} (frozen; the text tower learns)",
         "data": {"photos": len(train), "captions": len(text), "child_photos": int(y.sum()),
                  "validation_photos": len(held), "threshold_photos": len(labels),
+                 # which photos it learnt: the child check must never fit or pick a threshold on them
+                 "photos_learnt": sorted(inputs.names[i] for i in train),
                  "source": "flickr8k/images with Flickr8k.token.txt (the extra corpus only), less "
                            "the validation photos of core.data.dataset.validation_photos",
                  "pack": f"{inputs.photos.shape[1]}-px WebP photos (read at {config.size} px) and "
                          "8-bit caption vectors (lab/finetune/pack.py)"},
         "validation_photos_excluded": True,  # so `ablate` reports val_r1 for it
         "settings": asdict(config),
-        "command": "python -m core finetune" + (" --pack DIR" if pack is not None else ""),
+        "command": "python -m lab finetune" + (" --pack DIR" if pack is not None else ""),
         "device": name, "duration_s": clock["total_s"], "timings_s": clock,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "figures": figures,

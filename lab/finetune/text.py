@@ -1,4 +1,4 @@
-"""`python -m core finetune-text`: the text encoder's last layers learn from Flickr8k captions.
+"""`python -m lab finetune-text`: the text encoder's last layers learn from Flickr8k captions.
 
 The top ``layers`` transformer layers of MiniLM (all-MiniLM-L6-v2) are trained, with two
 projection towers, by the contrastive loss of the two-tower model against the frozen photo
@@ -151,10 +151,11 @@ def finetune_text(settings: Settings, config: TextFinetuneConfig, output: Path |
                         f"{config.image_encoder} (frozen)",
         "data": {"photos": len(set(groups)), "captions": len(texts),
                  "source": "flickr8k Flickr8k.token.txt captions of flickr8k/images (the extra "
-                           "corpus), less the 1,000 validation photos of core.data.dataset.validation_photos"},  # noqa: E501
+                           "corpus), less the 1,000 validation photos of "
+                           "core.data.dataset.validation_photos"},
         "validation_photos_excluded": True,  # so `ablate` reports val_r1 for it
         "settings": asdict(config),
-        "command": "python -m core finetune-text",
+        "command": "python -m lab finetune-text",
         "device": f"cpu, {torch.get_num_threads()} threads",  # fit_text trains on the CPU
         "duration_s": round(time.time() - started, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -1,4 +1,4 @@
-"""A photo fine-tune's settings and the augmented views it learns from (`python -m core finetune`).
+"""A photo fine-tune's settings and the augmented views it learns from (`python -m lab finetune`).
 
 Views are made once per run, before training: trunk outputs of each photo as indexing sees it and
 of a few augmented copies (random resized crop, flip, mild colour jitter), seeded per photo.

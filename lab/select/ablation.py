@@ -1,5 +1,5 @@
-"""`python -m core ablate`: one row of the photo-encoder ablation table, measured the same way
-for every encoder (README, "Encoders: what learning from captions bought").
+"""`python -m lab ablate`: one row of the photo-encoder ablation table, measured the same way
+for every encoder (docs/experiments.md, "Encoders: what learning from captions bought").
 
 Every figure here is a selection figure: the rows are compared to choose the encoder. None
 reads holdout; `evaluate` reads it once, for the chosen encoder.
@@ -7,32 +7,25 @@ reads holdout; `evaluate` reads it once, for the chosen encoder.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from core.data.dataset import list_photos
 from core.encoders.own_weights import read_manifest
 from core.encoders.registry import REGISTRY, get_encoder
 from core.foundation.atomic import atomic_write_json
 from core.foundation.settings import Settings
+from core.measure.reports import read_rows
 from core.models.two_tower import TwoTower
 
+
 # What each column of the table means, in the order shown (the page and the README use it).
-COLUMNS = {
-    "val_r1": "val R@1", "test_r1": "test R@1", "test_r10": "test R@10", "cv_rmse": "CV RMSE",
-    "zero_shot_tau_c": "zero-shot tau-c", "child_flagged_oos": "child photos flagged",
-    "other_withheld_oos": "other photos withheld", "photos_per_s": "indexing photos/s",
-}
-
-
 def indexing_rate(settings: Settings, photos: int = 100, repeats: int = 2) -> float:
     """Photos per second for the image encoder alone, over the practicum test photos
     (originals, decoded and resized as at indexing); the best of `repeats` passes."""
-    paths = sorted((settings.practicum_dir / "test_images").iterdir())[:photos]
+    paths = list_photos(settings.practicum_dir / "test_images")[:photos]
     encoder = get_encoder(settings.image_encoder, "image")
     encoder.encode_paths(paths[:8])  # load weights outside the timing
     best = float("inf")
@@ -46,7 +39,7 @@ def indexing_rate(settings: Settings, photos: int = 100, repeats: int = 2) -> fl
 def logistic_child_figures(settings: Settings) -> dict[str, float]:
     """Out-of-fold child photos flagged and other photos withheld by logistic regression on the
     encoder's pooled vectors (the config's recall rule; seconds, so every frozen row has them)."""
-    from core.foundation.model_config import load_model_config
+    from core.foundation.settings import load_model_config
     from core.legal.training import fit_child_classifier
 
     rule = replace(load_model_config().child, classifier="logistic")
@@ -90,24 +83,9 @@ def ablation_row(settings: Settings, progress: Any = None) -> dict[str, Any]:
     }
 
 
-def read_rows(path: Path) -> dict[str, Any]:
-    """The ablation file's rows by label ({} when there is none yet)."""
-    return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
-
-
 def record(path: Path, label: str, row: dict[str, Any]) -> dict[str, Any]:
     """Add or replace the row called `label` in the ablation file (a JSON object by label)."""
     rows = read_rows(path)
     rows[label] = row
     atomic_write_json(path, rows)
     return rows
-
-
-def ablation_table(path: Path) -> pd.DataFrame:
-    """The recorded rows for display: one per label, the columns of COLUMNS (missing: NaN)."""
-    rows = read_rows(path)
-    table = pd.DataFrame([{"row": label, **{shown: row.get(key) for key, shown in COLUMNS.items()},
-                           "what changes": row.get("note", "")}
-                          for label, row in rows.items() if isinstance(row, dict)],
-                         columns=["row", *COLUMNS.values(), "what changes"])
-    return table

@@ -1,4 +1,4 @@
-"""`python -m core sweep`: the grid search that chose the two-tower settings, as a command.
+"""`python -m lab sweep`: the grid search that chose the two-tower settings, as a command.
 
 Every figure here is a **selection** figure: the rows are compared to choose the tower's
 settings, so the winner's figures flatter it. Holdout is never read (only the extra corpus and

