@@ -17,7 +17,6 @@ from pathlib import Path
 STARTED = time.time()
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
 
 
 def _warm() -> None:
@@ -43,7 +42,9 @@ def main() -> int:
 
     # app.py lists its pages with st.navigation, which ends Streamlit's legacy pages/ mode only
     # once some visitor has run it: the first visitor's page then detours through app.py
-    # (pages/_shared.run_through_app), about a second. Ended here, as st.navigation would.
+    # (pages/_shared.run_through_app), about a second. Ended here, as st.navigation would. No
+    # public setting does this while pages/ sits beside app.py (ARCHITECTURE.md, "Pages"); the
+    # Streamlit version is pinned and tests/test_app.py fails if Streamlit changes this switch.
     PagesManager.uses_pages_directory = False
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]

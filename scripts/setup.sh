@@ -22,9 +22,11 @@ if [ ! -x .venv/bin/python ]; then
   echo ">> creating .venv"
   "$PY" -m venv .venv
 fi
-echo ">> pip install (torch comes from the local wheel cache when present)"
+echo ">> pip install requirements.lock (torch comes from the local wheel cache when present)"
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -r requirements-dev.txt
+.venv/bin/pip install -q -r requirements.lock
+# The project itself, editable: `python -m core`, `withsense` and the tests import it from here.
+.venv/bin/pip install -q --no-deps -e .
 
 # Data: link the shared dataset when it is there, never copy it into git.
 if [ ! -e data/practicum ] && [ -d ../shared/data/practicum ]; then
