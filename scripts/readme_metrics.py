@@ -1,17 +1,21 @@
-"""Render reports/metrics.json (from `python -m core evaluate`) into README.md's metrics block,
-so every figure the README quotes comes from the last evaluate run."""
+"""Render reports/*.json into the generated blocks of README.md and docs/experiments.md
+(`<!-- NAME:start -->` ... `<!-- NAME:end -->`), so every figure they quote comes from the last
+evaluate, bench, ablate or finetune run. Each block lives in one file (BLOCK_FILES)."""
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a file, so core/ is not on the path by itself
+from core.measure import reports
 
-from core.measure import reports  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+README = Path("README.md")
+EXPERIMENTS = Path("docs") / "experiments.md"
+# Which file holds each block, relative to the project folder: the user's figures in the README,
+# the research tables with the experiments' story.
+BLOCK_FILES = {"metrics": README, "bench": README, "ablation": EXPERIMENTS, "finetune-runs": EXPERIMENTS}
 
 
 def _kind(section: str) -> str:
@@ -134,8 +138,8 @@ def _cell(value: object, digits: int) -> str:
 
 
 def render_ablation(rows: dict) -> str:
-    """reports/ablation.json (one `python -m core ablate LABEL` per row) as a table."""
-    lines = ["Measured by `python -m core ablate LABEL` (reports/ablation.json) on 2 CPU cores. "
+    """reports/ablation.json (one `python -m lab ablate LABEL` per row) as a table."""
+    lines = ["Measured by `python -m lab ablate LABEL` (reports/ablation.json) on 2 CPU cores. "
              "Selection figures: the encoders in use were chosen on these; none reads holdout. "
              "Val R@1: 1,000 extra-corpus photos held out from the tower (— where an encoder "
              "learnt from those photos).", "",
@@ -153,7 +157,7 @@ def render_ablation(rows: dict) -> str:
 
 
 def render_runs(runs: dict) -> str:
-    """reports/finetune_runs.json: each `python -m core finetune` run's own figures (its towers
+    """reports/finetune_runs.json: each `python -m lab finetune` run's own figures (its towers
     and child head, before `train` refits the towers), the cheap first look at each setting.
     Earlier runs measured their towers on the practicum test photos, later ones on the 1,000
     validation photos they never learnt from."""
@@ -177,22 +181,23 @@ def render_runs(runs: dict) -> str:
     return "\n".join(lines)
 
 
-def replace_block(text: str, name: str, body: str) -> str:
+def replace_block(text: str, name: str, body: str, where: Path = README) -> str:
     block = f"<!-- {name}:start -->\n{body}\n<!-- {name}:end -->"
     new, count = re.subn(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", lambda _: block, text,
                          flags=re.DOTALL)
     if count != 1:
-        raise SystemExit(f"README.md has no {name} block")
+        raise SystemExit(f"{where.as_posix()} has no {name} block")
     return new
 
 
-# README block <- reports/ file and its renderer; every file but metrics.json is optional.
+# Block <- reports/ file and its renderer; every file but metrics.json is optional.
 OPTIONAL = (("bench.json", "bench", render_bench), ("ablation.json", "ablation", render_ablation),
             ("finetune_runs.json", "finetune-runs", render_runs))
 
 
 def rendered_blocks() -> dict[str, str]:
-    """Each README block's body, as rendered from the reports/ files there are now."""
+    """Each block's body, as rendered from the reports/ files there are now (BLOCK_FILES says
+    which file it goes into)."""
     blocks = {"metrics": render(reports.read_metrics_json(ROOT / "reports" / "metrics.json"))}
     for file, block, renderer in OPTIONAL:
         path = ROOT / "reports" / file
@@ -202,11 +207,15 @@ def rendered_blocks() -> dict[str, str]:
 
 
 def main() -> int:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    by_file: dict[Path, dict[str, str]] = {}
     for block, body in rendered_blocks().items():
-        text = replace_block(text, block, body)
-    readme.write_text(text)
+        by_file.setdefault(BLOCK_FILES[block], {})[block] = body
+    for where, blocks in by_file.items():
+        path = ROOT / where
+        text = path.read_text(encoding="utf-8")
+        for block, body in blocks.items():
+            text = replace_block(text, block, body, where)
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

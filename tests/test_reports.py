@@ -56,13 +56,22 @@ def test_every_committed_section_has_labels_and_provenance() -> None:
 
 
 def test_readme_figures_are_rendered_from_the_reports() -> None:
-    """README.md's generated blocks equal what scripts/readme_metrics.py makes of reports/*.json:
-    after an evaluate, bench or ablate run, rerun the script (and commit both)."""
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    for block, body in _readme_script().rendered_blocks().items():
-        found = re.search(rf"<!-- {block}:start -->\n(.*?)\n<!-- {block}:end -->", readme, flags=re.DOTALL)
-        assert found, f"README.md has no {block} block"
-        assert found.group(1) == body, f"README's {block} block is stale: run scripts/readme_metrics.py"
+    """The generated blocks of README.md and docs/experiments.md, each in its own file, equal what
+    scripts/readme_metrics.py makes of reports/*.json: after an evaluate, bench, ablate or
+    finetune run, rerun the script (and commit both)."""
+    script = _readme_script()
+    blocks = script.rendered_blocks()
+    assert {"metrics", "bench"} <= set(blocks) <= set(script.BLOCK_FILES)
+    assert script.BLOCK_FILES["metrics"] == script.BLOCK_FILES["bench"] == Path("README.md")
+    for block, body in blocks.items():
+        where = script.BLOCK_FILES[block]
+        text = (PROJECT_ROOT / where).read_text(encoding="utf-8")
+        found = re.findall(rf"<!-- {block}:start -->\n(.*?)\n<!-- {block}:end -->", text, flags=re.DOTALL)
+        assert len(found) == 1, f"{where} should hold one {block} block, has {len(found)}"
+        assert found[0] == body, f"{where}'s {block} block is stale: run scripts/readme_metrics.py"
+        for other in set(script.BLOCK_FILES.values()) - {where}:
+            assert f"<!-- {block}:start -->" not in (PROJECT_ROOT / other).read_text(encoding="utf-8"), \
+                f"{other} still holds the {block} block, which lives in {where}"
 
 
 def test_machine_says_where_figures_were_measured() -> None:
