@@ -43,8 +43,7 @@ def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224
     models/), as (trunk, tail)."""
 
     def build() -> Any:
-        from core.encoders.lite import build_finetuned, lite_parts
-        from core.encoders.own_weights import REMAKE, OwnWeightsError
+        from core.encoders.lite import build_finetuned, lite_parts  # torch: only when built
 
         try:
             if name is not None:
