@@ -91,6 +91,10 @@ if legal:
     for col, (label, value, meaning) in zip(cols, legal, strict=True):
         col.metric(label, value, help=meaning)
     st.caption(" ".join(provenance(kind) for kind in ("legal.query", "legal.image_holdout")))
+    if not report.child_shifts.empty:
+        _reports.figures_table(charts.child_shift_table(report))
+        st.caption("The child check on holdout photos changed the way a host's photos differ from the "
+                   "training copies, one shift at a time. " + provenance("legal.image_shifts"))
     if not report.child_classifiers.empty:
         _reports.figures_table(charts.child_classifier_table(report))
         st.caption("Child-photo classifiers compared on training photos only (out of fold), each at the "

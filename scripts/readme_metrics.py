@@ -86,6 +86,16 @@ def render(m: dict) -> str:
                       "| classifier | child photos flagged | other photos withheld |", "|---|---|---|"]
             lines += [f"| {reports.CHILD_CLASSIFIER_LABELS.get(k, k)} | {r['cv_recall']:.3f} | "
                       f"{r['cv_withheld_nonchild']:.3f} |" for k, r in candidates.items()]
+        shifted = legal.get("image_shifts_holdout", {})
+        if shifted:
+            lines += ["", "The image classifier on holdout photos changed one way at a time, as a host's "
+                      "photos differ from the training copies (worst case: child photos flagged "
+                      f"{legal['image_recall_holdout_worst_shift']:.3f}, other photos withheld "
+                      f"{legal['image_withheld_nonchild_holdout_worst_shift']:.3f}). "
+                      + _kind("legal.image_shifts"), "",
+                      "| photos | child photos flagged | other photos withheld |", "|---|---|---|"]
+            lines += [f"| {reports.SHIFT_LABELS.get(k, k)} | {r['recall']:.3f} | {r['withheld']:.3f} |"
+                      for k, r in shifted.items()]
     return "\n".join(lines)
 
 

@@ -101,6 +101,10 @@ def child_classifier_table(report: MetricsReport) -> pd.DataFrame:
     return with_decimals(report.child_classifiers, CHILD_CLASSIFIER_DECIMALS)
 
 
+def child_shift_table(report: MetricsReport) -> pd.DataFrame:
+    return with_decimals(report.child_shifts, CHILD_CLASSIFIER_DECIMALS)
+
+
 def relevance_table(report: MetricsReport) -> pd.DataFrame:
     """The comparison table as shown: one row per model, rounded."""
     return _shown(report.relevance, {"Model": ("label", None), "RMSE": ("rmse", 3), "std": ("rmse_std", 3),

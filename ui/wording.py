@@ -208,6 +208,13 @@ LEGAL_LABELS = {  # key: (short label, what it measures)
     "image_withheld_nonchild_holdout": (
         "Other photos withheld", "Share of holdout photos without children that are withheld anyway"
     ),
+    "image_recall_holdout_worst_shift": (
+        "Child photos flagged, worst shift",
+        "The lowest share of holdout photos of children withheld when every photo is resized, "
+        "cropped, letterboxed, recompressed, made grey or framed small (one shift at a time)"),
+    "image_withheld_nonchild_holdout_worst_shift": (
+        "Other photos withheld, worst shift",
+        "The highest share of holdout photos without children withheld under one of those shifts"),
 }
 
 

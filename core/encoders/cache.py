@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.encoders.image import Transform
 from core.encoders.registry import REGISTRY, get_encoder
 from core.foundation.atomic import atomic_save_npz
 from core.text.wordnet import lemmatize
@@ -150,14 +151,16 @@ def _assemble(keys: list[str | None], failures: dict[int, str], found: dict[str,
 
 def _encode_missing(encoder: Any, paths: Sequence[Path], keys: list[str | None], todo: list[int],
                     failures: dict[int, str], progress: Callable[[int], None] | None, batch_size: int,
-                    on_trunk: Callable[[list[int], Any], None] | None = None
+                    on_trunk: Callable[[list[int], Any], None] | None = None,
+                    transform: Transform | None = None
                     ) -> Iterator[tuple[list[int], list[str], np.ndarray]]:
     """Encode the files at positions ``todo`` batch by batch, recording unreadable ones in
     ``failures``; yields (readable positions within the batch, their keys, their vectors)."""
+    extra = {} if transform is None else {"transform": transform}
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         vectors, failed = encoder.encode_paths([paths[i] for i in chunk], progress=progress,
-                                               on_trunk=on_trunk)
+                                               on_trunk=on_trunk, **extra)
         failures.update({chunk[j]: reason for j, reason in failed.items()})
         good = [j for j in range(len(chunk)) if j not in failed]
         if good:
@@ -170,12 +173,17 @@ def embed_images(
     cache_dir: Path,
     progress: Callable[[int], None] | None = None,
     batch_size: int = 256,
+    shift: tuple[str, Transform] | None = None,
 ) -> tuple[np.ndarray, dict[int, str]]:
-    """Encode image files by content, reusing the cache; returns (vectors, {position: reason})."""
-    cache = open_cache(cache_dir, "image", encoder_name)
+    """Encode image files by content, reusing the cache; returns (vectors, {position: reason}).
+    With `shift` (cache variant, transform), each decoded photo is transformed first and its
+    vector kept apart from the plain one's."""
+    variant, transform = shift if shift is not None else ("", None)
+    cache = open_cache(cache_dir, "image", encoder_name, variant)
     keys, failures, found, todo = _lookup(paths, cache, progress)
     encoder = get_encoder(encoder_name, "image") if todo else None
-    for _, done, vectors in _encode_missing(encoder, paths, keys, todo, failures, progress, batch_size):
+    for _, done, vectors in _encode_missing(encoder, paths, keys, todo, failures, progress, batch_size,
+                                            transform=transform):
         cache.put(done, vectors)
         found.update(zip(done, vectors, strict=True))
     dim = next(iter(found.values())).shape[0] if found else 0

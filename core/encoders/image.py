@@ -25,6 +25,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 DRAFT_SIDE = 448
 TrunkHook = Callable[[Any], None]
 BatchTrunkHook = Callable[[list[int], Any], None]
+Transform = Callable[[Image.Image], Image.Image]
 Prepared = TypeVar("Prepared")
 
 
@@ -157,12 +158,15 @@ class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
 
     def encode_paths(self, paths: Sequence[Path], batch_size: int = 32,
                      progress: Callable[[int], None] | None = None, workers: int = 4,
-                     on_trunk: BatchTrunkHook | None = None) -> tuple[np.ndarray, dict[int, str]]:
+                     on_trunk: BatchTrunkHook | None = None, transform: Transform | None = None
+                     ) -> tuple[np.ndarray, dict[int, str]]:
         """Encode files; returns (vectors, {position: reason}) with zero rows for failures.
-        `on_trunk(positions, trunk output)` is called for each batch of readable files."""
+        `on_trunk(positions, trunk output)` is called for each batch of readable files;
+        `transform` changes each decoded photo first (evaluate's shifts)."""
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         failures: dict[int, str] = {}
-        for rows, arrays in decoded_batches(paths, self.preprocess, batch_size, workers, failures,
+        prepare = self.preprocess if transform is None else (lambda im: self.preprocess(transform(im)))
+        for rows, arrays in decoded_batches(paths, prepare, batch_size, workers, failures,
                                             progress):
             hook = None if on_trunk is None else (lambda middle, rows=rows: on_trunk(rows, middle))
             out[rows] = self.encode_arrays(np.stack(arrays), hook)
@@ -205,13 +209,15 @@ class JoinedImageEncoder(LazyModel[tuple[CnnImageEncoder, ...]]):
 
     def encode_paths(self, paths: Sequence[Path], batch_size: int = 32,
                      progress: Callable[[int], None] | None = None, workers: int = 4,
-                     on_trunk: BatchTrunkHook | None = None) -> tuple[np.ndarray, dict[int, str]]:
+                     on_trunk: BatchTrunkHook | None = None, transform: Transform | None = None
+                     ) -> tuple[np.ndarray, dict[int, str]]:
         """As :meth:`CnnImageEncoder.encode_paths`; `on_trunk` gets member `child_member`'s trunk."""
         members = self.members()
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         failures: dict[int, str] = {}
 
         def prepare(image: Image.Image) -> list[np.ndarray]:
+            image = image if transform is None else transform(image)
             return [member.preprocess(image) for member in members]
 
         for rows, arrays in decoded_batches(paths, prepare, batch_size, workers, failures, progress):

@@ -43,6 +43,7 @@ from core.legal.logistic import ChildPhotoClassifier, EncoderChildHead
 from core.legal.network import ChildPhotoNet, relearns_whole_network
 from core.legal.training import ChildTraining, child_training_photos, fit_child_classifier, fresh_only
 from core.measure.reports import machine
+from core.measure.shifted import shift_figures
 from core.models.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
 from core.models.estimators import check_fitted
 from core.models.two_tower import TwoTower, TwoTowerRelevance
@@ -202,13 +203,14 @@ def holdout_metrics(settings: Settings, chosen: dict[str, Any], lemmatize: bool,
     training = child_training_photos(settings)
     classifier = fit_child_classifier(settings, progress, training, rule=rule)
     labels = caption_child_labels(holdout)
-    flagged = classifier.predict(_child_features(settings, classifier, [folder / n for n in labels.index],
-                                                 progress))
+    paths = [folder / n for n in labels.index]
+    flagged = classifier.predict(_child_features(settings, classifier, paths, progress))
     child = labels.to_numpy(dtype=bool)
     legal = {"image_recall_holdout": float(flagged[child].mean()),
              "image_withheld_nonchild_holdout": float(flagged[~child].mean()),
              "holdout_child_photos": int(child.sum()), "holdout_other_photos": int((~child).sum()),
              "child_threshold": float(classifier.threshold_),
+             **shift_figures(settings, classifier, paths, child, flagged, progress),
              "classifiers": child_classifier_candidates(settings, classifier, training)}
     return retrieval, legal
 
@@ -248,7 +250,10 @@ def child_classifier_candidates(settings: Settings, chosen: Any,
         trunks, _ = embed_trunks(paths, settings.image_encoder, settings.cache_dir)
         network = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed).fit(trunks, labels)
         pair = (("logistic_pooled", chosen), ("finetuned_tail", network))
-    return {name: {"cv_recall": clf.cv_recall_, "cv_withheld_nonchild": clf.cv_false_positive_rate_}
+    return {name: {"cv_recall": clf.cv_recall_, "cv_withheld_nonchild": clf.cv_false_positive_rate_,
+                   **({"cv_recall_worst_shift": clf.cv_recall_worst_shift_,
+                       "cv_withheld_nonchild_worst_shift": clf.cv_false_positive_rate_worst_shift_}
+                      if hasattr(clf, "cv_recall_worst_shift_") else {})}
             for name, clf in pair}
 
 

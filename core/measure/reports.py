@@ -97,7 +97,16 @@ PROVENANCE: dict[str, Provenance] = {
                                       "chosen out of fold, before this holdout read, though after "
                                       "reads of earlier classifiers and fold counts"),
     "legal.classifiers": Provenance(SELECTION, "it chose the child-photo classifier in use"),
+    "legal.image_shifts": Provenance(CLEAN, "the rule that holds under shift was chosen on "
+                                     "training photos only (python -m lab probe child_shifts) "
+                                     "before holdout was read under any shift"),
 }
+# core.legal.shifts' names as the compare page shows them
+SHIFT_LABELS = {"plain": "As it is", "squeezed_224": "Squeezed to 224x224",
+                "upscaled_1024": "Upscaled to 1024 px",
+                "centre_crop": "Centre crop (80%)", "letterbox_wide": "Letterboxed 2:1",
+                "letterbox_tall": "Letterboxed 1:2", "jpeg_q30": "JPEG quality 30",
+                "greyscale": "Greyscale", "small_in_frame": "Half size in a frame"}
 
 
 def provenance(section: str) -> str:
@@ -129,6 +138,8 @@ class MetricsReport:
     legal: dict[str, float] = field(default_factory=dict)
     # classifier label, flagged (child photos), withheld (other photos): training photos, out of fold
     child_classifiers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # holdout under each shift: Shift, Child photos flagged, Other photos withheld (clean)
+    child_shifts: pd.DataFrame = field(default_factory=pd.DataFrame)
     expert_zero_shot_kendall_tau_c: float | None = None
     produced: str = ""  # human-readable time the metrics were produced
     config: dict[str, Any] = field(default_factory=dict)
@@ -251,12 +262,19 @@ def load_metrics(path: Path) -> MetricsReport:
           "Other photos withheld": round(_number(v.get("cv_withheld_nonchild")), 3)}
          for name, v in _section(legal_raw, "classifiers").items() if isinstance(v, dict)],
         columns=["Classifier", "Child photos flagged", "Other photos withheld"])
+    shifted = legal_raw.get("image_shifts_holdout")
+    child_shifts = pd.DataFrame(
+        [{"Shift": SHIFT_LABELS.get(name, name), "Child photos flagged": round(_number(v.get("recall")), 3),
+          "Other photos withheld": round(_number(v.get("withheld")), 3)}
+         for name, v in (shifted.items() if isinstance(shifted, dict) else ()) if isinstance(v, dict)],
+        columns=["Shift", "Child photos flagged", "Other photos withheld"])
     zero_shot = _number(raw.get("expert_zero_shot_kendall_tau_c"))
     return MetricsReport(
         relevance=_relevance(raw),
         retrieval=_retrieval(raw),
         legal=legal,
         child_classifiers=child_classifiers,
+        child_shifts=child_shifts,
         expert_zero_shot_kendall_tau_c=None if math.isnan(zero_shot) else zero_shot,
         produced=_produced(raw, path),
         config=_section(raw, "config"),
