@@ -98,7 +98,7 @@ def test_classifier_not_fitted() -> None:
 def test_classifier_is_a_sklearn_estimator() -> None:
     clf = ChildPhotoClassifier(target_recall=0.9, C=2.0, seed=1)
     assert clone(clf).get_params() == {"target_recall": 0.9, "confidence": 0.95, "C": 2.0, "folds": 10,
-                                       "seed": 1}
+                                       "seed": 1, "augment": True, "shift_threshold": True}
     assert not hasattr(clf, "threshold_")  # __init__ stores parameters only
     assert not hasattr(ChildPhotoNet(epochs=2), "net_")
 
@@ -276,3 +276,28 @@ def test_blend_round_trips_and_checks_its_input(joined_photos) -> None:  # type:
     with pytest.raises(ValueError, match="part_coef"):
         load_child_classifier({**state, "part_coef": [0.0]})
 
+
+
+def test_shifted_views_hold_the_threshold_for_every_view() -> None:
+    """With the vectors of the same photos under shifts, the threshold keeps recall >= the target
+    on each view out of fold, which a threshold chosen on the plain photos does not promise."""
+    X, y = _vectors(n=600, dim=16, seed=4)
+    rng = np.random.default_rng(5)
+    shifted = [X + rng.normal(scale=scale, size=X.shape) - np.outer(y, np.r_[0.6, 0.4, np.zeros(14)])
+               for scale in (0.5, 1.0)]  # noisier, and children look less like children
+    plain = ChildPhotoClassifier(target_recall=0.95, seed=3).fit(X, y)
+    held = ChildPhotoClassifier(target_recall=0.95, seed=3, augment=False).fit(X, y, shifted=shifted)
+    assert held.threshold_ < plain.threshold_
+    assert held.cv_recall_worst_shift_ >= 0.95 and held.cv_recall_ >= 0.95
+    assert held.cv_false_positive_rate_worst_shift_ >= held.cv_false_positive_rate_
+    reported = ChildPhotoClassifier(target_recall=0.95, seed=3, augment=False,
+                                    shift_threshold=False).fit(X, y, shifted=shifted)
+    assert reported.threshold_ == pytest.approx(plain.threshold_)  # only reports the views
+    assert reported.cv_recall_worst_shift_ < 0.95  # ...where the plain rule falls short
+    augmented = ChildPhotoClassifier(target_recall=0.95, seed=3, augment=True).fit(X, y, shifted=shifted)
+    assert not np.allclose(augmented.coef_, held.coef_)  # it learnt from the shifted copies too
+    assert augmented.cv_recall_worst_shift_ >= 0.95
+    restored = ChildPhotoClassifier.from_state(held.to_state())
+    assert restored.cv_recall_worst_shift_ == pytest.approx(held.cv_recall_worst_shift_)
+    with pytest.raises(ValueError, match="shape of X"):
+        ChildPhotoClassifier().fit(X, y, shifted=[X[:-1]])

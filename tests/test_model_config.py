@@ -47,7 +47,8 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     child = ChildPhotoNet().get_params()
     network = config.child.network_params()
     # every classifier's defaults are the shipped rule's (folds: 10 since 2026-11-28)
-    assert network == {f.name: child[f.name] for f in fields(ChildConfig) if f.name != "classifier"}
+    assert network == {f.name: child[f.name] for f in fields(ChildConfig)
+                       if f.name not in ("classifier", "shifts", "augment")}
     blend = BlendedChildClassifier().get_params()
     assert (blend["target_recall"], blend["confidence"], blend["folds"]) == (
         config.child.target_recall, config.child.confidence, config.child.folds)
@@ -55,6 +56,8 @@ def test_default_file_holds_the_code_defaults_it_replaced() -> None:
     logistic = ChildPhotoClassifier().get_params()
     assert (config.child.target_recall, config.child.confidence, config.child.folds) == (
         logistic["target_recall"], logistic["confidence"], logistic["folds"])
+    # the rule that holds under shift (#34): learn from the shifted copies, hold each one's recall
+    assert (config.child.shifts, config.child.augment) == (logistic["shift_threshold"], logistic["augment"])
     with pytest.raises(ValueError, match="no frozen part"):  # so "blend" cannot serve it
         frozen_columns_of(config.image_encoder)
     for section, code in ((asdict(config.tower), tower), (network, child)):  # 6, not 6.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -65,13 +65,18 @@ class ChildConfig:
     dropout: float
     weight_decay: float
     folds: int
+    # Logistic only: the threshold holds for the photos under each shift of core.legal.shifts too
+    # (`shifts`), and the regression also learns from the shifted copies (`augment`).
+    shifts: bool = False
+    augment: bool = False
 
     def network_params(self) -> dict[str, Any]:
         """ChildPhotoNet's keyword arguments."""
-        return {k: v for k, v in asdict(self).items() if k != "classifier"}
+        return {k: v for k, v in asdict(self).items() if k not in ("classifier", "shifts", "augment")}
 
 
 CHILD_CLASSIFIERS = ("network", "logistic", "blend")
+LOGISTIC_ONLY = 'false unless classifier = "logistic"'  # the shift rule needs the vector's head
 
 
 @dataclass(frozen=True)
@@ -165,8 +170,9 @@ def _check_keys(section: str, given: Mapping[str, Any], valid: list[str], where:
 def _section(name: str, cls: type, raw: Mapping[str, Any], where: str) -> Any:
     hints = get_type_hints(cls)
     names = [f.name for f in fields(cls)]
-    _check_keys(name, raw, names, where)
-    return cls(**{k: _typed(f"{name}.{k}", raw[k], hints[k], where) for k in names})
+    optional = {f.name for f in fields(cls) if f.default is not MISSING}  # added later; old files lack them
+    _check_keys(name, raw, names, where, optional)
+    return cls(**{k: _typed(f"{name}.{k}", raw[k], hints[k], where) for k in names if k in raw})
 
 
 def _check_ranges(config: ModelConfig, where: str) -> None:
@@ -186,6 +192,8 @@ def _check_ranges(config: ModelConfig, where: str) -> None:
         ("child.batch_size", c.batch_size >= 2, ">= 2"),
         ("child.dropout", 0 <= c.dropout < 1, "in [0, 1)"),
         ("child.weight_decay", c.weight_decay >= 0, ">= 0"), ("child.folds", c.folds >= 2, ">= 2"),
+        ("child.shifts", not c.shifts or c.classifier == "logistic", LOGISTIC_ONLY),
+        ("child.augment", not c.augment or c.classifier == "logistic", LOGISTIC_ONLY),
         ("encoders.text", bool(config.encoders.text), "a registry name"),
         ("encoders.image", bool(config.encoders.image), "a registry name"),
         ("sweep.cv_splits", config.sweep.cv_splits >= 2, ">= 2"),

@@ -86,12 +86,24 @@ class _RecallThreshold:
     seed: int
     description: str  # what the app's model facts call it
 
-    def _select_threshold(self, oof_logits: np.ndarray, y: np.ndarray) -> None:
+    def _select_threshold(self, oof_logits: np.ndarray, y: np.ndarray,
+                          shifted_logits: np.ndarray | None = None, hold_shifted: bool = True) -> None:
+        """The threshold from out-of-fold logits of the photos as they are and, when given,
+        (shifts, photos) logits of the same photos under each shift: with `hold_shifted`, the
+        lowest of the per-view thresholds, so the recall bound holds for every view, not only
+        the plain one; the shifted views are always reported."""
         probability = expit(oof_logits)
-        self.threshold_ = threshold_for_recall(probability[y], self.target_recall, self.confidence)
+        views = [probability] + ([] if shifted_logits is None else list(expit(shifted_logits)))
+        self.threshold_ = min(threshold_for_recall(view[y], self.target_recall, self.confidence)
+                              for view in (views if hold_shifted else views[:1]))
         flagged = probability >= self.threshold_
         self.cv_recall_ = float(flagged[y].mean())
         self.cv_false_positive_rate_ = float(flagged[~y].mean())
+        # Each view's out-of-fold shares; the worst recall and the most withheld over views.
+        recall = [float((view[y] >= self.threshold_).mean()) for view in views]
+        withheld = [float((view[~y] >= self.threshold_).mean()) for view in views]
+        self.cv_recall_worst_shift_ = min(recall)
+        self.cv_false_positive_rate_worst_shift_ = max(withheld)
 
     def _splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         folds = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
@@ -113,42 +125,65 @@ class _RecallThreshold:
 
     def _fitted_state(self) -> dict[str, float]:
         return {"threshold": float(self.threshold_), "cv_recall": float(self.cv_recall_),
-                "cv_false_positive_rate": float(self.cv_false_positive_rate_)}
+                "cv_false_positive_rate": float(self.cv_false_positive_rate_),
+                "cv_recall_worst_shift": float(getattr(self, "cv_recall_worst_shift_", self.cv_recall_)),
+                "cv_false_positive_rate_worst_shift": float(getattr(
+                    self, "cv_false_positive_rate_worst_shift_", self.cv_false_positive_rate_))}
 
     def _restore(self, state: dict[str, Any]) -> None:
+        nan = float("nan")
         self.threshold_ = float(state["threshold"])
-        self.cv_recall_ = float(state.get("cv_recall", float("nan")))
-        self.cv_false_positive_rate_ = float(state.get("cv_false_positive_rate", float("nan")))
+        self.cv_recall_ = float(state.get("cv_recall", nan))
+        self.cv_false_positive_rate_ = float(state.get("cv_false_positive_rate", nan))
+        self.cv_recall_worst_shift_ = float(state.get("cv_recall_worst_shift", self.cv_recall_))
+        self.cv_false_positive_rate_worst_shift_ = float(
+            state.get("cv_false_positive_rate_worst_shift", self.cv_false_positive_rate_))
 
 
 class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
-    """Logistic regression on pooled image vectors (the baseline)."""
+    """Logistic regression on pooled image vectors.
+
+    ``fit(X, y, shifted=[...])`` also takes the vectors of the same photos under shifts
+    (core.legal.shifts, rows aligned with X): the threshold then holds for each shift's
+    out-of-fold scores too, and with ``augment`` the regression also learns from the shifted
+    copies (a photo's copies stay in its fold). Checking a photo still reads one vector."""
 
     description = "logistic regression"
 
     def __init__(self, target_recall: float = 0.98, confidence: float = 0.95, C: float = 1.0,
-                 folds: int = 10, seed: int = 42) -> None:
+                 folds: int = 10, seed: int = 42, augment: bool = True,
+                 shift_threshold: bool = True) -> None:
         self.target_recall = target_recall
         self.confidence = confidence
         self.C = C
         self.folds = folds
         self.seed = seed
+        self.augment = augment
+        self.shift_threshold = shift_threshold
 
     def _model(self) -> LogisticRegression:
         return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
 
-    def fit(self, X: Any, y: Any) -> ChildPhotoClassifier:
+    def _fit_rows(self, views: list[np.ndarray], y: np.ndarray, rows: np.ndarray) -> LogisticRegression:
+        used = views if self.augment else views[:1]
+        return self._model().fit(np.vstack([v[rows] for v in used]), np.tile(y[rows], len(used)))
+
+    def fit(self, X: Any, y: Any, shifted: Any = ()) -> ChildPhotoClassifier:
         X = as_matrix(X)
         y = check_labels(y, len(X), self.folds)
         check_params(self.target_recall, self.confidence)
         if self.C <= 0:
             raise ValueError(f"C must be > 0, got {self.C}")
-        Z = unit_rows(X)
-        oof = np.zeros(len(y))
+        views = [unit_rows(X)] + [unit_rows(as_matrix(v)) for v in shifted]
+        if any(v.shape != X.shape for v in views):
+            raise ValueError(f"each shifted view must have the shape of X {X.shape}")
+        oof = np.zeros((len(views), len(y)))
         for train, test in self._splits(y):
-            oof[test] = self._model().fit(Z[train], y[train]).decision_function(Z[test])
-        self._select_threshold(oof, y)
-        model = self._model().fit(Z, y)
+            fold_model = self._fit_rows(views, y, train)
+            for k, view in enumerate(views):
+                oof[k, test] = fold_model.decision_function(view[test])
+        self._select_threshold(oof[0], y, oof[1:] if len(views) > 1 else None, self.shift_threshold)
+        model = self._fit_rows(views, y, np.arange(len(y)))
         self.coef_ = model.coef_[0].astype(float)
         self.intercept_ = float(model.intercept_[0])
         self.n_features_in_ = X.shape[1]

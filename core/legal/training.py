@@ -18,6 +18,7 @@ from core.legal.blend import BlendedChildClassifier, frozen_columns_of
 from core.legal.lexicon import caption_child_labels
 from core.legal.logistic import ChildPhotoClassifier, EncoderChildHead
 from core.legal.network import ChildPhotoNet, relearns_whole_network
+from core.legal.shifts import SHIFTS, shift_variant
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
@@ -49,6 +50,23 @@ def fresh_only(training: ChildTraining) -> tuple[list[Path], np.ndarray]:
 def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
     """:func:`child_training_photos` less those the photo encoder learnt from."""
     return fresh_only(child_training_photos(settings))
+
+
+def shifted_vectors(settings: Settings, paths: list[Path], progress: ProgressFactory | None = None
+                    ) -> dict[str, np.ndarray]:
+    """Each shift's vectors of `paths` (core.legal.shifts), rows aligned with `paths`; cached
+    by content and shift, so a second call costs nothing."""
+    progress = progress or (lambda stage, total: lambda n: None)
+    views = {}
+    for name, transform in SHIFTS.items():
+        vectors, failures = embed_images(paths, settings.image_encoder, settings.cache_dir,
+                                         progress(f"photos shifted: {name}", len(paths)),
+                                         shift=(shift_variant(name), transform))
+        if failures:
+            first = next(iter(failures.values()))
+            raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+        views[name] = vectors
+    return views
 
 
 def fit_child_classifier(settings: Settings, progress: ProgressFactory | None = None,
@@ -86,7 +104,11 @@ def fit_child_classifier(settings: Settings, progress: ProgressFactory | None = 
         if kind == "blend":
             return BlendedChildClassifier(frozen_columns_of(settings.image_encoder), **common
                                           ).fit(features, labels, fresh)
-        return ChildPhotoClassifier(**common).fit(features, labels)
+        # The shifted copies cost train time only (cached); checking a photo still reads one vector.
+        shifted = (list(shifted_vectors(settings, paths, progress).values())
+                   if rule.shifts or rule.augment else [])
+        return ChildPhotoClassifier(augment=rule.augment, shift_threshold=rule.shifts, **common
+                                    ).fit(features, labels, shifted=shifted)
     net = ChildPhotoNet(image_encoder=settings.image_encoder, seed=settings.seed,
                         **(rule.network_params() if rule is not None else {}))
     return net.fit(features, labels, progress("child classifier epochs", net.epochs * (net.folds + 1)))
