@@ -3,6 +3,10 @@
 Two guards. A lexicon check refuses queries that ask for children and labels photos from their
 captions; the child-photo classifiers (`core.legal.logistic`, `core.legal.network`), trained on those
 labels, hide child photos from any result list, whatever the query.
+
+Queries are checked in English and in Russian: Cyrillic words by their pymorphy3 lemmas, and
+Latin words also as transliterated Russian ("deti", "malysh"). Captions (English) are checked in
+English only, so the labels the classifiers learn from are unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from core.data.dataset import DataError
+from core.text import russian
 from core.text.query import tokenize
 from core.text.wordnet import is_animal_noun, is_person_noun, noun_lemma
 from core.text.words import head_noun, stated_ages
@@ -67,6 +72,30 @@ PERSON = re.compile(r"\b(man|men|woman|women|person|people|guy|guys|lady|ladies|
                     r"crowd|player|players|worker|workers|biker|bikers|rider|riders|skier|snowboarder|"
                     r"surfer|climber|runner|runners|dancer|dancers|he|she)\b", re.IGNORECASE)
 CHILD_AGE_LIMIT = 16  # the law protects children under 16
+
+# Russian lemmas (ё written е) that name a child on their own, chosen as the English ones are.
+# Left out for the same reasons: ученик, студент (pupil, student), брат, сестра, семья, мама,
+# близнецы; "ребята", "парень", "девушка", "молодежь" (mostly young adults: guys, a young woman,
+# young people); "крошка" (mostly crumbs, gravel); places ("детский сад", "ясли", "школа",
+# "детская площадка"), which are not a request for a child.
+CHILD_WORDS_RU = frozenset(russian.plain(w) for w in """
+    ребёнок дитя дитё детишки детвора детка деточка ребятишки ребятня ребятёнок детский детство
+    малыш малышка малышок малютка младенец новорождённый грудничок карапуз кроха
+    мальчик мальчишка мальчонка мальчуган малец пацан пацанёнок девочка девчонка девчушка
+    сын сынок сынишка сыночек дочь дочка дочурка доченька пасынок падчерица
+    внук внучка внучок правнук правнучка школьник школьница первоклассник первоклассница
+    первоклашка старшеклассник старшеклассница дошкольник дошкольница детсадовец
+    подросток тинейджер тинэйджер юноша отрок несовершеннолетний малолетний малолетка
+    бойскаут няня нянька
+    """.split())
+# After "юный" these nouns name adults: "юная девушка" must pass, as "young woman" does.
+ADULT_WORDS_RU = frozenset(russian.plain(w) for w in """
+    мужчина женщина девушка парень дама леди джентльмен взрослый пара человек люди муж жена
+    невеста жених мать отец мама папа бабушка дедушка солдат
+    """.split())
+# "детская площадка" is a playground, "детский сад" a kindergarten: places, as in English.
+_RU_NOT_A_CHILD_AFTER = {"детский": frozenset({"площадка", "сад", "садик"})}
+_RU_SOFTLESS = {russian.strip_soft(w): w for w in CHILD_WORDS_RU}  # "malchik" -> мальчик
 
 
 def _singular(token: str) -> str:
@@ -143,8 +172,60 @@ def mentions_child(text: str) -> bool:
 
 
 def is_child_query(text: str) -> bool:
-    """Whether a search asks for children; such searches get :data:`DISCLAIMER`."""
-    return mentions_child(text)
+    """Whether a search asks for children, in English or in Russian; such searches get
+    :data:`DISCLAIMER`."""
+    return bool(query_child_terms(text))
+
+
+def query_child_terms(text: str) -> list[str]:
+    """The child terms of a query: English words (:func:`child_terms`), Russian words
+    (:func:`russian_child_terms`) and Latin words read as transliterated Russian."""
+    found = child_terms(text)
+    if russian.has_cyrillic(text):
+        found += russian_child_terms(text)
+    found += russian_child_terms(text, transliterated=True)
+    return list(dict.fromkeys(found))
+
+
+def russian_child_terms(text: str, transliterated: bool = False) -> list[str]:
+    """Russian child lemmas, "юный" phrases and ages under 16 in the text's Cyrillic words, or,
+    ``transliterated``, in its Latin words read as Russian ("rebenok" -> ребенок)."""
+    found: list[str] = []
+    for clause in _CLAUSE.split(text):
+        if transliterated:  # the ages in the whole clause read so: "10-letniy" -> "10-летний"
+            source = russian.transliterate_text(clause)
+            words = [russian.transliterate(w) for w in russian.latin_words(clause)]
+        else:
+            source, words = clause, russian.cyrillic_words(clause)
+        found.extend(_russian_terms([w for w in words if w], transliterated))
+        found.extend(phrase for phrase, years in russian.stated_ages(source) if years < CHILD_AGE_LIMIT)
+    return list(dict.fromkeys(found))
+
+
+def _russian_terms(words: list[str], transliterated: bool) -> list[str]:
+    found = []
+    for i, word in enumerate(words):
+        following = russian.lemmas(words[i + 1]) if i + 1 < len(words) else frozenset()
+        for lemma in sorted(russian.lemmas(word)):
+            child = (_RU_SOFTLESS.get(russian.strip_soft(lemma)) if transliterated
+                     else lemma if lemma in CHILD_WORDS_RU else None)
+            if child and not following & _RU_NOT_A_CHILD_AFTER.get(child, frozenset()):
+                found.append(child)
+                break
+        if "юный" in russian.lemmas(word):
+            found.extend(_young_russian(words, i))
+    return found
+
+
+def _young_russian(words: list[str], start: int) -> list[str]:
+    """'юный футболист': "юный" and the first living noun within three words, not an adult."""
+    for head in range(start + 1, min(start + 1 + _WINDOW, len(words))):
+        readings = russian.parses(words[head])
+        if any(p.animate_noun for p in readings):
+            if any(p.lemma in ADULT_WORDS_RU for p in readings):
+                return []
+            return [" ".join(words[start : head + 1])]
+    return []
 
 
 def caption_child_labels(captions: pd.DataFrame, min_mentions: int = 2) -> pd.Series:

@@ -23,7 +23,7 @@ from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
 from core.index.exact import StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
-from core.text.query import validate_query
+from core.text.query import clean_query, require_english
 
 DEFAULT_TOP_K = 12
 MAX_TOP_K = 100
@@ -122,12 +122,15 @@ class SearchService:
         self.gallery = gallery
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
-        """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long...)."""
+        """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long,
+        not English...). A child query in any language the lexicon reads (English, Russian) gets
+        the disclaimer first: the law answers before "English only" does."""
         started = time.perf_counter()
-        text = validate_query(query)
+        text = clean_query(query)
         _check_top_k(top_k)
         if is_child_query(text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
+        require_english(text)
         vector = self.bundle.encode_queries([text])[0]
         found = self.gallery.index.search(vector, top_k)
         cosines = np.array([h.similarity for h in found.hits], dtype=np.float64)

@@ -28,6 +28,12 @@ def _is_latin(ch: str) -> bool:
 
 def validate_query(query: object) -> str:
     """Return the stripped query or raise QueryError with a friendly reason."""
+    return require_english(clean_query(query))
+
+
+def clean_query(query: object) -> str:
+    """The stripped query, checked for everything but its language (the law is checked in any
+    language the lexicon reads before a query is refused as not English)."""
     if not isinstance(query, str):
         raise QueryError("Please type a search as text.")
     text = unicodedata.normalize("NFKC", query).strip()
@@ -37,11 +43,16 @@ def validate_query(query: object) -> str:
         raise QueryError(
             f"That query is {len(text)} characters long; please keep it under {MAX_QUERY_CHARS}."
         )
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
+    if not any(ch.isalpha() for ch in text):
         raise QueryError("Please describe the scene in words; the query has no letters.")
+    return text
+
+
+def require_english(text: str) -> str:
+    """The text, when enough of its letters are Latin script for an English search."""
+    letters = [ch for ch in text if ch.isalpha()]
     latin = sum(1 for ch in letters if _is_latin(ch))
-    if latin / len(letters) < MIN_LATIN_SHARE:
+    if not letters or latin / len(letters) < MIN_LATIN_SHARE:
         raise QueryError("Search works in English for now; please describe the scene in English.")
     return text
 
