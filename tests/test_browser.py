@@ -53,7 +53,7 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
     port = free_port()
     env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts)}
     log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - fixed argv: this Python runs the project's serve.py
         [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -67,7 +67,8 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
                 pytest.fail(f"streamlit exited with {process.returncode}:\n"
                             f"{(tmp_path / 'streamlit.log').read_text()}")
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                health = f"{url}/_stcore/health"  # http on 127.0.0.1, built above
+                with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 - http on loopback only
                     if response.status == 200:
                         break
             except OSError:

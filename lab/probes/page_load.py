@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: S603 - fixed argv: this Python runs the project's serve.py
             [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port), "--server.address",
              "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
