@@ -171,7 +171,8 @@ if mode == links.TEXT:
 else:
     with heading_col:
         gallery_photo = service.gallery.path_of(like_photo)
-        thumb = upload.getvalue() if mode == UPLOAD else _shared.photo_bytes(gallery_photo)
+        thumb = (_shared.upload_thumbnail(upload.getvalue()) if mode == UPLOAD
+                 else _shared.photo_bytes(gallery_photo))
         photo_col, text_col = st.columns([1, 4], vertical_alignment="center")
         if thumb is not None and not response.disclaimer:  # a child's photo is not shown back either
             photo_col.image(thumb, width="stretch", alt="Query photo")

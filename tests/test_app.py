@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import assert_no_location, with_location
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
@@ -470,6 +471,89 @@ def test_an_uploaded_photo_of_a_child_gets_the_disclaimer(with_model: Path) -> N
     assert not at.exception, [e.value for e in at.exception]
     assert DISCLAIMER in _texts(at.warning)
     assert not at.image and not _results(at)
+
+
+# --------------------------------------------------------------------------------------------
+# What the search page sends: photos without where they were taken
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trip(trip_artifacts: Path, app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app over conftest's 'trip' gallery (photos that say where they were taken)."""
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(trip_artifacts))
+    return trip_artifacts
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every media file a page hands Streamlit to send, by file id (the name in its URL)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    sent: dict[str, bytes] = {}
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = load(self, path_or_data, mimetype, kind, filename)
+        sent[file_id] = self.get_file(file_id).content
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return sent
+
+
+def _images_sent(at: AppTest, served: dict[str, bytes]) -> list[bytes]:
+    """The bytes behind each image the page shows now."""
+    return [served[Path(url).stem] for image in at.image for url in image.value]
+
+
+def test_photos_are_sent_without_where_they_were_taken(trip: Path, served: dict[str, bytes]) -> None:
+    """Result cards, their match maps and an uploaded query photo: each sent as a re-encoded
+    thumbnail, none with the file's EXIF GPS position, XMP or comment."""
+    from PIL import Image
+
+    from core.gallery.store import read_gallery
+
+    folder = read_gallery(Settings(), "trip").root
+    with Image.open(folder / "second.jpg") as original:  # the files do say where they were taken
+        assert original.getexif().get_ifd(0x8825) and "comment" in original.info
+    at = _open("search")
+    assert at.selectbox(key="gallery").value == "trip"
+    at.text_input(key="query").input("A dog runs across the grass").run()
+    assert not at.exception, [e.value for e in at.exception]
+    cards = _images_sent(at, served)
+    assert len(cards) == len(_results(at)) == 3
+    at.toggle(key="explain").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    maps = _images_sent(at, served)
+    assert len(maps) == 3 and set(maps).isdisjoint(cards)
+    upload = (folder / "second.jpg").read_bytes()
+    at.file_uploader(key="query_photo").set_value(("mine.jpg", upload, "image/jpeg")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = _images_sent(at, served)
+    assert len(shown) == 3  # the query photo and the two others
+    for data in cards + maps + shown:
+        assert_no_location(data)
+
+
+def test_thumbnails_are_upright_pixels_only(tmp_path: Path) -> None:
+    """A photo stored sideways with an orientation tag is sent upright, and without its tags."""
+    from PIL import Image
+
+    sideways = Image.new("RGB", (400, 200), "red")
+    sideways.paste((0, 0, 255), (0, 100, 400, 200))  # top half red, bottom half blue
+    out = io.BytesIO()
+    sideways.save(out, format="JPEG")
+    saved = tmp_path / "sideways.jpg"
+    # orientation 6: shown turned 90° clockwise, the stored top edge on the right
+    saved.write_bytes(with_location(out.getvalue(), orientation=6))
+    for data in (dataset.thumbnail(saved), dataset.thumbnail(saved.read_bytes())):
+        assert data is not None
+        assert_no_location(data)
+        with Image.open(io.BytesIO(data)) as thumb:
+            assert thumb.size == dataset.THUMB_SIZE and not thumb.getexif()
+            left, right = thumb.getpixel((40, 180)), thumb.getpixel((440, 180))
+        assert left[2] > 200 > left[0] and right[0] > 200 > right[2], (left, right)  # blue | red
 
 
 # --------------------------------------------------------------------------------------------
