@@ -5,6 +5,10 @@ _problems.show_problem(exc)``. Every error core raises for a person derives from
 core.foundation.errors.WithSenseError and names its problem; that module's table gives the level
 (info, warning, error) and ui.wording the headline and icon. Anything else is a bug and Streamlit
 shows it as one.
+
+The box holds the headline and hint (the project's words); the error's own message follows as
+plain text, since it can carry a person's text (a photo's name from a link, a file's name) that
+Markdown would turn into a link or an icon.
 """
 
 from __future__ import annotations
@@ -21,19 +25,17 @@ _COMMANDS = {Problem.NO_MODEL: wording.TRAIN_COMMAND, Problem.NO_METRICS: EVALUA
 
 
 def show_problem(exc: Exception) -> None:
-    """Turn one of core's exceptions into a message (never a traceback)."""
-    message = wording.escape_markdown(str(exc))
+    """Turn one of core's exceptions into a message (never a traceback): the headline in a box of
+    the problem's level, the command that mends it (if any), then its message as plain text."""
     if not isinstance(exc, WithSenseError):
-        st.error(f"Something went wrong: {message}", icon=":material/error:")
+        st.error(wording.UNEXPECTED_HEADLINE, icon=":material/error:")
+        st.text(str(exc))
         return
     headline, icon = wording.PROBLEM_HEADLINES[exc.problem]
     show = {"info": st.info, "warning": st.warning}.get(exc.handling.level, st.error)
+    hint = wording.PROBLEM_HINTS.get(exc.problem)
+    show(" ".join(part for part in (headline, hint) if part), icon=icon)
     command = _COMMANDS.get(exc.problem)
     if command is not None:
-        show(headline, icon=icon)
         st.code(command, language="bash")
-        st.caption(message)
-        return
-    hint = wording.PROBLEM_HINTS.get(exc.problem)
-    text = " ".join(part for part in (headline, message, hint) if part)
-    show(text, icon=icon)
+    st.text(str(exc))

@@ -204,6 +204,13 @@ def photo_bytes(path: Path) -> bytes | None:
     return thumbnail(str(path), mtime)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def upload_thumbnail(data: bytes) -> bytes | None:
+    """An uploaded photo as the pages show it: a thumbnail (pixels only, never the file's EXIF
+    with its GPS position), as every photo they show."""
+    return dataset.thumbnail(data)
+
+
 @st.cache_data(show_spinner="Drawing where each photo matched…", max_entries=512)
 def _match_thumbnail(settings: Settings, path: str, mtime_ns: int, query: bytes) -> tuple[bytes, str]:
     from core.search.explain import match_map

@@ -64,7 +64,7 @@ else:
                             st.image(photo, width="stretch")
                     elif cleared:
                         st.caption(wording.WITHHELD_PHOTO)
-                    st.markdown(wording.escape_markdown(row["query_text"]))
+                    st.text(row["query_text"])  # a person's description: plain text
                     st.caption(dataset.pair_caption(row))
     with table_tab:
         st.dataframe(

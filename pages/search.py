@@ -60,7 +60,7 @@ def show_details(path: Path, query: str | None) -> None:
         st.caption("Not a dataset photo: no captions or votes.")
         return
     st.caption(f"From the {details.source} photos. Captions:")
-    st.markdown("\n".join(f"- {wording.escape_markdown(c)}" for c in details.captions) or "No captions.")
+    st.text("\n".join(f"• {c}" for c in details.captions) or "No captions.")  # a person's words: plain
     judged = details.judgement_for(query) if query is not None else None
     if judged is not None:
         st.success(f"This query–photo pair was judged: {dataset.judgement_line(judged)}",
@@ -73,8 +73,10 @@ def show_details(path: Path, query: str | None) -> None:
 
 
 st.title("Search photos")
-for problem in link_problems:
-    st.warning(problem, icon=":material/link_off:")
+if link_problems:  # each names what the link held: plain text
+    st.warning(wording.LINK_SET_ASIDE, icon=":material/link_off:")
+    for problem in link_problems:
+        st.text(problem)
 
 query_col, gallery_col, k_col = st.columns([6, 2, 1.4], vertical_alignment="bottom")  # K shows 2 digits
 with query_col:  # first, so it can be typed in while the model loads
@@ -167,15 +169,16 @@ except _problems.EXPECTED_ERRORS as exc:
 
 heading_col, took_col = st.columns([3, 2], vertical_alignment="bottom")
 if mode == links.TEXT:
-    heading_col.markdown(f"Results for **{wording.escape_markdown(response.query)}**")
+    heading_col.text(wording.results_for(response.query))  # the query, as typed: plain text
 else:
     with heading_col:
         gallery_photo = service.gallery.path_of(like_photo)
-        thumb = upload.getvalue() if mode == UPLOAD else _shared.photo_bytes(gallery_photo)
+        thumb = (_shared.upload_thumbnail(upload.getvalue()) if mode == UPLOAD
+                 else _shared.photo_bytes(gallery_photo))
         photo_col, text_col = st.columns([1, 4], vertical_alignment="center")
         if thumb is not None and not response.disclaimer:  # a child's photo is not shown back either
             photo_col.image(thumb, width="stretch", alt="Query photo")
-        text_col.markdown(f"Photos like **{wording.escape_markdown(response.query)}**")
+        text_col.text(wording.photos_like(response.query))
         text_col.button("Back to text search", key="back_to_text", on_click=use_text,
                         icon=":material/arrow_back:", type="tertiary")
 shown = None if response.disclaimer else len(response.results)
@@ -214,7 +217,7 @@ for start in range(0, len(response.results), COLUMNS):
             why = _shared.match_thumbnail(settings, hit.path, response.vector) if explain else None
             photo = why[0] if why else _shared.photo_bytes(hit.path)
             if photo is None:
-                st.warning(f"Photo {wording.escape_markdown(hit.image)} is missing on disk.")
+                st.warning("This photo is missing on disk.", icon=":material/broken_image:")
             else:
                 st.image(photo, width="stretch", alt=f"Result {hit.rank}")
             if hit.score is None:
@@ -231,8 +234,6 @@ for start in range(0, len(response.results), COLUMNS):
             box = st.expander("Details", icon=":material/info:", key=f"details_{hit.image}",
                               on_change="rerun")
             with box:
-                st.markdown(f"**{wording.escape_markdown(hit.image)}** · rank {hit.rank}"
-                            + ("" if hit.score is None else f" · score {wording.format_score(hit.score)}")
-                            + f" · cosine {hit.similarity:.3f}")
+                st.text(wording.result_line(hit.image, hit.rank, hit.score, hit.similarity))
                 if box.open:
                     show_details(hit.path, response.query if mode == links.TEXT else None)

@@ -136,3 +136,85 @@ def mini_data(tmp_path_factory: pytest.TempPathFactory, practicum_dir: Path, fli
     for item in ("test_images", "test_queries.csv", "test_images.csv"):
         (practicum / item).symlink_to((practicum_dir / item).resolve())
     return root
+
+
+# --------------------------------------------------------------------------------------------
+# What the app serves: photos that say where they were taken, names and queries full of markup
+# (tests/test_app.py with AppTest, tests/test_browser.py in Chromium)
+# --------------------------------------------------------------------------------------------
+
+PLACE = "59.9343N 30.3351E"  # where the photos say they were taken
+# A file name and a query that Markdown or HTML would turn into bold text, a broken image running
+# a script, links (one to javascript:), an icon and an emoji; a Linux file name allows all but "/"
+# (Streamlit reads :material_home: as an icon too, as it reads :material/home:).
+ODD_NAME = ("**bold**<img src=x onerror=alert(1)> [x](javascript:alert(1)) www.evil.example "
+            ":material_home: :smile:.jpg")
+ODD_QUERY = "**bold** [x](javascript:alert(1)) <img src=x onerror=alert(1)> www.evil.example :smile:"
+
+
+def with_location(jpeg: bytes, orientation: int | None = None) -> bytes:
+    """The same JPEG, its pixels untouched, saying where it was taken as cameras and phones do:
+    an EXIF GPS position (and the orientation tag, if given), XMP GPS fields and a comment
+    (segments after its start marker)."""
+    import struct
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Test camera"  # Make
+    if orientation is not None:
+        exif[0x0112] = orientation
+    exif.get_ifd(0x8825).update({1: "N", 2: (59.0, 56.0, 3.48), 3: "E", 4: (30.0, 20.0, 6.36)})
+    xmp = (b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+           b"xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+           b"xmlns:exif='http://ns.adobe.com/exif/1.0/' exif:GPSLatitude='59,56.058N' "
+           b"exif:GPSLongitude='30,20.106E'/></rdf:RDF></x:xmpmeta>")
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    return (jpeg[:2] + segment(0xE1, exif.tobytes()) + segment(0xE1, xmp)
+            + segment(0xFE, f"Taken at {PLACE}".encode()) + jpeg[2:])
+
+
+def assert_no_location(data: bytes) -> None:
+    """An image the app sends says nothing of where its photo was taken."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        exif = img.getexif()
+        assert 0x8825 not in exif and not exif.get_ifd(0x8825), dict(exif)
+        assert not {"exif", "xmp", "comment"} & set(img.info), sorted(img.info)
+    assert b"Exif\0\0" not in data and b"GPSLatitude" not in data and PLACE.encode() not in data
+
+
+@pytest.fixture
+def trip_artifacts(trained_settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """An artifacts folder with the test model and one gallery, 'trip', indexed from a folder as
+    `python -m core index` does: three practicum photos that the child classifier clears, each
+    saying where it was taken (with_location), the first named ODD_NAME. Returns the folder."""
+    import shutil
+    from dataclasses import replace
+
+    from core.bundle import ModelBundle
+    from core.gallery.ingest import ingest_folder
+    from ui.dataset import cleared_photos
+
+    bundle = ModelBundle.load(trained_settings.artifacts_dir)
+    photos = trained_settings.practicum_dir / "test_images"
+    candidates = [photos / name for name in sorted(cleared_photos(trained_settings, "test"))[:24]]
+    flags = bundle.embed_photos(candidates)[1]
+    chosen = [photo for photo, flagged in zip(candidates, flags, strict=True) if not flagged][:3]
+    assert len(chosen) == 3, f"the classifier flags {int(flags.sum())} of {len(candidates)} photos"
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    for name, photo in zip((ODD_NAME, "second.jpg", "third.jpg"), chosen, strict=True):
+        (folder / name).write_bytes(with_location(photo.read_bytes()))
+    artifacts = tmp_path / "trip_artifacts"
+    artifacts.mkdir()
+    shutil.copy(trained_settings.artifacts_dir / "model.pt", artifacts / "model.pt")
+    report = ingest_folder(replace(trained_settings, artifacts_dir=artifacts), folder, "trip", bundle=bundle)
+    assert len(report.added) == 3 and not report.flagged, report.to_json()
+    return artifacts

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ODD_NAME, ODD_QUERY, assert_no_location, with_location
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
@@ -145,8 +146,8 @@ def test_missing_data_is_a_message_not_a_traceback(
 ) -> None:
     monkeypatch.setenv("WITHSENSE_DATA", str(tmp_path / "no_data"))
     at = _open(page)
-    assert any("The dataset could not be read" in text and "train_dataset.csv: file not found" in text
-               for text in _plain(at.error)), _texts(at.error)
+    assert any("The dataset could not be read" in text for text in _texts(at.error)), _texts(at.error)
+    assert any("train_dataset.csv: file not found" in text for text in _texts(at.text)), _texts(at.text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +260,8 @@ def test_bad_query_shows_a_friendly_message(with_model: Path, query: str, expect
     at = _open("search")
     at.text_input(key="query").input(query).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(expected in text for text in _texts(at.warning)), _texts(at.warning)
+    assert any("cannot run as typed" in text for text in _texts(at.warning)), _texts(at.warning)
+    assert any(expected in text for text in _texts(at.text)), _texts(at.text)
     assert not at.image
 
 
@@ -267,28 +269,20 @@ def test_empty_query_submitted_shows_a_message(with_model: Path) -> None:
     at = _open("search")
     at.button(key="search").click().run()
     assert not at.exception
-    assert any("Please type what you are looking for" in text for text in _texts(at.warning))
+    assert any("Please type what you are looking for" in text for text in _texts(at.text))
     assert not at.image
-
-
-def test_query_text_is_shown_as_text_not_markup(with_model: Path) -> None:
-    at = _open("search")
-    at.text_input(key="query").input("dog <b>bold</b> [link](http://x) **star**").run()
-    assert not at.exception
-    echo = next(text for text in _texts(at.markdown) if text.startswith("Results for"))
-    assert r"\<b\>" in echo and r"\[link\](" in echo and r"\*\*star\*\*" in echo
 
 
 # --------------------------------------------------------------------------------------------
 # Search: links, details, search by photo
 # --------------------------------------------------------------------------------------------
 
-RESULT = re.compile(r"^\*\*(.+?)\*\* · rank (\d+)")  # the first line of a result's details
+RESULT = re.compile(r"^(.+) · rank (\d+)")  # the first line of a result's details (wording.result_line)
 
 
 def _results(at: AppTest | Block) -> list[str]:
     """The photo names of the result cards in rank order, read from each card's details."""
-    return [m.group(1) for text in _plain(at.markdown) if (m := RESULT.match(text))]
+    return [m.group(1) for text in _texts(at.text) if (m := RESULT.match(text))]
 
 
 def _from_link(params: dict[str, str], url: str | None = None) -> AppTest:
@@ -361,7 +355,8 @@ def test_bad_link_values_give_a_message_and_the_defaults(
     with_model: Path, params: dict[str, str], expected: str, photos: int
 ) -> None:
     at = _from_link(params)
-    assert any(expected in text for text in _plain(at.warning)), _plain(at.warning)
+    assert at.warning  # the box says something was set aside; what, in plain text under it
+    assert any(expected in text for text in _texts(at.text)), _texts(at.text)
     assert at.selectbox(key="gallery").value == "all"
     assert at.number_input(key="top_k").value == 12
     assert len(_results(at)) == photos
@@ -390,8 +385,8 @@ def test_details_show_captions_and_the_votes_of_a_judged_pair(with_model: Path) 
     assert _plain(details.success) == [
         f"This query–photo pair was judged: {votes} | {crowd} | target {pair.target:.2f}"]
     own_captions = table.loc[table["query_id"].str.startswith(pair.image + "#"), "query_text"]
-    listed = " ".join(_plain(details.markdown))
-    assert any(f"- {caption}" in listed for caption in own_captions)
+    listed = "\n".join(_texts(details.text))
+    assert any(f"• {caption}" in listed for caption in own_captions)
     assert any("Queries judged against this photo" in text for text in _texts(details.caption))
 
 
@@ -412,7 +407,7 @@ def test_similar_photos_of_a_result(with_model: Path) -> None:
     assert len(found) == 12 and first not in found
     assert not _scores(at)  # no 0..1 score bars: photo pairs have no calibrated score
     assert wording.SIMILARITY_LEGEND in _texts(at.caption)
-    assert any(f"Photos like **{first}**" in text for text in _plain(at.markdown))
+    assert wording.photos_like(first) in _texts(at.text)
     assert at.query_params == {"mode": "like", "photo": first, "gallery": "all", "k": "12"}
     opened = _from_link(dict(at.query_params))
     assert _results(opened) == found
@@ -470,6 +465,126 @@ def test_an_uploaded_photo_of_a_child_gets_the_disclaimer(with_model: Path) -> N
     assert not at.exception, [e.value for e in at.exception]
     assert DISCLAIMER in _texts(at.warning)
     assert not at.image and not _results(at)
+
+
+# --------------------------------------------------------------------------------------------
+# What the search page sends: photos without their place, names and queries as plain text
+# --------------------------------------------------------------------------------------------
+
+# Elements whose text Streamlit renders as Markdown.
+MARKDOWN_KINDS = ("markdown", "caption", "info", "warning", "error", "success", "title", "header",
+                  "subheader")
+
+
+@pytest.fixture
+def trip(trip_artifacts: Path, app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app over conftest's 'trip' gallery (photos with a GPS position, a file named ODD_NAME)."""
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(trip_artifacts))
+    return trip_artifacts
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every media file a page hands Streamlit to send, by file id (the name in its URL)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    sent: dict[str, bytes] = {}
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = load(self, path_or_data, mimetype, kind, filename)
+        sent[file_id] = self.get_file(file_id).content
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return sent
+
+
+def _images_sent(at: AppTest, served: dict[str, bytes]) -> list[bytes]:
+    """The bytes behind each image the page shows now."""
+    return [served[Path(url).stem] for image in at.image for url in image.value]
+
+
+def _as_markdown(at: AppTest) -> str:
+    """All the text the page put through Markdown, escapes removed."""
+    return "\n".join(str(e.value).replace("\\", "") for kind in MARKDOWN_KINDS for e in at.get(kind))
+
+
+def test_photos_are_sent_without_where_they_were_taken(trip: Path, served: dict[str, bytes]) -> None:
+    """Result cards, their match maps and an uploaded query photo: each sent as a re-encoded
+    thumbnail, none with the file's EXIF GPS position, XMP or comment."""
+    from PIL import Image
+
+    from core.gallery.store import read_gallery
+
+    folder = read_gallery(Settings(), "trip").root
+    with Image.open(folder / "second.jpg") as original:  # the files do say where they were taken
+        assert original.getexif().get_ifd(0x8825) and "comment" in original.info
+    at = _open("search")
+    assert at.selectbox(key="gallery").value == "trip"
+    at.text_input(key="query").input("A dog runs across the grass").run()
+    assert not at.exception, [e.value for e in at.exception]
+    cards = _images_sent(at, served)
+    assert len(cards) == len(_results(at)) == 3
+    at.toggle(key="explain").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    maps = _images_sent(at, served)
+    assert len(maps) == 3 and set(maps).isdisjoint(cards)
+    upload = (folder / "second.jpg").read_bytes()
+    at.file_uploader(key="query_photo").set_value(("mine.jpg", upload, "image/jpeg")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert wording.photos_like("uploaded photo") in _texts(at.text)
+    shown = _images_sent(at, served)
+    assert len(shown) == 3  # the query photo and the two others
+    for data in cards + maps + shown:
+        assert_no_location(data)
+
+
+def test_thumbnails_are_upright_pixels_only(tmp_path: Path) -> None:
+    """A photo stored sideways with an orientation tag is sent upright, and without its tags."""
+    from PIL import Image
+
+    sideways = Image.new("RGB", (400, 200), "red")
+    sideways.paste((0, 0, 255), (0, 100, 400, 200))  # top half red, bottom half blue
+    out = io.BytesIO()
+    sideways.save(out, format="JPEG")
+    saved = tmp_path / "sideways.jpg"
+    # orientation 6: shown turned 90° clockwise, the stored top edge on the right
+    saved.write_bytes(with_location(out.getvalue(), orientation=6))
+    for data in (dataset.thumbnail(saved), dataset.thumbnail(saved.read_bytes())):
+        assert data is not None
+        assert_no_location(data)
+        with Image.open(io.BytesIO(data)) as thumb:
+            assert thumb.size == dataset.THUMB_SIZE and not thumb.getexif()
+            left, right = thumb.getpixel((40, 180)), thumb.getpixel((440, 180))
+        assert left[2] > 200 > left[0] and right[0] > 200 > right[2], (left, right)  # blue | red
+
+
+def test_names_and_queries_are_shown_as_plain_text(trip: Path) -> None:
+    """A query, a file's name and a link's values full of markup reach the page as st.text,
+    exactly as written, and never through Markdown (which would make links, icons and emoji
+    of them even when escaped)."""
+    at = _open("search")
+    at.text_input(key="query").input(ODD_QUERY).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert wording.results_for(ODD_QUERY) in _texts(at.text)
+    found = _results(at)
+    assert ODD_NAME in found
+    assert "javascript" not in _as_markdown(at) and "evil" not in _as_markdown(at)
+    at.button(key=f"like_{found.index(ODD_NAME) + 1}").click().run()  # its "Similar photos"
+    assert not at.exception, [e.value for e in at.exception]
+    assert wording.photos_like(ODD_NAME) in _texts(at.text)
+    assert at.query_params["photo"] == ODD_NAME
+    opened = _from_link(dict(at.query_params))  # the link reopens it by that name
+    assert wording.photos_like(ODD_NAME) in _texts(opened.text)
+    assert "javascript" not in _as_markdown(opened) and "evil" not in _as_markdown(opened)
+
+    lost = _from_link({"mode": "like", "photo": "www.evil.example :smile:", "gallery": "<b>nope</b>"})
+    said = _texts(lost.text)
+    assert any("gallery “<b>nope</b>” that does not exist here" in text for text in said), said
+    assert any("no photo named 'www.evil.example :smile:'" in text for text in said), said
+    assert lost.warning  # the boxes hold the page's own words
+    assert "evil" not in _as_markdown(lost) and "nope" not in _as_markdown(lost)
 
 
 # --------------------------------------------------------------------------------------------
@@ -567,7 +682,8 @@ def test_compare_page_reads_an_older_metrics_file(without_model: Path, app_env: 
 def test_compare_page_reports_a_broken_metrics_file(without_model: Path, app_env: Path) -> None:
     (app_env / "metrics.json").write_text("{not json")
     at = _open("compare")
-    assert any("not a readable JSON report" in text for text in _texts(at.error))
+    assert any("cannot be read" in text for text in _texts(at.error))
+    assert any("not a readable JSON report" in text for text in _texts(at.text))
 
 
 def test_a_page_opened_first_runs_inside_app(without_model: Path, app_env: Path) -> None:

@@ -12,10 +12,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-from conftest import missing
+from conftest import ODD_NAME, ODD_QUERY, missing
 
 from core.foundation.settings import PROJECT_ROOT, Settings
 from lab.browser import (
@@ -47,13 +49,27 @@ def chromium() -> Path:
 
 @pytest.fixture
 def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[tuple[str, float]]:
-    """serve.py (`streamlit run app.py`, warming the model from process start) on a free
-    loopback port; yields its URL once it says it is ready, and the seconds from serve.py's start
-    to ready it printed; always stopped."""
+    """serve.py over the test model's galleries (see _serve)."""
+    with _serve(trained_artifacts, tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def trip_server(chromium: Path, trip_artifacts: Path, tmp_path: Path) -> Iterator[tuple[str, float]]:
+    """serve.py over conftest's 'trip' gallery (a photo named ODD_NAME) alone (see _serve)."""
+    with _serve(trip_artifacts, tmp_path) as served:
+        yield served
+
+
+@contextmanager
+def _serve(artifacts: Path, tmp_path: Path) -> Iterator[tuple[str, float]]:
+    """serve.py (`streamlit run app.py`, warming the model from process start) over `artifacts`
+    on a free loopback port; yields its URL once it says it is ready, and the seconds from
+    serve.py's start to ready it printed; always stopped."""
     port = free_port()
-    env = {**os.environ, "WITHSENSE_ARTIFACTS": str(trained_artifacts)}
+    env = {**os.environ, "WITHSENSE_ARTIFACTS": str(artifacts)}
     log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - fixed argv: this Python runs the project's serve.py
         [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -67,7 +83,8 @@ def server(chromium: Path, trained_artifacts: Path, tmp_path: Path) -> Iterator[
                 pytest.fail(f"streamlit exited with {process.returncode}:\n"
                             f"{(tmp_path / 'streamlit.log').read_text()}")
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                health = f"{url}/_stcore/health"  # http on 127.0.0.1, built above
+                with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 - http on loopback only
                     if response.status == 200:
                         break
             except OSError:
@@ -150,7 +167,7 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
             started = time.monotonic()
             box.fill(SECOND_QUERY)
             box.press("Enter")
-            expect(page.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible(timeout=STEP_S * 1000)
+            expect(page.get_by_text(wording.results_for(SECOND_QUERY))).to_be_visible(timeout=STEP_S * 1000)
             _painted(page)
             second_search = time.monotonic() - started
 
@@ -172,9 +189,10 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
             page.get_by_text("Search with a photo of your own").click()
             chooser = page.locator("[data-testid='stFileUploader'] input[type='file']").first
             chooser.set_input_files(str(upload))
-            expect(page.get_by_text("Photos like uploaded photo")).to_be_visible(timeout=STEP_S * 1000)
+            uploaded = page.get_by_text(wording.photos_like("uploaded photo"))
+            expect(uploaded).to_be_visible(timeout=STEP_S * 1000)
             _painted(page, 13)
-            _screenshot(page, page.get_by_text("Photos like uploaded photo"), shots / "upload-as-query.png")
+            _screenshot(page, uploaded, shots / "upload-as-query.png")
 
             shared = browser.new_page(viewport={"width": 1280, "height": 800})  # a colleague's tab
             opened = time.monotonic()
@@ -182,7 +200,7 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
                         wait_until="domcontentloaded")
             _painted(shared)
             link_results = time.monotonic() - opened
-            expect(shared.get_by_text(f"Results for {SECOND_QUERY}")).to_be_visible()
+            expect(shared.get_by_text(wording.results_for(SECOND_QUERY))).to_be_visible()
             shared.screenshot(path=str(shots / "shared-link.png"))
             print(f"\nbrowser: serve.py start to ready {ready_s:.1f} s; on the ready server, page open "
                   f"to first results {first_search:.2f} s (typed query), {link_results:.2f} s (shared "
@@ -191,3 +209,36 @@ def test_the_demo_in_a_real_browser(server: tuple[str, float], trained_artifacts
             browser.close()
     for name in ("search", "why-this-photo", "similar-photos", "upload-as-query", "shared-link"):
         assert (shots / f"{name}.png").stat().st_size > 10_000, name
+
+
+def test_names_and_queries_stay_text_in_a_real_browser(trip_server: tuple[str, float]) -> None:
+    """A query and a file's name full of markup, opened from links, show as the text they are:
+    no element made of them (bold, an image running a script, links, an emoji), no dialog."""
+    from playwright.sync_api import expect, sync_playwright
+
+    server, _ = trip_server
+    links = {  # the text each page must show as it is, by the address that opens it
+        f"{server}/search?{urlencode({'q': ODD_QUERY, 'gallery': 'trip'})}": wording.results_for(ODD_QUERY),
+        f"{server}/search?{urlencode({'mode': 'like', 'photo': ODD_NAME, 'gallery': 'trip'})}":
+            wording.photos_like(ODD_NAME),
+        f"{server}/search?{urlencode({'mode': 'like', 'photo': 'www.evil.example :smile:'})}":
+            "There is no photo named 'www.evil.example :smile:' in the 'trip' gallery.",
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            for address, literal in links.items():
+                page.goto(address, wait_until="domcontentloaded")
+                main = page.locator("[data-testid='stMain']")
+                expect(main.get_by_text(literal, exact=True)).to_be_visible(timeout=FIRST_SEARCH_S * 1000)
+                if "no photo named" not in literal:
+                    _painted(page, 2)  # the results (and the photo searched by) are drawn
+                assert main.locator("img[src='x'], a[href^='javascript'], a[href*='evil']").count() == 0
+                assert main.locator("strong, em", has_text="bold").count() == 0
+                assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in _main_text(page)
+            assert not dialogs, dialogs
+        finally:
+            browser.close()

@@ -30,21 +30,26 @@ if TYPE_CHECKING:
 THUMB_SIZE = (480, 360)
 
 
-def thumbnail(path: Path | str, size: tuple[int, int] = THUMB_SIZE) -> bytes | None:
-    """A JPEG of the photo centre-cropped to one aspect ratio, so grids line up; None if the
-    file is missing or not an image."""
+def thumbnail(photo: Path | str | bytes, size: tuple[int, int] = THUMB_SIZE) -> bytes | None:
+    """A JPEG of the photo (a file, or an upload's bytes) turned upright and centre-cropped to
+    one aspect ratio, so grids line up; None if it is missing or not an image. Every photo the
+    pages show goes through here or :func:`thumbnail_of`: only its pixels are sent."""
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(photo) if isinstance(photo, bytes) else photo) as img:
             return thumbnail_of(ImageOps.exif_transpose(img).convert("RGB"), size)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
 
 
 def thumbnail_of(image: Image.Image, size: tuple[int, int] = THUMB_SIZE) -> bytes:
-    """As :func:`thumbnail`, of an image in memory (a photo with its match map drawn over it)."""
+    """As :func:`thumbnail`, of an image in memory (a photo with its match map drawn over it).
+
+    Pixels only: no EXIF (GPS position, camera, time), XMP or comment of the original travels
+    into the JPEG, so a photo's location never leaves the server. Turn it upright first."""
     fitted = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+    fitted.info = {}  # Pillow writes a JPEG comment it finds here (a copy of the original's)
     out = io.BytesIO()
-    fitted.save(out, format="JPEG", quality=85, optimize=True)
+    fitted.save(out, format="JPEG", quality=85, optimize=True, exif=b"")  # exif: none, said outright
     return out.getvalue()
 
 

@@ -1,6 +1,11 @@
 """What the Streamlit pages say, computed without Streamlit: shared texts and legends, commands
 to run, gallery names, search notes, model facts, upload summaries, and markdown escaping.
 
+A person's text (a query, a photo's or file's name, a caption, a gallery name, or a message that
+carries one) is shown with ``st.text``, never inside Markdown: the sentences here that hold one
+are plain text. Escaping does not make Markdown safe for them (:func:`escape_markdown` says why):
+it is kept for the project's own strings in tables and captions.
+
 Nothing here imports torch or Streamlit.
 """
 
@@ -34,17 +39,19 @@ PROBLEM_HEADLINES: dict[Problem, tuple[str, str]] = {
     Problem.NOT_INDEXED: ("**This photo gallery is not indexed yet.**", ":material/photo_library:"),
     Problem.GALLERY_UNUSABLE: ("**This photo gallery cannot be used as it is.**", ":material/photo_library:"),
     Problem.NO_METRICS: ("**No metrics report yet.** Produce it with:", ":material/analytics:"),
-    Problem.METRICS_UNREADABLE: ("", ":material/analytics:"),
-    Problem.BAD_QUERY: ("", ":material/edit_note:"),
+    Problem.METRICS_UNREADABLE: ("**The metrics report cannot be read.**", ":material/analytics:"),
+    Problem.BAD_QUERY: ("**This search cannot run as typed.**", ":material/edit_note:"),
     Problem.BAD_DATA: ("**The dataset could not be read.**", ":material/database:"),
     Problem.CANNOT_RUN: ("**The model cannot run on this machine yet.**", ":material/build:"),
-    Problem.BAD_PHOTO: ("", ":material/broken_image:"),
-    Problem.NOT_IN_GALLERY: ("", ":material/image_not_supported:"),
+    Problem.BAD_PHOTO: ("**This photo cannot be used.**", ":material/broken_image:"),
+    Problem.NOT_IN_GALLERY: ("**This photo is not in the gallery.**", ":material/image_not_supported:"),
     Problem.INDEXING: ("**These photos could not be indexed.**", ":material/photo_library:"),
-    Problem.NOT_EXPLAINABLE: ("", ":material/visibility_off:"),
-    Problem.BAD_REQUEST: ("", ":material/error:"),
+    Problem.NOT_EXPLAINABLE: ("**Where this photo matched cannot be drawn.**", ":material/visibility_off:"),
+    Problem.BAD_REQUEST: ("**This request cannot be answered.**", ":material/error:"),
 }
-# A hint after the message, for problems the person can step around.
+# A page shows the headline (and hint) in a box, then the error's own message as plain text.
+UNEXPECTED_HEADLINE = "**Something went wrong.**"
+# A hint after the headline, for problems the person can step around.
 PROBLEM_HINTS: dict[Problem, str] = {
     Problem.NOT_IN_GALLERY: "Pick a photo from the results, or search by text.",
 }
@@ -74,6 +81,8 @@ SIMILARITY_LEGEND = (
     "vector). It is not the 0–1 score of a text search: that score is calibrated on judged "
     "description–photo pairs, and no one judged pairs of photos."
 )
+
+LINK_SET_ASIDE = "**Part of the link that opened this page was set aside:**"
 
 LINK_UNAVAILABLE = "A search by an uploaded photo cannot be shared as a link: the photo stays on this server."
 
@@ -107,12 +116,34 @@ def project_path(path: str | Path) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """One line of text shown literally inside Streamlit markdown (st.markdown, st.info...)."""
+    """One line of the project's own text (a model's name, a file path) shown as it is inside
+    Streamlit markdown (st.markdown, st.table's cells...).
+
+    Not for a person's text: Streamlit looks for links, icons and emoji in the text that is left
+    once the escapes are read, so www.x.com, http://x and a@b.co still become links,
+    :material/name: an icon and :smile: an emoji. A person's text goes to ``st.text``."""
     flat = " ".join(str(text).splitlines())
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
     return _LINE_START.sub(
         lambda m: f"{m[1]}{m[2]}\\{m[3]}" if m[2] is not None else f"{m[4]}\\{m[5]}", escaped, count=1
     )
+
+
+def results_for(query: str) -> str:
+    """The heading of a text search's results (plain text: the query is a person's)."""
+    return f"Results for “{query}”"
+
+
+def photos_like(name: str) -> str:
+    """The heading of a search by photo (plain text: the name is a file's or a link's)."""
+    return f"Photos like “{name}”"
+
+
+def result_line(name: str, rank: int, score: float | None, similarity: float) -> str:
+    """A result card's first line of details, e.g. 'dog.jpg · rank 1 · score 0.82 · cosine 0.512'
+    (plain text: the name is a file's)."""
+    scored = "" if score is None else f" · score {format_score(score)}"
+    return f"{name} · rank {rank}{scored} · cosine {similarity:.3f}"
 
 
 def gallery_label(name: str) -> str:

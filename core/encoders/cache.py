@@ -23,7 +23,9 @@ from core.text.wordnet import lemmatize
 
 
 def content_key(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
+    # a content fingerprint for caches and galleries, not a security control: SHA-1 keeps the
+    # keys already stored (caches, galleries, uploads' file names) valid
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
 def file_key(path: Path) -> str:

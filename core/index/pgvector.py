@@ -29,7 +29,7 @@ BULK_LOAD_ROWS = 1000  # a first load at least this big builds the HNSW indexes 
 def table_name(gallery: str) -> str:
     """A safe, stable table name for a gallery name (any text)."""
     slug = re.sub(r"[^a-z0-9]+", "_", gallery.lower()).strip("_")[:32] or "gallery"
-    return f"withsense_{slug}_{hashlib.sha1(gallery.encode('utf-8')).hexdigest()[:8]}"
+    return f"withsense_{slug}_{hashlib.sha1(gallery.encode('utf-8'), usedforsecurity=False).hexdigest()[:8]}"
 
 
 class PgVectorIndex:

@@ -201,7 +201,8 @@ class SearchService:
                 load_image_bytes(data, UPLOAD_LABEL)
                 path = Path(folder) / "query"
                 path.write_bytes(data)
-            assert path is not None
+            if path is None:  # never: _locate gives a file or bytes
+                raise TypeError("a query photo is a file or its bytes")
             vectors, flags, _, failures = self.bundle.embed_photos([path])
         if failures:
             raise ImageError(next(iter(failures.values())))

@@ -13,6 +13,7 @@ websocket's health check and the text input's own code were fetched.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from lab.browser import (
     box_shown,
     free_port,
 )
+from ui import wording
 
 FIRST = ("() => Math.round(Math.min(...performance.getEntriesByType('resource')"
          ".filter(r => r.name.includes(%r)).map(r => r.%s)))")  # the first such fetch, ms
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: S603 - fixed argv: this Python runs the project's serve.py
             [sys.executable, str(PROJECT_ROOT / "serve.py"), "--server.port", str(port), "--server.address",
              "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                     box.fill(SECOND_QUERY)
                     box.press("Enter")
                     asked = time.monotonic()
-                    _until(page, f"() => document.body.innerText.includes('Results for {SECOND_QUERY}')")
+                    heading_js = json.dumps(wording.results_for(SECOND_QUERY))
+                    _until(page, f"() => document.body.innerText.includes({heading_js})")
                     later = _until(page, PAINTED, 12) - asked
                     print(f"DOMContentLoaded {dcl:.2f} s, health check {health:.2f}, text input code "
                           f"{text_code[0]:.2f}-{text_code[1]:.2f}, box visible {shown - opened:.2f}, "
