@@ -20,6 +20,7 @@ from core.foundation.settings import Settings
 PROBES = {
     "faces": "do faces (RetinaFace, an age model) help the child-photo check? (packages by hand)",
     "page_load": "where a first visitor's wait for search results goes, in a real browser",
+    "runtime_speed": "PyTorch, ONNX Runtime float32 or int8: which runs the photo networks fastest?",
 }
 
 
