@@ -90,16 +90,17 @@ class ModelBundle:
         """(projected vectors, child flags from the classifier, child probabilities, failures).
 
         One forward pass per photo gives both the search vector and the child check, so photos
-        are always encoded here rather than read from the vector cache."""
+        are always encoded here rather than read from the vector cache. Only a child network
+        reads the trunk: without one, no trunk is asked for, so an exported network may run
+        (core.encoders.runtime)."""
         encoder = get_encoder(self.image_encoder, "image")
         probability = np.ones(len(paths), np.float32)  # unreadable photos count as flagged
         by_net = self.child_reads_trunks
 
         def check(rows: list[int], trunk: Any) -> None:
-            if by_net:
-                probability[rows] = self.child_classifier.predict_proba(trunk)[:, 1]  # the child column
+            probability[rows] = self.child_classifier.predict_proba(trunk)[:, 1]  # the child column
 
-        raw, failures = encoder.encode_paths(paths, progress=progress, on_trunk=check)
+        raw, failures = encoder.encode_paths(paths, progress=progress, on_trunk=check if by_net else None)
         if not by_net:
             self._classify(raw, probability, failures)
         return self._judged(raw, probability, failures)

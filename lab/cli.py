@@ -21,6 +21,7 @@ PROBES = {
     "faces": "do faces (RetinaFace, an age model) help the child-photo check? (packages by hand)",
     "page_load": "where a first visitor's wait for search results goes, in a real browser",
     "child_shifts": "which child-photo threshold rule holds on shifted photos (training photos only)",
+    "runtime_speed": "PyTorch, ONNX Runtime float32 or int8: which runs the photo networks fastest?",
 }
 
 

@@ -2,7 +2,8 @@
 
 Both read files the same way (decoded in threads, large JPEGs at reduced size, EXIF upright) and
 return L2-normalised float32 rows. The trunk is where a child-photo head branches off, so one
-forward pass gives a photo's search vector and its child check.
+forward pass gives a photo's search vector and its child check. Each CNN's runtime
+(core.encoders.runtime: PyTorch or ONNX Runtime, as $WITHSENSE_RUNTIME says) runs its network.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from core.encoders.base import EncoderSpec, LazyModel, normalise, torch_threads
+from core.encoders.runtime import PhotoRuntime
 from core.foundation.images import ImageError, load_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -64,11 +66,13 @@ def decoded_batches(paths: Sequence[Path], prepare: Callable[[Image.Image], Prep
 
 class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
     """A CNN up to its global pooling layer, as a trunk and a tail; images squeezed to size x size
-    like the corpus."""
+    like the corpus. `weights` lists the files its weights come from: an exported copy of the
+    network (its `runtime`) is told current by them."""
 
     def __init__(self, spec: EncoderSpec, build: Callable[[], Any], size: int = 224,
                  mean: tuple[float, float, float] = IMAGENET_MEAN,
-                 std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False) -> None:
+                 std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False,
+                 weights: Callable[[], Sequence[Path]] | None = None) -> None:
         super().__init__()
         self.spec = spec
         self.flip = flip
@@ -79,6 +83,7 @@ class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
         self.size = size
         self._build = build
         self._trunk_shape: tuple[int, ...] | None = None
+        self.runtime = PhotoRuntime(spec.name, size, self._network, weights)
 
     @property
     def tail_dim(self) -> int:
@@ -94,6 +99,12 @@ class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
     def _load(self) -> tuple[Any, Any]:
         """(trunk, tail): the CNN split where a child-photo head branches off (see `tail_copy`)."""
         return self.loaded()
+
+    def _network(self) -> Any:
+        """The whole network, trunk then tail, as one module (what the runtime exports)."""
+        from torch import nn
+
+        return nn.Sequential(*self._load())
 
     def trunk_shape(self) -> tuple[int, ...]:
         """(channels, height, width) of the trunk's output for one photo."""
@@ -127,7 +138,14 @@ class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
 
     def encode_arrays(self, batch: np.ndarray, on_trunk: TrunkHook | None = None) -> np.ndarray:
         """Vectors of preprocessed images; `on_trunk` also receives the trunk's output (one
-        forward pass serves both the search vector and the child-photo head)."""
+        forward pass serves both the search vector and the child-photo head). The runtime's
+        exported network runs when it has one and no trunk is wanted; PyTorch otherwise."""
+        exported = self.runtime.network(needs_trunk=on_trunk is not None)
+        if exported is not None:
+            pooled = exported(batch)
+            if self.flip:
+                pooled = pooled + exported(batch[..., ::-1])
+            return normalise(pooled)
         import torch
 
         trunk, tail = self._load()
@@ -171,6 +189,23 @@ class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
             hook = None if on_trunk is None else (lambda middle, rows=rows: on_trunk(rows, middle))
             out[rows] = self.encode_arrays(np.stack(arrays), hook)
         return out, failures
+
+    def calibrate_int8(self, paths: Sequence[Path], cache_dir: Path | None = None) -> list[Path]:
+        """Quantize the network to int8 for the onnx-int8 runtime, calibrated on these photos
+        (training photos only); returns the int8 file, in a list as the joined encoder's."""
+        return [self.runtime.calibrate(*_prepared(paths, self.preprocess), cache_dir)]
+
+
+def _prepared(paths: Sequence[Path], prepare: Callable[[Image.Image], Any]) -> tuple[Any, list[str]]:
+    """(`prepare` of each readable photo, stacked; their names) for int8 calibration."""
+    failures: dict[int, str] = {}
+    batches = list(decoded_batches(paths, prepare, 16, 4, failures))
+    rows = [i for positions, _ in batches for i in positions]
+    if not rows:
+        raise ValueError(f"int8 calibration needs readable photos; none of {len(paths)} was")
+    prepared = [p for _, part in batches for p in part]
+    return (np.stack(prepared) if isinstance(prepared[0], np.ndarray) else prepared,
+            [Path(paths[i]).name for i in rows])
 
 
 class JoinedImageEncoder(LazyModel[tuple[CnnImageEncoder, ...]]):
@@ -228,6 +263,13 @@ class JoinedImageEncoder(LazyModel[tuple[CnnImageEncoder, ...]]):
                 parts.append(member.encode_arrays(np.stack([a[k] for a in arrays]), hook))
             out[rows] = normalise(np.hstack(parts))
         return out, failures
+
+    def calibrate_int8(self, paths: Sequence[Path], cache_dir: Path | None = None) -> list[Path]:
+        """As :meth:`CnnImageEncoder.calibrate_int8`, for each member; each photo decoded once."""
+        members = self.members()
+        prepared, names = _prepared(paths, lambda image: [m.preprocess(image) for m in members])
+        return [member.runtime.calibrate(np.stack([p[k] for p in prepared]), names, cache_dir)
+                for k, member in enumerate(members)]
 
     def cell_vectors(self, image: Image.Image) -> np.ndarray:
         """As :meth:`CnnImageEncoder.cell_vectors`, each member's grid pooled to the coarsest

