@@ -204,7 +204,8 @@ def test_cli_answers_a_russian_child_query_as_an_english_one(trained_settings, m
     [("дети играют в парке", 0, DISCLAIMER, ""), ("собака бежит по снегу", 2, "", ENGLISH_ONLY)],
 )
 def test_python_m_core_search(trained_settings, query: str, code: int, stdout: str, stderr: str) -> None:  # type: ignore[no-untyped-def]
-    done = subprocess.run([sys.executable, "-m", "core", "search", query], cwd=PROJECT_ROOT,
+    done = subprocess.run(  # noqa: S603 - fixed argv: this Python runs the project's CLI on a test query
+        [sys.executable, "-m", "core", "search", query], cwd=PROJECT_ROOT,
                           env=child_process_env(trained_settings), capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == code, done.stderr
