@@ -338,6 +338,13 @@ def test_a_link_opened_first_in_a_new_server_keeps_its_search(with_model: Path) 
     assert at.query_params == {"q": "A man climbs a rock", "gallery": "all", "k": "4"}
 
 
+def test_a_shared_link_with_a_russian_child_query_gets_the_disclaimer(with_model: Path) -> None:
+    """The law answers before "English only", in the box and in a link alike."""
+    at = _from_link({"q": "дети играют в парке"})
+    assert DISCLAIMER in _texts(at.warning)
+    assert len(_results(at)) == 0
+
+
 @pytest.mark.parametrize(
     ("params", "expected", "photos"),
     [

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from core.text.query import QueryError, validate_query
+from core.text.query import QueryError, clean_query
 
 # The URL parameter names: short, as people paste these links into chats.
 QUERY, PHOTO, GALLERY, TOP_K, MODE = "q", "photo", "gallery", "k", "mode"
@@ -80,7 +80,7 @@ def read_link(params: Mapping[str, str | Sequence[str]], galleries: Sequence[str
         mode, photo = TEXT, ""
     if mode == TEXT and query:
         try:
-            query = validate_query(query)
+            query = clean_query(query)  # its language is the search's to judge, after the child check
         except QueryError as exc:
             problems.append(f"The link's search text was set aside: {exc}")
             query = ""
