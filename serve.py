@@ -38,6 +38,9 @@ def main() -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    from core.foundation.memory import keep_freed_memory
+
+    keep_freed_memory()  # uploads are encoded in this process: reuse batch memory (#35)
     threading.Thread(target=_warm, name="withsense-warm", daemon=True).start()
 
     # app.py lists its pages with st.navigation, which ends Streamlit's legacy pages/ mode only

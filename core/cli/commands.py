@@ -16,6 +16,7 @@ from typing import Any
 
 from core.cli.parser import build_parser
 from core.foundation.errors import USAGE, WithSenseError
+from core.foundation.memory import keep_freed_memory
 from core.foundation.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -179,6 +180,7 @@ def run(args: argparse.Namespace, commands: dict[str, Command]) -> int:
     """Carry out `args.command` with the settings `--data` and `--artifacts` give; an error meant
     for the person is printed as one line and exits with the code core.foundation.errors gives
     it (`python -m lab` runs its commands through here too)."""
+    keep_freed_memory()  # every command may encode photos: batches reuse memory, not fault it in
     try:
         settings = Settings()  # reads the model config's encoders: a bad file is an error here
         if args.data:
