@@ -10,7 +10,10 @@ from typing import NoReturn
 
 import pytest
 
+from core.foundation.memory import keep_freed_memory
 from core.foundation.settings import PROJECT_ROOT
+
+keep_freed_memory()  # the tests train and encode in this process, as the commands do
 
 
 def missing(reason: str) -> NoReturn:
