@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.encoders.cache import runtime_variant
 from core.encoders.own_weights import sha256_file
 from core.encoders.registry import REGISTRY, get_encoder
 from core.foundation.atomic import atomic_torch_save
@@ -68,7 +69,7 @@ class ModelBundle:
         encoder's weights and preprocessing. A gallery with another fingerprint must be re-indexed."""
         spec = REGISTRY[self.image_encoder]
         return {"model_sha256": self.sha256, "text_encoder": self.text_encoder,
-                "image_encoder": self.image_encoder, "image_revision": spec.revision,
+                "image_encoder": self.image_encoder, "image_revision": spec.revision + runtime_variant(),
                 "image_preprocessing": spec.preprocessing}
 
     def prepare_text(self, text: str) -> str:

@@ -153,3 +153,15 @@ def test_a_caller_reading_the_trunk_gets_pytorch(photos: list[Path], use: Callab
     with caplog.at_level(logging.WARNING, LOGGER):
         encoder.encode_paths(photos[:2], on_trunk=lambda rows, trunk: seen.append(tuple(trunk.shape)))
     assert seen and "trunk" in caplog.text and "running PyTorch" in caplog.text
+
+
+def test_int8_vectors_never_mix_with_float_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """int8 vectors (cosine ~0.98 to PyTorch's) get their own cache and gallery fingerprint;
+    float32 ONNX Runtime shares PyTorch's, as its vectors are the same."""
+    from core.encoders.cache import open_cache
+
+    folders = {}
+    for runtime in ("torch", "onnx-fp32", "onnx-int8"):
+        monkeypatch.setenv("WITHSENSE_RUNTIME", runtime)
+        folders[runtime] = open_cache(tmp_path, "image", "efficientnet-lite0-captions").folder
+    assert folders["torch"] == folders["onnx-fp32"] != folders["onnx-int8"]

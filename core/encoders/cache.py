@@ -19,6 +19,7 @@ import numpy as np
 from core.encoders.image import Transform
 from core.encoders.registry import REGISTRY, get_encoder
 from core.foundation.atomic import atomic_save_npz
+from core.foundation.settings import photo_runtime
 from core.text.wordnet import lemmatize
 
 
@@ -85,7 +86,15 @@ def _open_cache(folder: Path, kind: str, encoder_name: str, variant: str) -> Emb
     return EmbeddingCache(folder, f"{kind}-{encoder_name}-r{revision}{variant}", dtype)
 
 
+def runtime_variant() -> str:
+    """How the photo runtime marks its vectors: int8 ones (cosine ~0.98 to PyTorch's) are kept
+    apart; float32 ONNX Runtime gives PyTorch's vectors (cosine > 0.999), so they share its cache."""
+    return "-int8" if photo_runtime() == "onnx-int8" else ""
+
+
 def open_cache(cache_dir: Path, kind: str, encoder_name: str, variant: str = "") -> EmbeddingCache:
+    if kind == "image":
+        variant = runtime_variant() + variant
     return _open_cache(Path(cache_dir).resolve(), kind, encoder_name, variant)
 
 
