@@ -43,6 +43,7 @@ PROBLEM_HEADLINES: dict[Problem, tuple[str, str]] = {
     Problem.INDEXING: ("**These photos could not be indexed.**", ":material/photo_library:"),
     Problem.NOT_EXPLAINABLE: ("", ":material/visibility_off:"),
     Problem.BAD_REQUEST: ("", ":material/error:"),
+    Problem.ENGINE: ("**The indexing engine could not run.**", ":material/hub:"),
 }
 # A hint after the message, for problems the person can step around.
 PROBLEM_HINTS: dict[Problem, str] = {

@@ -98,9 +98,12 @@ def models_dir() -> Path:
     return _env_path("WITHSENSE_MODELS", PROJECT_ROOT / "models")
 
 
+TORCH_THREADS_ENV = "WITHSENSE_TORCH_THREADS"  # also set for a Ray worker (core.gallery.ray_engine)
+
+
 def torch_thread_count() -> int:
     """Threads torch may use ($WITHSENSE_TORCH_THREADS, default every core)."""
-    return int(os.environ.get("WITHSENSE_TORCH_THREADS") or os.cpu_count() or 1)
+    return int(os.environ.get(TORCH_THREADS_ENV) or os.cpu_count() or 1)
 
 
 def resnet18_weights() -> str:
