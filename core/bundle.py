@@ -160,6 +160,16 @@ class ModelBundle:
             )
         try:  # one read: the hash is of the very bytes loaded, even if a `train` replaces the file
             raw = path.read_bytes()
+        except OSError as exc:
+            raise ArtifactsMissingError(f"The model file {path} cannot be read ({exc}); rebuild "
+                                        "it with: python -m core train") from exc
+        return cls.from_bytes(raw, path)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, path: Path) -> ModelBundle:
+        """The bundle a model.pt's bytes hold (``path`` names it in messages): a Ray worker loads
+        the very file its driver loaded, so both give a gallery the same fingerprint."""
+        try:
             payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for a damaged file
             raise ArtifactsMissingError(

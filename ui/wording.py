@@ -48,6 +48,7 @@ PROBLEM_HEADLINES: dict[Problem, tuple[str, str]] = {
     Problem.INDEXING: ("**These photos could not be indexed.**", ":material/photo_library:"),
     Problem.NOT_EXPLAINABLE: ("**Where this photo matched cannot be drawn.**", ":material/visibility_off:"),
     Problem.BAD_REQUEST: ("**This request cannot be answered.**", ":material/error:"),
+    Problem.ENGINE: ("**The indexing engine could not run.**", ":material/hub:"),
 }
 # A page shows the headline (and hint) in a box, then the error's own message as plain text.
 UNEXPECTED_HEADLINE = "**Something went wrong.**"

@@ -150,11 +150,19 @@ def _save_match_maps(bundle: Any, response: Any, folder: Path) -> dict[str, dict
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from core.gallery.engines import in_process
     from core.gallery.ingest import ingest_folder
 
+    engine = in_process
+    if args.engine == "ray":
+        from core.gallery.ray_engine import RayEngine
+
+        engine = RayEngine(address=args.ray_address, workers=args.ray_workers)
+    elif args.ray_address or args.ray_workers:
+        raise ValueError("--ray-address and --ray-workers go with --engine ray")
     report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=tqdm_factory(),
                            on_wait=lambda: print("another run is indexing this gallery: waiting for it "
-                                                 "to finish", file=sys.stderr))
+                                                 "to finish", file=sys.stderr), engine=engine)
     print(json.dumps(report.to_json(), indent=2))
     return 0
 

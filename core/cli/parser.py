@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="add the photos of a folder to a gallery")
     ix.add_argument("folder")
     ix.add_argument("--name", help="gallery name (default: the folder's name)")
+    ix.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="what encodes the photos: this process (local), or Ray Data's workers (ray)")
+    ix.add_argument("--ray-address", metavar="ADDRESS", help="with --engine ray: a running Ray cluster "
+                                                             "(host:port); default: start Ray here")
+    ix.add_argument("--ray-workers", type=int, metavar="N", help="with --engine ray: workers encoding "
+                                                                 "at once (default: one per CPU)")
     be = sub.add_parser("bench", help="latency, throughput, memory and concurrency benchmark")
     be.add_argument("--json", action="store_true")
     be.add_argument("--sizes", help="comma-separated gallery sizes (default 1000,10000,100000,1000000)")

@@ -30,6 +30,7 @@ class Problem(StrEnum):
     INDEXING = "indexing"  # an indexing run refused its input
     NOT_EXPLAINABLE = "not_explainable"  # "why this photo" cannot be drawn for this result
     BAD_REQUEST = "bad_request"  # a command's options that do not fit together
+    ENGINE = "engine"  # the engine a run asked for (Ray) not installed, out of reach or failing
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Handling:
 
 
 USAGE = 2  # the exit code of an error the person can mend (argparse's own code for bad usage)
+UNAVAILABLE = 69  # a service the command needs cannot be reached (sysexits' EX_UNAVAILABLE)
 HANDLING: dict[Problem, Handling] = {
     Problem.NO_MODEL: Handling("info", USAGE),
     Problem.NOT_INDEXED: Handling("info", USAGE),
@@ -53,6 +55,7 @@ HANDLING: dict[Problem, Handling] = {
     Problem.INDEXING: Handling("error", USAGE),
     Problem.NOT_EXPLAINABLE: Handling("warning", USAGE),
     Problem.BAD_REQUEST: Handling("warning", USAGE),
+    Problem.ENGINE: Handling("error", UNAVAILABLE),
 }
 
 

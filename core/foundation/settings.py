@@ -113,17 +113,23 @@ def cache_root() -> Path:
     return _env_path("WITHSENSE_CACHE", PROJECT_ROOT / ".cache")
 
 
+RUNTIME_ENV = "WITHSENSE_RUNTIME"  # also set for a Ray worker, so it encodes as the driver does
+
+
 def photo_runtime() -> str:
     """What runs the photo networks ($WITHSENSE_RUNTIME, one of RUNTIMES; default torch)."""
-    value = os.environ.get("WITHSENSE_RUNTIME", "").strip() or "torch"
+    value = os.environ.get(RUNTIME_ENV, "").strip() or "torch"
     if value not in RUNTIMES:
         raise SettingError(f"WITHSENSE_RUNTIME={value!r}: it must be one of {', '.join(RUNTIMES)}")
     return value
 
 
+TORCH_THREADS_ENV = "WITHSENSE_TORCH_THREADS"  # also set for a Ray worker (core.gallery.ray_engine)
+
+
 def torch_thread_count() -> int:
     """Threads torch (and ONNX Runtime) may use ($WITHSENSE_TORCH_THREADS, default every core)."""
-    return int(os.environ.get("WITHSENSE_TORCH_THREADS") or os.cpu_count() or 1)
+    return int(os.environ.get(TORCH_THREADS_ENV) or os.cpu_count() or 1)
 
 
 def resnet18_weights() -> str:

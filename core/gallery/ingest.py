@@ -2,11 +2,13 @@
 
 A folder's gallery follows the folder: indexing it again adds new photos, re-encodes changed ones
 (by content hash) and removes photos that are gone, and re-encodes everything when the gallery
-was made by another model. New photos are encoded in batches, and the same forward pass gives
-each its child flag before it is stored, so a flagged photo is never shown. Each step is
-published as one new version of the gallery (core.gallery.store), then mirrored to pgvector when
-Settings.index_url is set and to a running service's index, so an interrupted run loses at most
-the batch in flight and a search sees the gallery before or after a step, never half of it.
+was made by another model. New photos are encoded in batches by an engine (in this process, or
+on Ray: core.gallery.engines), and the same forward pass gives each its child flag before it is
+stored, so a flagged photo is never shown. What is new is planned here, whatever the engine,
+and each step is published here as one new version of the gallery (core.gallery.store), then
+mirrored to pgvector when Settings.index_url is set and to a running service's index, so an
+interrupted run loses at most the batch in flight and a search sees the gallery before or after
+a step, never half of it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from core.encoders.cache import content_key
 from core.foundation.atomic import UnwritableError, atomic_write_bytes
 from core.foundation.images import ImageError, load_image_bytes
 from core.foundation.settings import Settings
+from core.gallery.engines import Engine, in_process
 from core.gallery.inputs import (
     FORMAT_SUFFIX,
     IngestError,
@@ -102,12 +105,13 @@ def _counter(progress: Progress | ProgressFactory | None, stage: str, total: int
 def ingest_folder(settings: Settings, folder: Path, gallery: str | None = None,
                   progress: Progress | ProgressFactory | None = None, *, bundle: ModelBundle | None = None,
                   live_index: VectorIndex | None = None, batch_size: int = DEFAULT_BATCH,
-                  on_wait: Callable[[], None] | None = None) -> IngestReport:
+                  on_wait: Callable[[], None] | None = None, engine: Engine = in_process) -> IngestReport:
     """Bring the gallery named ``gallery`` (default: the folder's name) level with a folder's
     photos (recursively): new ones added, changed ones re-encoded, gone ones removed.
     ``progress`` gets counts of files done (or is a (stage, total) factory); ``live_index`` (a
     running service's index) gets the same updates; ``on_wait`` is called if another run holds
-    the gallery and this one waits for it."""
+    the gallery and this one waits for it; ``engine`` encodes the new photos (core.gallery.engines:
+    in this process unless told otherwise)."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise IngestError(f"{folder} is not a folder")
@@ -115,7 +119,7 @@ def ingest_folder(settings: Settings, folder: Path, gallery: str | None = None,
     items, skipped = scan_folder(root)
     name = check_gallery_name(gallery or default_gallery_name(root))
     return _ingest(settings, name, root, items, skipped, progress, bundle, live_index, batch_size, {},
-                   on_wait)
+                   on_wait, engine)
 
 
 def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]],
@@ -205,12 +209,13 @@ def _open_stored(settings: Settings, name: str, root: Path, bundle: ModelBundle,
 def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Path, str]],
             skipped: list[Skipped], progress: Progress | ProgressFactory | None, bundle: ModelBundle | None,
             live_index: VectorIndex | None, batch_size: int, labels: dict[str, str],
-            on_wait: Callable[[], None] | None = None) -> IngestReport:
+            on_wait: Callable[[], None] | None = None, engine: Engine = in_process) -> IngestReport:
     started = time.perf_counter()
     uploads = bool(labels) or name == UPLOADS_GALLERY
     report = IngestReport(gallery=name, root=root, skipped=list(skipped), labels=labels)
     bundle = bundle or ModelBundle.load(settings.artifacts_dir)
-    with gallery_lock(settings, name, on_wait), ExitStack() as cleanup:
+    # The engine starts first: one that cannot start leaves the gallery as it was.
+    with engine(settings, bundle) as encode, gallery_lock(settings, name, on_wait), ExitStack() as cleanup:
         stored = _open_stored(settings, name, root, bundle, report)
         if report.rebuilt:
             write_gallery(settings, stored)  # the unusable version is never searched again
@@ -232,9 +237,7 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
         writer.publish(gone, [], [], np.zeros((0, stored.dim), np.float32), np.zeros(0, bool), np.zeros(0))
         update(len(items) - len(todo))
         size = max(batch_size, math.ceil(len(todo) / MAX_SAVES))
-        for start in range(0, len(todo), size):
-            chunk = todo[start : start + size]
-            vectors, flags, probability, failures = bundle.embed_photos([p for _, p, _ in chunk])
+        for chunk, vectors, flags, probability, failures in encode(todo, size):
             for j, reason in sorted(failures.items()):
                 image_id, path, _ = chunk[j]
                 report.skipped.append(Skipped(labels.get(image_id, image_id), _reason(reason, path.name)))
