@@ -109,8 +109,8 @@ def _log_records_as_text() -> Iterator[None]:
 def _index_command(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - fixed argv: this Python runs the project's CLI on a test folder
         [sys.executable, "-m", "core", "index", *args], capture_output=True, text=True,
-                          env=child_process_env(settings, WITHSENSE_INDEX_URL=""), cwd=PROJECT_ROOT,
-                          timeout=600)
+        env=child_process_env(settings, WITHSENSE_INDEX_URL=""), cwd=PROJECT_ROOT,
+        timeout=600)
 
 
 def _by_id(settings: Settings, name: str) -> tuple[dict[str, np.ndarray], set[str]]:
