@@ -16,9 +16,9 @@ import pandas as pd
 from core.bundle import ModelBundle
 from core.data import dataset as data
 from core.encoders.cache import embed_images, embed_texts, embed_trunks, file_key
-from core.encoders.registry import REGISTRY
+from core.encoders.registry import REGISTRY, get_encoder
 from core.foundation.model_config import ModelConfig
-from core.foundation.settings import Settings, load_model_config
+from core.foundation.settings import Settings, load_model_config, photo_runtime
 from core.gallery.store import StoredGallery, write_gallery
 from core.legal.lexicon import mentions_child
 from core.legal.training import fit_child_classifier
@@ -27,6 +27,9 @@ from core.search.service import GALLERY_ROOTS, LIBRARY
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
+# Training photos whose activations set int8's ranges: past ~200, R@10 and the vectors' cosine to
+# PyTorch's stop moving (lab probe runtime_quality), and each photo costs calibration time.
+CALIBRATION_PHOTOS = 256
 
 
 def no_progress(stage: str, total: int) -> Progress:
@@ -177,6 +180,29 @@ def build_gallery(settings: Settings, bundle: ModelBundle, name: str, root: Path
     return gallery
 
 
+def calibration_photos(settings: Settings, count: int = CALIBRATION_PHOTOS) -> list[Path]:
+    """A seeded sample of training photos (practicum training photos and the extra corpus; never
+    holdout or test) for calibrating the int8 runtime."""
+    photos = (data.list_photos(settings.practicum_dir / "train_images")
+              + data.list_photos(settings.flickr_dir / "images"))
+    chosen = np.random.default_rng(settings.seed).choice(len(photos), min(count, len(photos)), replace=False)
+    return [photos[i] for i in sorted(chosen)]
+
+
+def prepare_runtime(settings: Settings, progress: ProgressFactory = no_progress) -> None:
+    """Where $WITHSENSE_RUNTIME asks for int8: calibrate the photo networks on training photos
+    now, before any photo is encoded, unless this encoder's int8 networks are in the cache."""
+    if photo_runtime() != "onnx-int8":
+        return
+    encoder = get_encoder(settings.image_encoder, "image")
+    if not hasattr(encoder, "calibrate_int8") or encoder.int8_ready():
+        return
+    photos = calibration_photos(settings)
+    step = progress("int8 calibration", len(photos))
+    encoder.calibrate_int8(photos)
+    step(len(photos))
+
+
 def train(settings: Settings | None = None, config: ModelConfig | None = None,
           progress: ProgressFactory = no_progress) -> ModelBundle:
     """Build artifacts/ for the model `config` describes (default: :func:`load_model_config`,
@@ -187,6 +213,7 @@ def train(settings: Settings | None = None, config: ModelConfig | None = None,
     settings = replace(settings or Settings(), text_encoder=config.text_encoder,
                        image_encoder=config.image_encoder, seed=config.seed)
     lemmatize = config.lemmatize
+    prepare_runtime(settings, progress)  # every photo below is encoded in the runtime in use
     # first: a network's pass also fills the vector cache
     child = fit_child_classifier(settings, progress, rule=config.child)
     corpus, _ = corpus_features(settings, lemmatize, progress)

@@ -195,6 +195,10 @@ class CnnImageEncoder(LazyModel[tuple[Any, Any]]):
         (training photos only); returns the int8 file, in a list as the joined encoder's."""
         return [self.runtime.calibrate(*_prepared(paths, self.preprocess), cache_dir)]
 
+    def int8_ready(self) -> bool:
+        """Whether an int8 network for the current weights is in the cache (calibrated before)."""
+        return self.runtime.int8_ready()
+
 
 def _prepared(paths: Sequence[Path], prepare: Callable[[Image.Image], Any]) -> tuple[Any, list[str]]:
     """(`prepare` of each readable photo, stacked; their names) for int8 calibration."""
@@ -270,6 +274,10 @@ class JoinedImageEncoder(LazyModel[tuple[CnnImageEncoder, ...]]):
         prepared, names = _prepared(paths, lambda image: [m.preprocess(image) for m in members])
         return [member.runtime.calibrate(np.stack([p[k] for p in prepared]), names, cache_dir)
                 for k, member in enumerate(members)]
+
+    def int8_ready(self) -> bool:
+        """As :meth:`CnnImageEncoder.int8_ready`, for every member."""
+        return all(member.int8_ready() for member in self.members())
 
     def cell_vectors(self, image: Image.Image) -> np.ndarray:
         """As :meth:`CnnImageEncoder.cell_vectors`, each member's grid pooled to the coarsest

@@ -97,6 +97,10 @@ class PhotoRuntime:
             self._opened = {key: run for key, run in self._opened.items() if key[0] != "int8"}
         return path
 
+    def int8_ready(self) -> bool:
+        """Whether this network's int8 file for the current weights is in the cache."""
+        return self._weights is not None and self.model_path("int8").is_file()
+
     def _facts(self) -> dict[str, Any]:
         files = [str(f) for f in self._weights()] if self._weights is not None else []
         return {"encoder": self.name, "size": self.size, "weights": files,

@@ -4,7 +4,9 @@ that reads environment variables (tests/test_architecture.py holds every other t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,9 @@ ENCODER_ENV = {"text": "WITHSENSE_TEXT_ENCODER", "image": "WITHSENSE_IMAGE_ENCOD
 # What runs the photo networks (core/encoders/runtime.py): PyTorch, the reference, or ONNX Runtime
 # on the network exported to ONNX, in float32 or int8 (calibrated on training photos).
 RUNTIMES = ("torch", "onnx-fp32", "onnx-int8")
+# int8 ONNX Runtime, calibrated on training photos: the fastest, at -1 point of R@10 on the practicum
+# test (selection; lab probe runtime_quality); measured in README's figures.
+DEFAULT_RUNTIME = "onnx-int8"
 
 
 class ArtifactsMissingError(WithSenseError, FileNotFoundError):
@@ -116,9 +121,29 @@ def cache_root() -> Path:
 RUNTIME_ENV = "WITHSENSE_RUNTIME"  # also set for a Ray worker, so it encodes as the driver does
 
 
+_runtime_override: ContextVar[str | None] = ContextVar("runtime_override", default=None)
+
+
+@contextmanager
+def using_runtime(name: str) -> Iterator[None]:
+    """Run the photo networks in `name` inside the block, whatever $WITHSENSE_RUNTIME says (bench
+    measures each runtime in one process)."""
+    if name not in RUNTIMES:
+        raise SettingError(f"runtime {name!r}: it must be one of {', '.join(RUNTIMES)}")
+    token = _runtime_override.set(name)
+    try:
+        yield
+    finally:
+        _runtime_override.reset(token)
+
+
 def photo_runtime() -> str:
-    """What runs the photo networks ($WITHSENSE_RUNTIME, one of RUNTIMES; default torch)."""
-    value = os.environ.get(RUNTIME_ENV, "").strip() or "torch"
+    """What runs the photo networks ($WITHSENSE_RUNTIME, one of RUNTIMES; default DEFAULT_RUNTIME), unless
+    :func:`using_runtime` says otherwise."""
+    override = _runtime_override.get()
+    if override is not None:
+        return override
+    value = os.environ.get(RUNTIME_ENV, "").strip() or DEFAULT_RUNTIME
     if value not in RUNTIMES:
         raise SettingError(f"WITHSENSE_RUNTIME={value!r}: it must be one of {', '.join(RUNTIMES)}")
     return value

@@ -14,10 +14,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import expit
-from scipy.stats import beta
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from core.models.estimators import check_fitted
 
@@ -34,6 +31,8 @@ def threshold_for_recall(scores: np.ndarray, target_recall: float, confidence: f
     n = len(positives)
     if not n:
         raise ValueError("no positive scores to choose a threshold from")
+    from scipy.stats import beta  # fitting only: a search process never pays for scipy.stats
+
     for kept in range(1, n + 1):
         bound = kept / n if confidence <= 0 else beta.ppf(1 - confidence, kept, n - kept + 1)
         if bound >= target_recall - 1e-12:
@@ -106,6 +105,8 @@ class _RecallThreshold:
         self.cv_false_positive_rate_worst_shift_ = max(withheld)
 
     def _splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        from sklearn.model_selection import StratifiedKFold
+
         folds = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
         return list(folds.split(np.zeros(len(y)), y))
 
@@ -161,10 +162,12 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
         self.augment = augment
         self.shift_threshold = shift_threshold
 
-    def _model(self) -> LogisticRegression:
+    def _model(self) -> Any:  # sklearn's LogisticRegression, imported when fitting only
+        from sklearn.linear_model import LogisticRegression
+
         return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
 
-    def _fit_rows(self, views: list[np.ndarray], y: np.ndarray, rows: np.ndarray) -> LogisticRegression:
+    def _fit_rows(self, views: list[np.ndarray], y: np.ndarray, rows: np.ndarray) -> Any:
         used = views if self.augment else views[:1]
         return self._model().fit(np.vstack([v[rows] for v in used]), np.tile(y[rows], len(used)))
 

@@ -31,6 +31,7 @@ from core.build.train import (
     image_vectors,
     no_progress,
     own_caption_features,
+    prepare_runtime,
     relevance_features,
 )
 from core.data import dataset as data
@@ -264,6 +265,7 @@ def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_pr
     settings = settings or Settings()
     config = config or load_model_config()
     tower_params = asdict(config.tower)
+    prepare_runtime(settings, progress)  # int8: calibrated on training photos before any encoding
     variants = {lem: evaluate_variant(settings, lem, progress, tower_params) for lem in (False, True)}
     # Lemmatization is chosen on the cross-validated two-tower RMSE (practicum train only).
     lemmatize = min(variants, key=lambda lem: variants[lem]["relevance"]["two_tower"]["rmse"])
