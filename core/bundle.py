@@ -68,8 +68,9 @@ class ModelBundle:
         """What a gallery's vectors and child flags depend on: this model file and the image
         encoder's weights and preprocessing. A gallery with another fingerprint must be re-indexed."""
         spec = REGISTRY[self.image_encoder]
+        revision = spec.revision + runtime_variant(self.image_encoder)
         return {"model_sha256": self.sha256, "text_encoder": self.text_encoder,
-                "image_encoder": self.image_encoder, "image_revision": spec.revision + runtime_variant(),
+                "image_encoder": self.image_encoder, "image_revision": revision,
                 "image_preprocessing": spec.preprocessing}
 
     def prepare_text(self, text: str) -> str:

@@ -110,7 +110,7 @@ def render_bench(b: dict) -> str:
                  for n in sizes]
         lines.append(f"| {backend} | " + " | ".join(cells) + " |")
     c = b["concurrency"]
-    lines += ["", f"Indexing: {b['indexing_photos_per_s']:.0f} photos/s "
+    lines += ["", f"Indexing: {b['indexing_photos_per_s']:.0f} photos/s in {b.get('runtime', 'torch')} "
               "(decode + resize + encode + child check). "
               f"Peak memory: {b['peak_rss_mb']:.0f} MB. Concurrency: {c['threads']} threads x "
               f"{c['queries'] // c['threads']} queries, {c['errors']} errors, {c['qps']:.0f} queries/s."]
@@ -129,6 +129,20 @@ def render_bench(b: dict) -> str:
         parts = ", ".join(f"{name} {ms:.1f}" for name, ms in stages["ms_per_photo"].items())
         lines += ["", f"Indexing stages, ms per photo, one after another over {stages['photos']} photos: "
                   f"{parts} (largest: {stages['largest']}; {stages['note']})."]
+    by_runtime = {k: v for k, v in (b.get("indexing_by_runtime") or {}).items() if v.get("photos_per_s")}
+    if by_runtime:
+        lines += ["", "Indexing in each runtime (the same photos and pipeline), photos/s and the "
+                  "networks' ms per photo:", "", "| runtime | photos/s | networks, ms per photo |",
+                  "|---|---|---|"]
+        for runtime, row in by_runtime.items():
+            nets = ", ".join(f"{k.removeprefix('network ')} {v:.1f}"
+                             for k, v in row["network_ms_per_photo"].items())
+            lines.append(f"| {runtime} | {row['photos_per_s']:.0f} | {nets} |")
+    ray = b.get("indexing_ray_local") or {}
+    if ray.get("photos"):
+        lines += ["", f"On Ray started on this machine (`index --engine ray`, one actor per core): "
+                  f"{ray['photos_per_s']:.0f} photos/s over {ray['photos']} photos, after "
+                  f"{ray['start_s']:.0f} s to start Ray and its actors."]
     big = b.get("big_photos") or {}
     if big.get("photos"):
         lines += ["", f"24-megapixel JPEGs ({big['size']}, {big['jpeg_mb_each']} MB each, "

@@ -10,15 +10,18 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 from conftest import fresh_encoder, require
 
 from core.encoders import onnx_export
+from core.encoders.cache import runtime_variant
+from core.encoders.image import CnnImageEncoder
 from core.encoders.own_weights import read_manifest, save_own_weights, weights_files
 from core.encoders.registry import FINETUNED, JOINED_BOTH_TUNED, get_encoder
-from core.foundation.settings import SettingError, photo_runtime
+from core.foundation.settings import SettingError, photo_runtime, using_runtime
 
 PHOTOS = 8
 CALIBRATION_PHOTOS = 16
@@ -53,10 +56,15 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_the_runtime_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WITHSENSE_RUNTIME", raising=False)
-    assert photo_runtime() == "torch"  # the reference stays the default until measured
+    assert photo_runtime() == "onnx-int8"  # chosen on the measurement (README, #35)
+    with using_runtime("torch"):
+        assert photo_runtime() == "torch"  # bench measures each runtime in one process
+    assert photo_runtime() == "onnx-int8"
     monkeypatch.setenv("WITHSENSE_RUNTIME", "onnx-fp16")
     with pytest.raises(SettingError, match="torch, onnx-fp32, onnx-int8"):
         photo_runtime()
+    with pytest.raises(SettingError, match="torch, onnx-fp32, onnx-int8"), using_runtime("fp16"):
+        pass
 
 
 def test_fp32_onnx_gives_pytorchs_vectors_for_the_default_encoder(
@@ -114,12 +122,14 @@ def test_int8_from_calibration_photos_stays_close_to_pytorch(
         before, _ = encoder.encode_paths(photos[:2])
     assert "no int8 network is calibrated" in caplog.text
     np.testing.assert_allclose(before, torch_vectors[FINETUNED][:2], atol=1e-5)
+    assert runtime_variant(FINETUNED) == ""  # so they are cached as PyTorch's, which they are
 
     training = sorted((practicum_dir / "train_images").glob("*.jpg"))[:CALIBRATION_PHOTOS]
     [int8] = encoder.calibrate_int8(training)
     facts = json.loads(int8.with_suffix(".json").read_text())
     assert facts["precision"] == "int8" and facts["calibration"]["photos"] == CALIBRATION_PHOTOS
     assert int8.stat().st_size < 0.5 * encoder.runtime.model_path("fp32").stat().st_size
+    assert runtime_variant(FINETUNED) == "-int8"
 
     vectors, _ = encoder.encode_paths(photos)
     similar = cosines(vectors, torch_vectors[FINETUNED])
@@ -155,13 +165,16 @@ def test_a_caller_reading_the_trunk_gets_pytorch(photos: list[Path], use: Callab
     assert seen and "trunk" in caplog.text and "running PyTorch" in caplog.text
 
 
-def test_int8_vectors_never_mix_with_float_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """int8 vectors (cosine ~0.98 to PyTorch's) get their own cache and gallery fingerprint;
-    float32 ONNX Runtime shares PyTorch's, as its vectors are the same."""
+def test_int8_vectors_never_mix_with_float_ones(tmp_path: Path, use: Callable[[str], None]) -> None:
+    """int8 vectors (cosine ~0.987 to PyTorch's) get their own cache and gallery fingerprint once
+    the network is calibrated; before that PyTorch runs, so the vectors share PyTorch's cache, as
+    do float32 ONNX Runtime's, which are the same."""
     from core.encoders.cache import open_cache
 
     folders = {}
     for runtime in ("torch", "onnx-fp32", "onnx-int8"):
-        monkeypatch.setenv("WITHSENSE_RUNTIME", runtime)
+        use(runtime)
         folders[runtime] = open_cache(tmp_path, "image", "efficientnet-lite0-captions").folder
-    assert folders["torch"] == folders["onnx-fp32"] != folders["onnx-int8"]
+    assert folders["torch"] == folders["onnx-fp32"] == folders["onnx-int8"]  # int8 not calibrated here
+    with using_runtime("onnx-int8"), mock.patch.object(CnnImageEncoder, "int8_ready", return_value=True):
+        assert open_cache(tmp_path, "image", "efficientnet-lite0-captions").folder != folders["torch"]

@@ -86,15 +86,23 @@ def _open_cache(folder: Path, kind: str, encoder_name: str, variant: str) -> Emb
     return EmbeddingCache(folder, f"{kind}-{encoder_name}-r{revision}{variant}", dtype)
 
 
-def runtime_variant() -> str:
-    """How the photo runtime marks its vectors: int8 ones (cosine ~0.98 to PyTorch's) are kept
-    apart; float32 ONNX Runtime gives PyTorch's vectors (cosine > 0.999), so they share its cache."""
-    return "-int8" if photo_runtime() == "onnx-int8" else ""
+def runtime_variant(encoder_name: str | None = None) -> str:
+    """How the photo runtime marks its vectors: int8 ones (cosine ~0.987 to PyTorch's) are kept
+    apart; float32 ONNX Runtime gives PyTorch's vectors (cosine > 0.999), so they share its cache.
+    An encoder asked for int8 before it is calibrated runs PyTorch (core.encoders.runtime), so its
+    vectors are marked as PyTorch's."""
+    if photo_runtime() != "onnx-int8":
+        return ""
+    if encoder_name is not None and encoder_name in REGISTRY:
+        ready = getattr(get_encoder(encoder_name, "image"), "int8_ready", None)
+        if ready is None or not ready():
+            return ""
+    return "-int8"
 
 
 def open_cache(cache_dir: Path, kind: str, encoder_name: str, variant: str = "") -> EmbeddingCache:
     if kind == "image":
-        variant = runtime_variant() + variant
+        variant = runtime_variant(encoder_name) + variant
     return _open_cache(Path(cache_dir).resolve(), kind, encoder_name, variant)
 
 
@@ -211,7 +219,8 @@ def embed_trunks(
     """Trunk outputs of image files (for training the child-photo network), float16, cached by
     content. The same pass fills the vector cache, so training encodes each photo once."""
     trunks = open_cache(cache_dir, "trunk", encoder_name)
-    vectors = open_cache(cache_dir, "image", encoder_name)
+    # with its trunk asked for, a network runs in PyTorch whatever the runtime: PyTorch's vectors
+    vectors = _open_cache(Path(cache_dir).resolve(), "image", encoder_name, "")
     keys, failures, found, todo = _lookup(paths, trunks, progress)
     encoder = get_encoder(encoder_name, "image")
     middle: dict[int, np.ndarray] = {}  # this batch's trunk outputs by position in the batch

@@ -25,12 +25,14 @@ import psutil
 
 from core.bundle import ModelBundle
 from core.foundation.errors import Problem, WithSenseError
-from core.foundation.settings import Settings, torch_thread_count
+from core.foundation.settings import Settings, photo_runtime, torch_thread_count
 from core.gallery.store import GalleryError, GalleryMissingError, list_galleries, read_gallery
 from core.index.exact import ExactIndex, VectorIndex
 from core.measure.bench_photos import (
     big_photo_figures,
     cli_cold_start,
+    indexing_by_runtime,
+    indexing_on_ray,
     indexing_rate,
     practicum_photos,
     stage_times,
@@ -58,12 +60,14 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
               *, queries: int = 200, threads: int = 8, queries_per_thread: int = 1000,
               index_photos: int = 256, pg_max_size: int = PG_MAX_SIZE, pg_url: str | None = None,
               concurrency_backends: Sequence[str] = ("exact", "pgvector"), log: Log | None = None,
-              seed: int = 0, big_photos: int = 8, cli_runs: int = 3) -> dict[str, Any]:
+              seed: int = 0, big_photos: int = 8, cli_runs: int = 3, runtimes: bool = True,
+              ray: bool = True) -> dict[str, Any]:
     """Measure and return {"query_latency_ms", "indexing_photos_per_s", "indexing_stages",
-    "big_photos" (24 megapixels), "cli_cold_start", "peak_rss_mb", "concurrency", "machine", ...}.
+    "big_photos" (24 megapixels), "indexing_by_runtime", "indexing_ray_local", "cli_cold_start",
+    "peak_rss_mb", "concurrency", "machine", ...}.
     "concurrency" is the first backend's (each of ``concurrency_backends`` run is under
     "concurrency_by_backend"), on the smallest gallery. Tests run it tiny: sizes=[1000],
-    queries=20, threads=2, queries_per_thread=10, big_photos=2, cli_runs=1."""
+    queries=20, threads=2, queries_per_thread=10, big_photos=2, cli_runs=1, ray=False."""
     sizes = sorted({int(s) for s in (sizes or DEFAULT_SIZES)})
     backends = list(backends or DEFAULT_BACKENDS)
     unknown = [b for b in backends if b not in BACKENDS]
@@ -130,11 +134,18 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
     out.update(indexing_rate(bundle, photos))
     say("indexing stages, 24-megapixel photos, a search from a cold shell")
     out["indexing_stages"] = stage_times(bundle, photos) if photos else {}
+    if runtimes:
+        say("indexing in each runtime")
+        out["indexing_by_runtime"] = indexing_by_runtime(bundle, photos)
+    if ray:
+        say("indexing on Ray, started here")
+        out["indexing_ray_local"] = indexing_on_ray(settings, bundle, photos)
     out["big_photos"] = big_photo_figures(bundle, photos, big_photos)
     out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["machine"] = machine()
     out["torch_threads"] = torch_thread_count()
+    out["runtime"] = photo_runtime()  # what indexing_photos_per_s and the galleries ran
     out["load_average"] = {"before": [round(x, 2) for x in load_before],
                            "after": [round(x, 2) for x in os.getloadavg()]}
     return out

@@ -24,8 +24,9 @@ from core.bundle import ModelBundle
 from core.encoders.base import normalise
 from core.encoders.image import DRAFT_SIDE
 from core.encoders.registry import get_encoder
+from core.foundation.errors import WithSenseError
 from core.foundation.images import load_image
-from core.foundation.settings import PROJECT_ROOT, Settings, child_process_env
+from core.foundation.settings import PROJECT_ROOT, RUNTIMES, Settings, child_process_env, using_runtime
 
 BIG_SIZE = (6000, 4000)  # 24 megapixels, a common full-frame camera's original
 CLI_QUERY = "a dog runs on the beach"
@@ -51,6 +52,49 @@ def indexing_rate(bundle: ModelBundle, photos: Sequence[Path]) -> dict[str, Any]
     seconds = time.perf_counter() - started
     return {"indexing_photos_per_s": round(len(photos) / seconds, 1),
             "indexing": {"photos": len(photos), "seconds": round(seconds, 2), "failures": len(failures)}}
+
+
+def indexing_by_runtime(bundle: ModelBundle, photos: Sequence[Path]) -> dict[str, Any]:
+    """:func:`indexing_rate` and the networks' time per photo in each runtime (core.encoders.runtime).
+    int8 needs the networks calibrated on training photos first (`train` does it), else noted."""
+    encoder = get_encoder(bundle.image_encoder, "image")
+    out: dict[str, Any] = {}
+    for runtime in RUNTIMES:
+        if runtime == "onnx-int8" and not getattr(encoder, "int8_ready", lambda: False)():
+            out[runtime] = {"note": "not calibrated: `python -m core train` in this runtime calibrates it"}
+            continue
+        with using_runtime(runtime):
+            rate = indexing_rate(bundle, photos)
+            stages = stage_times(bundle, photos) if photos else {"ms_per_photo": {}}
+        networks = {k: v for k, v in stages["ms_per_photo"].items() if k.startswith("network ")}
+        out[runtime] = {"photos_per_s": rate["indexing_photos_per_s"], "network_ms_per_photo": networks}
+    return out
+
+
+def indexing_on_ray(settings: Settings, bundle: ModelBundle, photos: Sequence[Path],
+                    workers: int | None = None, batch_size: int = 32) -> dict[str, Any]:
+    """Photos/s of `index --engine ray` with Ray started on this machine (core.gallery.ray_engine),
+    on the same photos and runtime as :func:`indexing_rate`: Ray's start (cluster, actors, each
+    loading the model) apart from the encoding itself. Nothing is written to a gallery."""
+    from core.gallery.ray_engine import RayEngine
+
+    items = [(f"{i}-{p.name}", p, "") for i, p in enumerate(photos)]
+    try:
+        started = time.perf_counter()
+        with RayEngine(workers=workers)(settings, bundle) as encode:
+            ready = time.perf_counter()
+            first = None
+            done = 0
+            for batch in encode(items, batch_size):
+                first = first or time.perf_counter()
+                done += len(batch[0])
+            finished = time.perf_counter()
+    except WithSenseError as exc:  # Ray not installed or not startable here
+        return {"error": str(exc)}
+    return {"photos": done, "start_s": round(ready - started, 2), "seconds": round(finished - ready, 2),
+            "photos_per_s": round(done / (finished - ready), 1),
+            "note": "Ray started here, one actor and one thread per core; start_s (Ray and its actors, "
+                    "before the first photo) is paid once per run"}
 
 
 def stage_times(bundle: ModelBundle, photos: Sequence[Path], batch_size: int = 32) -> dict[str, Any]:
