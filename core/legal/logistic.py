@@ -186,6 +186,7 @@ class ChildPhotoClassifier(_RecallThreshold, ClassifierMixin, BaseEstimator):
             for k, view in enumerate(views):
                 oof[k, test] = fold_model.decision_function(view[test])
         self._select_threshold(oof[0], y, oof[1:] if len(views) > 1 else None, self.shift_threshold)
+        self.oof_logits_ = oof  # (views, photos): what the threshold was chosen on; not saved
         model = self._fit_rows(views, y, np.arange(len(y)))
         self.coef_ = model.coef_[0].astype(float)
         self.intercept_ = float(model.intercept_[0])

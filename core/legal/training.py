@@ -52,6 +52,13 @@ def child_training_set(settings: Settings) -> tuple[list[Path], np.ndarray]:
     return fresh_only(child_training_photos(settings))
 
 
+def require_all_read(paths: list[Path], failures: dict[int, str]) -> None:
+    """Training photos must all be readable: a DataError naming how many were not, and why."""
+    if failures:
+        first = next(iter(failures.values()))
+        raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+
+
 def shifted_vectors(settings: Settings, paths: list[Path], progress: ProgressFactory | None = None
                     ) -> dict[str, np.ndarray]:
     """Each shift's vectors of `paths` (core.legal.shifts), rows aligned with `paths`; cached
@@ -62,9 +69,7 @@ def shifted_vectors(settings: Settings, paths: list[Path], progress: ProgressFac
         vectors, failures = embed_images(paths, settings.image_encoder, settings.cache_dir,
                                          progress(f"photos shifted: {name}", len(paths)),
                                          shift=(shift_variant(name), transform))
-        if failures:
-            first = next(iter(failures.values()))
-            raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+        require_all_read(paths, failures)
         views[name] = vectors
     return views
 
@@ -95,9 +100,7 @@ def fit_child_classifier(settings: Settings, progress: ProgressFactory | None = 
     embed = embed_trunks if kind == "network" else embed_images
     features, failures = embed(paths, settings.image_encoder, settings.cache_dir,
                                progress("child-photo features", len(paths)))
-    if failures:
-        first = next(iter(failures.values()))
-        raise data.DataError(paths[0].parent, f"{len(failures)} image(s) cannot be read, e.g. {first}")
+    require_all_read(paths, failures)
     if rule is not None and kind in ("logistic", "blend"):
         common = {"target_recall": rule.target_recall, "confidence": rule.confidence,
                   "folds": rule.folds, "seed": settings.seed}

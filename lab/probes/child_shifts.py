@@ -19,29 +19,15 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 from scipy.special import expit
 
 from core.encoders.cache import embed_images
 from core.foundation.settings import Settings, load_model_config
-from core.legal.logistic import ChildPhotoClassifier, threshold_for_recall
+from core.legal.logistic import ChildPhotoClassifier
 from core.legal.training import child_training_set, shifted_vectors
 
 RULES = {"plain": {"augment": False, "shifts": False}, "worst": {"augment": False, "shifts": True},
          "worst+augment": {"augment": True, "shifts": True}}
-
-
-def out_of_fold(clf: ChildPhotoClassifier, views: list[np.ndarray], y: np.ndarray) -> np.ndarray:
-    """(views, photos) out-of-fold logits, each fold's model as `clf` would fit it."""
-    from core.legal.logistic import unit_rows
-
-    units = [unit_rows(v) for v in views]
-    oof = np.zeros((len(units), len(y)))
-    for train, test in clf._splits(y):
-        model = clf._fit_rows(units, y, train)
-        for k, view in enumerate(units):
-            oof[k, test] = model.decision_function(view[test])
-    return oof
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,11 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     for rule_name, how in RULES.items():
         clf = ChildPhotoClassifier(rule.target_recall, rule.confidence, folds=rule.folds,
-                                   seed=settings.seed, augment=how["augment"])
-        probability = expit(out_of_fold(clf, views, labels))
-        used = probability if how["shifts"] else probability[:1]
-        threshold = min(threshold_for_recall(p[labels], rule.target_recall, rule.confidence)
-                        for p in used)
+                                   seed=settings.seed, augment=how["augment"],
+                                   shift_threshold=how["shifts"]).fit(plain, labels, shifted=views[1:])
+        probability = expit(clf.oof_logits_)  # every view's, whichever views chose the threshold
+        threshold = clf.threshold_
         per_view = {name: {"recall": float((p[labels] >= threshold).mean()),
                            "withheld": float((p[~labels] >= threshold).mean())}
                     for name, p in zip(names, probability, strict=True)}
