@@ -226,3 +226,15 @@ def test_the_product_imports_ray_only_when_the_engine_starts() -> None:
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "ray" or n.startswith("ray.") for n in names), path
+
+
+def test_bench_times_ray_on_real_photos(settings: Settings, bundle: ModelBundle, practicum_dir: Path,
+                                        ray_here: Any) -> None:
+    """bench's Ray figure encodes every photo it is given, and times Ray's start apart."""
+    from core.measure.bench_photos import indexing_on_ray
+
+    photos = sorted((practicum_dir / "test_images").glob("*.jpg"))[:6]
+    figures = indexing_on_ray(settings, bundle, photos, batch_size=4)
+    assert "error" not in figures, figures
+    assert figures["photos"] == len(photos) and figures["photos_per_s"] > 0 and figures["start_s"] >= 0
+    assert not list(galleries_dir(settings).glob("*.npz"))  # it measures; it stores nothing
