@@ -139,3 +139,26 @@ def test_simulated_figures_on_practicum_test(trained_settings, service, test_cap
     assert full["description"]["r10"] > part["description"]["r10"] > 0.0
     assert full["hybrid"]["0.5"]["r10"] > full["vision"]["r10"]
     assert choose_weight(result) in (0.0, 0.5, 1.0)
+
+
+def test_the_report_shows_the_simulated_figures(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from core.measure.hybrid_report import hybrid_table
+    from core.measure.reports import load_metrics
+
+    cover = {"described_photos": 30, "vision": {"r1": 20.0, "r10": 70.0},
+             "description": {"r1": 10.0, "r10": 20.0}}
+    section = {"simulated": True,
+               "selection": {"coverage": {"30%": {**cover, "hybrid": {"0.5": {"r1": 22.0, "r10": 71.0},
+                                                                      "1": {"r1": 9.0, "r10": 9.0}}}},
+                             "chosen_weight": 0.5},
+               "holdout": {"coverage": {"30%": {**cover, "hybrid": {"r1": 21.0, "r10": 72.0}}}}}
+    table = hybrid_table(section)
+    assert table["Set"].str.contains("simulated").all()
+    assert table["Hybrid R@1"].tolist() == pytest.approx([22.0, 21.0])  # selection: its chosen weight
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"relevance": {}, "retrieval": {}, "legal": {}, "config": {},
+                                "hybrid_simulated": section}))
+    assert load_metrics(path).hybrid["Words R@10"].tolist() == pytest.approx([20.0, 20.0])
+    assert hybrid_table({"not_measured": "no model"}).empty
