@@ -72,6 +72,16 @@ else:
         if sizes:
             st.caption(sizes + ".")
 
+if not report.hybrid.empty:
+    st.subheader("Search by descriptions (simulated)")
+    _reports.wide_figures_table(charts.hybrid_table(report), label="Set")
+    st.caption("No photo in our data has a photographer's description, so this is simulated: each "
+               "photo's first caption stands in for its description and its other four captions are "
+               "the queries, with descriptions on every photo or on a fixed 30% of them. Words: "
+               "descriptions alone (BM25 over lemmas); hybrid: vision and words fused. "
+               + provenance("hybrid_simulated.selection") + " "
+               + provenance("hybrid_simulated.holdout"))
+
 st.subheader("Encoders: frozen, joined and fine-tuned on captions")
 encoders = _reports.ablation(settings)
 if encoders.empty:

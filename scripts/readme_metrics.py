@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from core.measure import reports
+from core.measure.hybrid_report import hybrid_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = Path("README.md")
@@ -96,6 +97,14 @@ def render(m: dict) -> str:
                       "| photos | child photos flagged | other photos withheld |", "|---|---|---|"]
             lines += [f"| {reports.SHIFT_LABELS.get(k, k)} | {r['recall']:.3f} | {r['withheld']:.3f} |"
                       for k, r in shifted.items()]
+    hybrid = hybrid_table(m.get("hybrid_simulated", {}))
+    if not hybrid.empty:
+        lines += ["", "Search by photographers' descriptions, **simulated** (each photo's first caption "
+                  "stands in for its description, its other captions are the queries; R@k in %). "
+                  + _kind("hybrid_simulated.selection") + " " + _kind("hybrid_simulated.holdout"), "",
+                  "| " + " | ".join(hybrid.columns) + " |", "|" + "---|" * len(hybrid.columns)]
+        lines += ["| " + " | ".join(v if isinstance(v, str) else f"{v:.1f}" for v in row) + " |"
+                  for row in hybrid.itertuples(index=False)]
     return "\n".join(lines)
 
 

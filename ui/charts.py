@@ -105,6 +105,11 @@ def child_shift_table(report: MetricsReport) -> pd.DataFrame:
     return with_decimals(report.child_shifts, CHILD_CLASSIFIER_DECIMALS)
 
 
+def hybrid_table(report: MetricsReport) -> pd.DataFrame:
+    """The simulated hybrid-search figures (core.measure.hybrid_report), R@k to one decimal."""
+    return with_decimals(report.hybrid, {c: 1 for c in report.hybrid.columns if "R@" in c})
+
+
 def relevance_table(report: MetricsReport) -> pd.DataFrame:
     """The comparison table as shown: one row per model, rounded."""
     return _shown(report.relevance, {"Model": ("label", None), "RMSE": ("rmse", 3), "std": ("rmse_std", 3),

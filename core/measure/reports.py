@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.foundation.atomic import atomic_write_json
 from core.foundation.errors import Problem, WithSenseError
+from core.measure.hybrid_report import hybrid_table
 
 EVALUATE_COMMAND = "python -m core evaluate --output reports/metrics.json"
 
@@ -100,6 +101,9 @@ PROVENANCE: dict[str, Provenance] = {
     "legal.image_shifts": Provenance(CLEAN, "the rule that holds under shift was chosen on "
                                      "training photos only (python -m lab probe child_shifts) "
                                      "before holdout was read under any shift"),
+    "hybrid_simulated.selection": Provenance(SELECTION, "simulated; it chose the words' weight"),
+    "hybrid_simulated.holdout": Provenance(CLEAN, "simulated; read once, after the words' weight "
+                                           "was fixed on the practicum test photos"),
 }
 # core.legal.shifts' names as the compare page shows them
 SHIFT_LABELS = {"plain": "As it is", "squeezed_224": "Squeezed to 224x224",
@@ -141,6 +145,7 @@ class MetricsReport:
     # holdout under each shift: Shift, Child photos flagged, Other photos withheld (clean)
     child_shifts: pd.DataFrame = field(default_factory=pd.DataFrame)
     expert_zero_shot_kendall_tau_c: float | None = None
+    hybrid: pd.DataFrame = field(default_factory=pd.DataFrame)  # simulated (core.measure.hybrid_report)
     produced: str = ""  # human-readable time the metrics were produced
     config: dict[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -276,6 +281,7 @@ def load_metrics(path: Path) -> MetricsReport:
         child_classifiers=child_classifiers,
         child_shifts=child_shifts,
         expert_zero_shot_kendall_tau_c=None if math.isnan(zero_shot) else zero_shot,
+        hybrid=hybrid_table(_section(raw, "hybrid_simulated")),
         produced=_produced(raw, path),
         config=_section(raw, "config"),
         source=str(path),

@@ -10,6 +10,7 @@ import csv
 import io
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
 from core.index.exact import StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
+from core.search.hybrid import with_descriptions
 from core.text.query import clean_query, require_english
 
 DEFAULT_TOP_K = 12
@@ -90,6 +92,8 @@ class Gallery:
     name: str
     root: Path
     index: VectorIndex
+    # image id -> the photographer's description text; photos without one are absent
+    descriptions: Mapping[str, str] = field(default_factory=dict)
 
     def path_of(self, image_id: str) -> Path:
         return self.root / image_id
@@ -139,6 +143,10 @@ class SearchService:
             SearchHit(h.id, self.gallery.path_of(h.id), float(s), h.similarity, rank)
             for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)
         ]
+        if self.gallery.descriptions:  # the photographers' words fused in (core.search.hybrid, #36)
+            hits = [SearchHit(f.image, self.gallery.path_of(f.image), f.score, f.similarity, rank)
+                    for rank, f in enumerate(with_descriptions(self.bundle, self.gallery, text, vector,
+                                                               hits, top_k), start=1)]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(text, None, hits, found.withheld, took, vector=vector)
 
