@@ -77,8 +77,13 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from core.measure.evaluate import evaluate
     from core.measure.reports import write_metrics
 
-    metrics = evaluate(settings, progress=tqdm_factory())
     output = Path(args.output) if args.output else settings.metrics_path
+    if args.only:
+        from core.measure.sections import update_sections
+
+        metrics = update_sections(settings, args.only.split(","), output, progress=tqdm_factory())
+    else:
+        metrics = evaluate(settings, progress=tqdm_factory())
     write_metrics(output, metrics)
     print_metrics(metrics)
     print(f"\nwritten to {output}")

@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "$WITHSENSE_MODEL_CONFIG)")
     ev = sub.add_parser("evaluate", help="measure every model; write reports/metrics.json")
     ev.add_argument("--output", help="metrics file (default: reports/metrics.json)")
+    ev.add_argument("--only", metavar="SECTION[,SECTION]",
+                    help="measure these sections again with the trained model and keep the rest of "
+                         "the file (hybrid_simulated)")
     se = sub.add_parser("search", help="search the practicum test photos (or --gallery FOLDER)")
     se.add_argument("query", nargs="?", help="a description of the photos to find")
     se.add_argument("--like", metavar="PHOTO", help="find photos that look like this one instead "
