@@ -97,7 +97,7 @@ def test_folder_with_bad_files(settings: Settings, bundle: ModelBundle,
     assert "truncated" in reasons["truncated.jpg"]
     assert reasons["notes.jpg"] == "not an image"
     assert "too large" in reasons["bomb.png"] and "too large" in reasons["big.png"]
-    assert "not an image file type" in reasons["readme.txt"]
+    assert reasons["readme.txt"].startswith(".txt is not an accepted format; accepted: JPEG, PNG")
     assert report.duplicates == {"copy-of-first.jpg": good[0]}
     assert counts[0][1] == 11 and sum(n for stage, n in counts[1:]) == 11
 

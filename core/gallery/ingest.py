@@ -27,11 +27,10 @@ import numpy as np
 from core.bundle import ModelBundle
 from core.encoders.cache import content_key
 from core.foundation.atomic import UnwritableError, atomic_write_bytes
-from core.foundation.images import ImageError, load_image_bytes
+from core.foundation.images import STORED_SUFFIX, ImageError, load_image_bytes
 from core.foundation.settings import Settings
 from core.gallery.engines import Engine, in_process
 from core.gallery.inputs import (
-    FORMAT_SUFFIX,
     IngestError,
     Skipped,
     check_gallery_name,
@@ -138,11 +137,7 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]],
         except ImageError as exc:
             skipped.append(Skipped(label, _reason(str(exc), label)))
             continue
-        suffix = FORMAT_SUFFIX.get(fmt)
-        if suffix is None:
-            skipped.append(Skipped(label, f"unsupported image format {fmt or 'unknown'}"))
-            continue
-        stored = f"{content_key(bytes(data))}.{suffix}"
+        stored = f"{content_key(bytes(data))}.{STORED_SUFFIX[fmt]}"
         try:
             _write_once(root / stored, bytes(data))
         except (UnwritableError, OSError) as exc:
