@@ -18,7 +18,7 @@ import streamlit as st
 from core.data.dataset import TargetReport, load_relevance
 from core.foundation.images import ImageError
 from core.foundation.settings import Settings
-from core.gallery import store
+from core.gallery import store, visitors
 from ui import dataset, links, wording
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ APP_RAN = "withsense_app_ran"
 RETURN_TO = "withsense_return_to"
 RETURN_PARAMS = "withsense_return_params"  # the URL parameters of that first visit (a shared link)
 LINK_WRITTEN = "withsense_link_written"  # the URL parameters this session last wrote
+VISITOR = "withsense_visitor"  # this session's visitor id: its uploads are its own (core.gallery.visitors)
 
 
 def run_through_app(page_file: str) -> None:
@@ -113,17 +114,39 @@ def search_service(settings: Settings, gallery: str) -> SearchService:
     return SearchService(bundle, _gallery(settings, gallery, bundle.sha256, stamp))
 
 
+def visitor(settings: Settings) -> str:
+    """This browser session's visitor id, made on its first run; a new session first deletes
+    every visitor's expired uploads (a failure there is logged: the page goes on)."""
+    if VISITOR not in st.session_state:
+        st.session_state[VISITOR] = visitors.new_visitor()
+        try:
+            visitors.sweep_expired(settings)
+        except (OSError, store.GalleryError) as exc:
+            logging.getLogger(__name__).warning("expired uploads not swept: %s", exc)
+    return str(st.session_state[VISITOR])
+
+
 def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Callable[[int], None]
                 ) -> IngestReport:
-    """Store and index uploaded photos in the 'uploads' gallery with the cached model; the
+    """Store and index uploaded photos in this visitor's own gallery with the cached model; the
     gallery's file changes, so the next search reads its new version."""
-    from core.gallery.ingest import ingest_uploads
-
-    return ingest_uploads(settings, files, progress, bundle=model(settings))
+    return visitors.add_uploads(settings, visitor(settings), files, progress, bundle=model(settings))
 
 
 def list_galleries(settings: Settings) -> list[str]:
-    return store.list_galleries(settings)
+    """The galleries every visitor may search."""
+    return visitors.public_galleries(store.list_galleries(settings))
+
+
+def search_galleries(settings: Settings) -> list[str]:
+    """The galleries this visitor may search: every visitor's, and its own uploads once it has some."""
+    mine = [visitors.MY_UPLOADS] if visitors.has_uploads(settings, visitor(settings)) else []
+    return list_galleries(settings) + mine
+
+
+def gallery_searched(settings: Settings, gallery: str) -> str:
+    """The stored gallery behind a gallery the page shows: "uploads" is this visitor's own."""
+    return visitors.gallery_for(gallery, visitor(settings))
 
 
 def top_k_range() -> tuple[int, int]:
@@ -143,7 +166,7 @@ def open_search_link(settings: Settings, keys: dict[str, str]) -> list[str]:
     params = st.query_params.to_dict()
     if not params or params == st.session_state.get(LINK_WRITTEN):
         return []
-    galleries = list_galleries(settings) or ["test"]
+    galleries = search_galleries(settings) or ["test"]
     default_k, max_k = top_k_range()
     link, problems = links.read_link(params, galleries, wording.default_gallery(galleries) or galleries[0],
                                      default_k, max_k)

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.foundation.images import ACCEPTED_NAMES, MAX_IMAGE_BYTES, UPLOAD_TYPES
+from core.gallery.visitors import MY_UPLOADS
 from pages import _problems, _shared
 from ui import dataset, links, wording
 
 _shared.run_through_app(__file__)
 COLUMNS = 4
 UPLOAD = "upload"  # a third mode beside links.TEXT and links.LIKE: a photo of one's own, never in a link
+FILE_MB = MAX_IMAGE_BYTES // 2**20  # the uploader refuses a larger file before it is sent
+ADDED = "uploads_added"  # what the last "Add to your uploads" did, shown after the page reruns
 
 settings = _shared.settings()
 # A link opened (query parameters) seeds the widgets before they exist; its bad values are shown.
@@ -85,7 +89,7 @@ with query_col:  # first, so it can be typed in while the model loads
         placeholder="e.g. two dogs running on snow",
     )
 with st.spinner("Loading the search engine…"):
-    galleries = _shared.list_galleries(settings)
+    galleries = _shared.search_galleries(settings)
     default_k, max_k = _shared.top_k_range()
 with gallery_col:
     options = galleries or ["test"]
@@ -94,7 +98,7 @@ with gallery_col:
     gallery = st.selectbox(
         "Photo gallery", options, format_func=wording.gallery_label, key="gallery", on_change=leave_like,
         help="Which indexed photos to search: all photos, the practicum test or train photos, "
-             "or your uploads.",
+             "or your own uploads (only you see them).",
     )
 with k_col:
     st.session_state.setdefault("top_k", default_k)
@@ -109,13 +113,15 @@ searched = example_cols[-1].button("Search", key="search", type="primary", icon=
                                    width="stretch", on_click=use_text)
 
 with st.expander("Search with a photo of your own", icon=":material/image_search:"):
-    st.file_uploader("A JPEG, PNG or WebP photo: find the gallery's photos that look like it",
-                     type=["jpg", "jpeg", "png", "webp"], key="query_photo", on_change=use_upload)
+    st.file_uploader(f"A photo ({ACCEPTED_NAMES}): find the gallery's photos that look like it",
+                     type=UPLOAD_TYPES, key="query_photo", on_change=use_upload, max_upload_size=FILE_MB)
 
 with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
-    files = st.file_uploader("JPEG, PNG or WebP photos", type=["jpg", "jpeg", "png", "webp"],
-                             accept_multiple_files=True, key="upload_files")
-    if files and st.button("Add to the Uploads gallery", key="add_uploads", icon=":material/upload:"):
+    st.caption(wording.uploads_note(settings.upload_ttl_hours, settings.upload_max_photos,
+                                    settings.upload_max_mb, FILE_MB, ACCEPTED_NAMES))
+    files = st.file_uploader(f"Photos ({ACCEPTED_NAMES})", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key="upload_files", max_upload_size=FILE_MB)
+    if files and st.button("Add to your uploads", key="add_uploads", icon=":material/upload:"):
         bar = st.progress(0.0, text="Checking and encoding photos…")
         done = [0]
 
@@ -128,10 +134,14 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
         except _problems.EXPECTED_ERRORS as exc:
             _problems.show_problem(exc)
         else:
-            bar.progress(1.0, text="Done")
-            st.success(wording.upload_summary(report.to_json()), icon=":material/check_circle:")
-            for skipped in report.skipped:
-                st.text(f"Skipped {skipped.name}: {skipped.reason}")
+            st.session_state[ADDED] = report.to_json()
+            if report.total and MY_UPLOADS not in options:
+                st.rerun()  # once more, so the gallery list offers "Your uploads" at once
+    added = st.session_state.pop(ADDED, None)
+    if added is not None:
+        st.success(wording.upload_summary(added), icon=":material/check_circle:")
+        for name, reason in added["skipped"].items():
+            st.text(f"Skipped {name}: {reason}")  # a file's name: plain text
 
 mode = st.session_state["mode"]
 upload = st.session_state.get("query_photo")
@@ -148,7 +158,7 @@ share_url = _shared.keep_search_link(link)
 st.caption(wording.SCORE_LEGEND if mode == links.TEXT else wording.SIMILARITY_LEGEND)
 
 try:  # the first visit loads the model and the index (seconds); later ones find them cached
-    service = _shared.search_service(settings, gallery)
+    service = _shared.search_service(settings, _shared.gallery_searched(settings, gallery))
 except _problems.EXPECTED_ERRORS as exc:
     _problems.show_problem(exc)
     st.stop()

@@ -475,6 +475,105 @@ def test_an_uploaded_photo_of_a_child_gets_the_disclaimer(with_model: Path) -> N
 
 
 # --------------------------------------------------------------------------------------------
+# Visitors' own uploads: each session's photos are its own, by search and by link
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uploads_app(app_env: Path, trained_settings: Settings, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The app over a copy of the test model and its 'test' gallery, and a data folder of its own
+    (the practicum linked in), so uploads land in temporary folders. Returns its settings."""
+    import shutil
+
+    artifacts = tmp_path / "upload_artifacts"
+    (artifacts / "galleries").mkdir(parents=True)
+    shutil.copy(trained_settings.artifacts_dir / "model.pt", artifacts / "model.pt")
+    galleries = trained_settings.artifacts_dir / "galleries"
+    shutil.copy(galleries / "test.npz", artifacts / "galleries" / "test.npz")
+    data = tmp_path / "visitor_data"
+    data.mkdir()
+    (data / "practicum").symlink_to(trained_settings.practicum_dir.resolve(), target_is_directory=True)
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(artifacts))
+    monkeypatch.setenv("WITHSENSE_DATA", str(data))
+    return Settings()
+
+
+def _cleared_uploads(settings: Settings, count: int) -> list[bytes]:
+    """Test photos that the child classifier clears as uploads, so a search shows them."""
+    from core.bundle import ModelBundle
+    from core.search.service import open_gallery
+
+    gallery = open_gallery(settings, "test")
+    paths = [gallery.path_of(image) for image in _shown_photos(settings, "test")[:16]]
+    flags = ModelBundle.load(settings.artifacts_dir).embed_photos(paths)[1]
+    chosen = [path.read_bytes() for path, flagged in zip(paths, flags, strict=True) if not flagged][:count]
+    assert len(chosen) == count, f"the classifier flags {int(flags.sum())} of {len(paths)} photos"
+    return chosen
+
+
+def _upload(at: AppTest, files: list[tuple[str, bytes]]) -> None:
+    at.file_uploader(key="upload_files").set_value([(n, d, "image/jpeg") for n, d in files]).run()
+    at.button(key="add_uploads").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_a_visitors_uploads_are_invisible_to_another(uploads_app: Settings) -> None:
+    mine, theirs = _cleared_uploads(uploads_app, 2)
+    alice = _open("search")
+    assert "uploads" not in alice.selectbox(key="gallery").options
+    _upload(alice, [("alice.jpg", mine)])
+    assert any(text.startswith("1 photo(s) added to your uploads") for text in _texts(alice.success))
+    alice.selectbox(key="gallery").set_value("uploads").run()
+    alice.text_input(key="query").input("a photo").run()
+    alices = _results(alice)
+    assert len(alices) == 1 and alices[0].endswith(".jpg")
+    assert alice.query_params["gallery"] == "uploads"  # a link names "uploads", never whose
+    text_link = dict(alice.query_params)
+    alice.button(key="like_1").click().run()
+    like_link = dict(alice.query_params)
+    assert like_link["photo"] == alices[0]
+
+    bob = _open("search")  # another browser session: another visitor
+    assert "uploads" not in bob.selectbox(key="gallery").options
+    bob.selectbox(key="gallery").set_value("test").run()
+    bob.text_input(key="query").input("a photo").run()
+    assert alices[0] not in _results(bob)
+    for link in (text_link, like_link):  # Alice's links, opened by Bob
+        opened = _from_link(link)
+        assert any("“uploads” that does not exist here" in text for text in _texts(opened.text))
+        assert opened.selectbox(key="gallery").value == "test"  # the default here
+        assert alices[0] not in _results(opened)
+
+    _upload(bob, [("bob.jpg", theirs)])  # with uploads of his own, her link opens his
+    bob.selectbox(key="gallery").set_value("uploads").run()
+    bobs = _results(bob)
+    assert len(bobs) == 1 and bobs != alices
+    bob.query_params.clear()
+    bob.query_params.update(text_link)
+    bob.run()
+    assert bob.selectbox(key="gallery").value == "uploads" and _results(bob) == bobs
+    bob.query_params.clear()
+    bob.query_params.update(like_link)
+    bob.run()
+    assert not _results(bob) and any(f"no photo named {alices[0]!r}" in t for t in _texts(bob.text))
+    alice.text_input(key="query").input("a photo of mine").run()
+    assert _results(alice) == alices  # hers still hers
+
+
+def test_the_upload_cap_gives_its_message(uploads_app: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WITHSENSE_UPLOAD_MAX_PHOTOS", "1")
+    first, second = _cleared_uploads(uploads_app, 2)
+    at = _open("search")
+    _upload(at, [("one.jpg", first), ("two.jpg", second)])
+    assert "**Your uploads are full.**" in _texts(at.warning)
+    said = " ".join(_texts(at.text))
+    assert "You may keep up to 1 photos and 200 MB" in said and "Nothing was added" in said
+    assert "uploads" not in at.selectbox(key="gallery").options
+    assert not (uploads_app.uploads_dir.exists() and any(uploads_app.uploads_dir.rglob("*.jpg")))
+
+
+# --------------------------------------------------------------------------------------------
 # What the search page sends: photos without their place, names and queries as plain text
 # --------------------------------------------------------------------------------------------
 

@@ -18,10 +18,12 @@ from PIL import Image
 
 from core.bundle import ModelBundle
 from core.foundation.settings import Settings
-from core.gallery.ingest import UPLOADS_GALLERY, IngestError, ingest_folder, ingest_uploads
+from core.gallery.ingest import IngestError, ingest_folder, ingest_uploads
 from core.gallery.store import gallery_file, read_gallery
 from core.index.exact import ExactIndex
 from core.search.service import open_gallery
+
+UPLOADS = "some-uploads"  # a gallery of uploads (core.gallery.visitors names a visitor's own)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +99,7 @@ def test_folder_with_bad_files(settings: Settings, bundle: ModelBundle,
     assert "truncated" in reasons["truncated.jpg"]
     assert reasons["notes.jpg"] == "not an image"
     assert "too large" in reasons["bomb.png"] and "too large" in reasons["big.png"]
-    assert "not an image file type" in reasons["readme.txt"]
+    assert reasons["readme.txt"].startswith(".txt is not an accepted format; accepted: JPEG, PNG")
     assert report.duplicates == {"copy-of-first.jpg": good[0]}
     assert counts[0][1] == 11 and sum(n for stage, n in counts[1:]) == 11
 
@@ -148,8 +150,8 @@ def test_uploads_get_safe_names(settings: Settings, bundle: ModelBundle, photos:
              ("fake.jpg", b"GIF89a but no image"), ("bomb.png", png_bomb(60_000, 60_000)),
              ("again.jpeg", jpeg)]
     live = ExactIndex(bundle.tower.dim)
-    report = ingest_uploads(settings, files, bundle=bundle, live_index=live)
-    assert report.gallery == UPLOADS_GALLERY and len(report.added) == 2
+    report = ingest_uploads(settings, files, UPLOADS, settings.uploads_dir, bundle=bundle, live_index=live)
+    assert report.gallery == UPLOADS and len(report.added) == 2
     stored = sorted(p.name for p in settings.uploads_dir.iterdir())
     assert stored == sorted(report.added)
     assert all(re.fullmatch(r"[0-9a-f]{40}\.(jpg|png)", name) for name in stored)
@@ -158,10 +160,10 @@ def test_uploads_get_safe_names(settings: Settings, bundle: ModelBundle, photos:
     assert {s.name for s in report.skipped} == {"empty.jpg", "fake.jpg", "bomb.png"}
     assert report.unchanged == ["again.jpeg"]
     assert not list(settings.data_dir.rglob("evil*")) and sorted(live.ids()) == sorted(report.added)
-    gallery = open_gallery(settings, UPLOADS_GALLERY)
+    gallery = open_gallery(settings, UPLOADS)
     assert gallery.root == settings.uploads_dir.resolve() and len(gallery.index) == 2
 
-    again = ingest_uploads(settings, [("new name.jpg", jpeg)], bundle=bundle)
+    again = ingest_uploads(settings, [("new name.jpg", jpeg)], UPLOADS, settings.uploads_dir, bundle=bundle)
     assert again.added == [] and again.unchanged == ["new name.jpg"]
 
 
@@ -377,7 +379,7 @@ def test_searches_during_an_upload_never_show_a_flagged_photo(settings: Settings
     from core.search.service import Gallery, SearchService
 
     live = ExactIndex(bundle.tower.dim)
-    service = SearchService(bundle, Gallery(UPLOADS_GALLERY, settings.uploads_dir, live))
+    service = SearchService(bundle, Gallery(UPLOADS, settings.uploads_dir, live))
     stop, seen = threading.Event(), []
 
     def search() -> None:
@@ -389,8 +391,8 @@ def test_searches_during_an_upload_never_show_a_flagged_photo(settings: Settings
     for reader in readers:
         reader.start()
     try:
-        report = ingest_uploads(settings, [(p.name, p.read_bytes()) for p in photos[:6]], bundle=bundle,
-                                live_index=live, batch_size=1)
+        report = ingest_uploads(settings, [(p.name, p.read_bytes()) for p in photos[:6]], UPLOADS,
+                                settings.uploads_dir, bundle=bundle, live_index=live, batch_size=1)
     finally:
         stop.set()
         for reader in readers:

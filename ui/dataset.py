@@ -18,6 +18,7 @@ import pandas as pd
 from PIL import Image, ImageOps
 
 from core.data.dataset import TargetReport, list_photos
+from core.foundation.images import ImageError, load_image, load_image_bytes
 
 if TYPE_CHECKING:
     from core.foundation.settings import Settings
@@ -34,11 +35,11 @@ def thumbnail(photo: Path | str | bytes, size: tuple[int, int] = THUMB_SIZE) -> 
     """A JPEG of the photo (a file, or an upload's bytes) turned upright and centre-cropped to
     one aspect ratio, so grids line up; None if it is missing or not an image. Every photo the
     pages show goes through here or :func:`thumbnail_of`: only its pixels are sent."""
-    try:
-        with Image.open(io.BytesIO(photo) if isinstance(photo, bytes) else photo) as img:
-            return thumbnail_of(ImageOps.exif_transpose(img).convert("RGB"), size)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    try:  # core's reader: every accepted format (HEIC, 16-bit TIFF...), upright, checked
+        image = load_image_bytes(photo, "photo")[0] if isinstance(photo, bytes) else load_image(photo)
+    except ImageError:
         return None
+    return thumbnail_of(image, size)
 
 
 def thumbnail_of(image: Image.Image, size: tuple[int, int] = THUMB_SIZE) -> bytes:

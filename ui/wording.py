@@ -49,6 +49,7 @@ PROBLEM_HEADLINES: dict[Problem, tuple[str, str]] = {
     Problem.NOT_EXPLAINABLE: ("**Where this photo matched cannot be drawn.**", ":material/visibility_off:"),
     Problem.BAD_REQUEST: ("**This request cannot be answered.**", ":material/error:"),
     Problem.ENGINE: ("**The indexing engine could not run.**", ":material/hub:"),
+    Problem.UPLOAD_LIMIT: ("**Your uploads are full.**", ":material/block:"),
 }
 # A page shows the headline (and hint) in a box, then the error's own message as plain text.
 UNEXPECTED_HEADLINE = "**Something went wrong.**"
@@ -98,7 +99,7 @@ GALLERY_LABELS = {
     "all": "All photos",
     "test": "Practicum test",
     "train": "Practicum train",
-    "uploads": "Uploads",
+    "uploads": "Your uploads",
 }
 
 # Characters that start markdown, HTML or Streamlit directives (:emoji:, :red[...], $math$)
@@ -217,16 +218,25 @@ def model_facts(bundle: ModelBundle) -> list[tuple[str, str]]:
     return rows
 
 
+def uploads_note(ttl_hours: float, max_photos: int, max_mb: int, file_mb: int, accepted: str) -> str:
+    """What the Search page says of adding photos: where they go, who sees them, for how long."""
+    return (f"Photos you add go to “Your uploads”, which only you can see and search, in this browser tab: "
+            f"not other visitors, not a link you share. Each is deleted, with its search vector, "
+            f"{ttl_hours:g} h after you add it (reloading the page starts afresh). Up to {max_photos} photos "
+            f"and {max_mb} MB at a time, {file_mb} MB per photo. Accepted: {accepted}; camera RAW files "
+            "(.cr2, .nef, .arw, .dng…): export them as JPEG or TIFF first.")
+
+
 def upload_summary(report: dict[str, Any]) -> str:
     """One sentence on what an upload did (counts only: file names are shown as plain text)."""
-    parts = [f"{report['added']} photo(s) added to the Uploads gallery"]
+    parts = [f"{report['added']} photo(s) added to your uploads"]
     if report["flagged"]:
         parts.append(f"{report['flagged']} of them hidden: they may show a child")
     if report["unchanged"]:
         parts.append(f"{report['unchanged']} already there")
     if report["skipped"]:
         parts.append(f"{len(report['skipped'])} skipped (not a usable image)")
-    return "; ".join(parts) + ". Choose “Uploads” under Photo gallery to search them."
+    return "; ".join(parts) + ". Choose “Your uploads” under Photo gallery to search them."
 
 
 # --------------------------------------------------------------------------------------------

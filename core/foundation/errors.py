@@ -31,6 +31,7 @@ class Problem(StrEnum):
     NOT_EXPLAINABLE = "not_explainable"  # "why this photo" cannot be drawn for this result
     BAD_REQUEST = "bad_request"  # a command's options that do not fit together
     ENGINE = "engine"  # the engine a run asked for (Ray) not installed, out of reach or failing
+    UPLOAD_LIMIT = "upload_limit"  # a visitor's uploads would pass the cap on photos or megabytes
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ HANDLING: dict[Problem, Handling] = {
     Problem.NOT_EXPLAINABLE: Handling("warning", USAGE),
     Problem.BAD_REQUEST: Handling("warning", USAGE),
     Problem.ENGINE: Handling("error", UNAVAILABLE),
+    Problem.UPLOAD_LIMIT: Handling("warning", USAGE),
 }
 
 

@@ -42,6 +42,20 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
+def _env_number(name: str, default: float, kind: type[int] | type[float] = float) -> float:
+    """A positive number from the environment (``default`` when unset); SettingError otherwise."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SettingError(f"{name}={raw!r}: it must be a positive {'whole ' if kind is int else ''}number")
+    return value
+
+
 def model_config_path() -> Path:
     """The model config `train` reads unless given one (core/foundation/model_config.py)."""
     return _env_path("WITHSENSE_MODEL_CONFIG", PROJECT_ROOT / "configs" / "default.toml")
@@ -81,6 +95,12 @@ class Settings:
     # A postgresql:// URL switches the index to pgvector; empty means the in-process index.
     index_url: str = field(default_factory=lambda: os.environ.get("WITHSENSE_INDEX_URL", ""))
     seed: int = 42
+    # A visitor's uploads (core.gallery.visitors): how long each photo is kept, and how many
+    # photos and megabytes one visitor may hold at a time.
+    upload_ttl_hours: float = field(default_factory=lambda: _env_number("WITHSENSE_UPLOAD_TTL_HOURS", 24.0))
+    upload_max_photos: int = field(
+        default_factory=lambda: int(_env_number("WITHSENSE_UPLOAD_MAX_PHOTOS", 100, int)))
+    upload_max_mb: int = field(default_factory=lambda: int(_env_number("WITHSENSE_UPLOAD_MAX_MB", 200, int)))
 
     @property
     def practicum_dir(self) -> Path:
@@ -96,6 +116,7 @@ class Settings:
 
     @property
     def uploads_dir(self) -> Path:
+        """Visitors' uploads, a folder each (core.gallery.visitors)."""
         return self.data_dir / "uploads"
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -27,11 +28,10 @@ import numpy as np
 from core.bundle import ModelBundle
 from core.encoders.cache import content_key
 from core.foundation.atomic import UnwritableError, atomic_write_bytes
-from core.foundation.images import ImageError, load_image_bytes
+from core.foundation.images import STORED_SUFFIX, ImageError, load_image_bytes
 from core.foundation.settings import Settings
 from core.gallery.engines import Engine, in_process
 from core.gallery.inputs import (
-    FORMAT_SUFFIX,
     IngestError,
     Skipped,
     check_gallery_name,
@@ -51,7 +51,6 @@ from core.gallery.store import (
 )
 from core.index.exact import VectorIndex
 
-UPLOADS_GALLERY = "uploads"
 DEFAULT_BATCH = 256
 MAX_SAVES = 100  # big runs use bigger batches, so rewriting the index stays O(n) overall
 
@@ -122,15 +121,18 @@ def ingest_folder(settings: Settings, folder: Path, gallery: str | None = None,
                    on_wait, engine)
 
 
-def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]],
+def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]], gallery: str, folder: Path,
                    progress: Progress | ProgressFactory | None = None, *, bundle: ModelBundle | None = None,
-                   live_index: VectorIndex | None = None, batch_size: int = DEFAULT_BATCH) -> IngestReport:
+                   live_index: VectorIndex | None = None, batch_size: int = DEFAULT_BATCH,
+                   admit: Callable[[list[tuple[str, int]]], None] | None = None) -> IngestReport:
     """Validate uploaded (file name, bytes), store each image as <content hash>.<format's
-    extension> under settings.uploads_dir and add it to the "uploads" gallery."""
-    root = settings.uploads_dir.resolve()
-    items: list[tuple[str, Path, str]] = []
+    extension> in ``folder`` and add it to ``gallery`` (a visitor's own: core.gallery.visitors).
+    ``admit`` is shown the (stored name, size) of the photos new to the folder before any is
+    stored, and raises to refuse them all (a visitor's cap). A photo stored again is stored
+    anew: its time in the folder (core.gallery.visitors' expiry) starts again."""
+    root = Path(folder).resolve()
+    accepted: list[tuple[str, str, bytes]] = []  # (stored name, label, bytes)
     skipped: list[Skipped] = []
-    labels: dict[str, str] = {}
     for raw_name, data in files:
         label = display_name(raw_name)
         try:
@@ -138,19 +140,20 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]],
         except ImageError as exc:
             skipped.append(Skipped(label, _reason(str(exc), label)))
             continue
-        suffix = FORMAT_SUFFIX.get(fmt)
-        if suffix is None:
-            skipped.append(Skipped(label, f"unsupported image format {fmt or 'unknown'}"))
-            continue
-        stored = f"{content_key(bytes(data))}.{suffix}"
+        accepted.append((f"{content_key(bytes(data))}.{STORED_SUFFIX[fmt]}", label, bytes(data)))
+    if admit is not None:
+        admit(list({name: len(data) for name, _, data in accepted if not (root / name).is_file()}.items()))
+    items: list[tuple[str, Path, str]] = []
+    labels: dict[str, str] = {}
+    for stored, label, data in accepted:
         try:
-            _write_once(root / stored, bytes(data))
+            _write_once(root / stored, data)
         except (UnwritableError, OSError) as exc:
             raise IngestError(f"cannot store uploads in {root} ({exc}); nothing was added") from exc
         labels.setdefault(stored, label)
         items.append((stored, root / stored, label))
-    return _ingest(settings, UPLOADS_GALLERY, root, items, skipped, progress, bundle, live_index, batch_size,
-                   labels)
+    return _ingest(settings, check_gallery_name(gallery), root, items, skipped, progress, bundle, live_index,
+                   batch_size, labels, uploads=True)
 
 
 def _reason(message: str, name: str) -> str:
@@ -160,6 +163,7 @@ def _reason(message: str, name: str) -> str:
 
 def _write_once(path: Path, data: bytes) -> None:
     if path.is_file() and path.stat().st_size == len(data):
+        os.utime(path)  # uploaded again: kept as long as a new upload
         return
     atomic_write_bytes(path, data)
 
@@ -209,9 +213,9 @@ def _open_stored(settings: Settings, name: str, root: Path, bundle: ModelBundle,
 def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Path, str]],
             skipped: list[Skipped], progress: Progress | ProgressFactory | None, bundle: ModelBundle | None,
             live_index: VectorIndex | None, batch_size: int, labels: dict[str, str],
-            on_wait: Callable[[], None] | None = None, engine: Engine = in_process) -> IngestReport:
+            on_wait: Callable[[], None] | None = None, engine: Engine = in_process, *,
+            uploads: bool = False) -> IngestReport:
     started = time.perf_counter()
-    uploads = bool(labels) or name == UPLOADS_GALLERY
     report = IngestReport(gallery=name, root=root, skipped=list(skipped), labels=labels)
     bundle = bundle or ModelBundle.load(settings.artifacts_dir)
     # The engine starts first: one that cannot start leaves the gallery as it was.

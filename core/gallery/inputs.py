@@ -12,11 +12,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from core.encoders.cache import file_key
 from core.foundation.errors import Problem, WithSenseError
-from core.foundation.images import IMAGE_SUFFIXES, MAX_IMAGE_BYTES
-
-# Stored extension by decoded format: the user's file name never decides it.
-FORMAT_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
-                 "TIFF": "tif"}
+from core.foundation.images import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, not_accepted
 
 
 class IngestError(WithSenseError, RuntimeError):
@@ -63,8 +59,7 @@ def scan_folder(folder: Path) -> tuple[list[tuple[str, Path, str]], list[Skipped
         if path.suffix.lower() in IMAGE_SUFFIXES:
             items.append((rel.as_posix(), path, rel.as_posix()))
         else:
-            kind = path.suffix or "no extension"
-            skipped.append(Skipped(rel.as_posix(), f"not an image file type ({kind})"))
+            skipped.append(Skipped(rel.as_posix(), not_accepted(path.name)))
     return items, skipped
 
 

@@ -31,6 +31,9 @@ from core.index.exact import ExactIndex, IndexFileError
 STORE_FORMAT = 3  # 3: one file per gallery, with the model's fingerprint
 # The practicum galleries and the library of every photo: flagged by their captions.
 BUILT_BY_TRAIN = frozenset({"test", "train", "all"})
+# A visitor's own uploads gallery is named this and the visitor's id (core.gallery.visitors):
+# private, so never listed with the others.
+VISITOR_PREFIX = "visitor-"
 
 
 class GalleryMissingError(ArtifactsMissingError):
@@ -111,11 +114,13 @@ def gallery_file(settings: Settings, name: str) -> Path:
     return galleries_dir(settings) / f"{name}.npz"
 
 
-def list_galleries(settings: Settings) -> list[str]:
+def list_galleries(settings: Settings, visitors: bool = False) -> list[str]:
+    """The indexed galleries; visitors' own ones only when asked for (the sweep of expired uploads)."""
     folder = galleries_dir(settings)
     if not folder.is_dir():
         return []
-    return sorted(p.stem for p in folder.glob("*.npz") if not p.name.startswith("."))
+    return sorted(p.stem for p in folder.glob("*.npz")
+                  if not p.name.startswith(".") and (visitors or not p.stem.startswith(VISITOR_PREFIX)))
 
 
 def read_gallery(settings: Settings, name: str) -> StoredGallery:
