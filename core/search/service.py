@@ -10,6 +10,7 @@ import csv
 import io
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -85,11 +86,14 @@ class SearchResponse:
 
 @dataclass(frozen=True)
 class Gallery:
-    """A named set of indexed photos: where the files are and their index."""
+    """A named set of indexed photos: where the files are, their index, and their facts
+    (core.gallery.facts) and descriptions (what the photographer wrote, as one text) by id."""
 
     name: str
     root: Path
     index: VectorIndex
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def path_of(self, image_id: str) -> Path:
         return self.root / image_id
@@ -113,7 +117,8 @@ def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = Non
         index: VectorIndex = PgVectorIndex.open(settings.index_url, name)
     else:
         index = stored.index()
-    return Gallery(name=name, root=stored.root, index=index)
+    return Gallery(name=name, root=stored.root, index=index, descriptions=stored.descriptions,
+                   facts=stored.facts)
 
 
 class SearchService:
