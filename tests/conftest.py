@@ -248,7 +248,8 @@ def described_jpeg(jpeg: bytes, *, make: str = "Canon", model: str = "Canon EOS 
                    lens: str = "EF50mm f/1.8 STM", taken: str = "2019:07:14 18:30:05",
                    title: str = "Fjord evening", caption: str = "A red boat on the fjord at sunset",
                    keywords: tuple[str, ...] = ("boat", "fjord"), city: str = "Bergen",
-                   country: str = "Norway", iptc_caption: str = "", broken_exif: bool = False) -> bytes:
+                   country: str = "Norway", focal: int = 50, iptc_caption: str = "",
+                   broken_exif: bool = False) -> bytes:
     """The same JPEG (pixels untouched) with what a professional's camera and software write:
     EXIF (camera, lens, date, exposure, ISO, aperture, focal length, orientation, GPS), an XMP
     packet (title, description, keywords, city, country, credit) and, with ``iptc_caption``, an
@@ -260,7 +261,7 @@ def described_jpeg(jpeg: bytes, *, make: str = "Canon", model: str = "Canon EOS 
     exif = Image.Exif()
     exif[0x010F], exif[0x0110], exif[0x0112] = make, model, 1
     exif.get_ifd(0x8769).update({0x9003: taken, 0x829A: (1, 250), 0x8827: 400, 0x829D: (28, 10),
-                                 0x920A: (50, 1), 0xA434: lens})
+                                 0x920A: (focal, 1), 0xA434: lens})
     exif.get_ifd(0x8825).update({1: "N", 2: (60.0, 23.0, 30.0), 3: "E", 4: (5.0, 19.0, 12.0)})
     block = exif.tobytes()
     if broken_exif:  # a directory claiming 65535 entries, with 20 bytes of them there
@@ -278,3 +279,24 @@ def described_jpeg(jpeg: bytes, *, make: str = "Canon", model: str = "Canon EOS 
     if iptc_caption:
         segments += _segment(0xED, _iptc([(120, iptc_caption.encode()), (25, b"iptc keyword")]))
     return jpeg[:2] + segments + jpeg[2:]
+
+
+def cleared_photos_of(settings, bundle, count: int) -> list[Path]:  # type: ignore[no-untyped-def]
+    """``count`` practicum test photos that neither their captions nor the child classifier flag."""
+    from ui.dataset import cleared_photos
+
+    photos = settings.practicum_dir / "test_images"
+    candidates = [photos / name for name in sorted(cleared_photos(settings, "test"))[:8 * count]]
+    flags = bundle.embed_photos(candidates)[1]
+    chosen = [photo for photo, flagged in zip(candidates, flags, strict=True) if not flagged][:count]
+    assert len(chosen) == count, f"the classifier flags {int(flags.sum())} of {len(candidates)} photos"
+    return chosen
+
+
+def index_env(monkeypatch: pytest.MonkeyPatch, settings, market: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Point `python -m core` (run in this process) at ``settings``' folders, in ``market``."""
+    for name, value in (("WITHSENSE_ARTIFACTS", settings.artifacts_dir),
+                        ("WITHSENSE_DATA", settings.data_dir),
+                        ("WITHSENSE_CACHE", settings.cache_dir), ("WITHSENSE_INDEX_URL", ""),
+                        ("WITHSENSE_MARKET", market)):
+        monkeypatch.setenv(name, str(value))

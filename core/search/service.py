@@ -22,8 +22,9 @@ from core.foundation.errors import Problem, WithSenseError
 from core.foundation.images import ImageError, load_image_bytes
 from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
-from core.index.exact import StoredPhoto, VectorIndex
+from core.index.exact import Hit, StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
+from core.search.filters import parse_query, refine
 from core.text.query import clean_query, require_english
 
 DEFAULT_TOP_K = 12
@@ -128,24 +129,38 @@ class SearchService:
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long,
-        not English...). A child query in any language the lexicon reads (English, Russian) gets
-        the disclaimer first: the law answers before "English only" does."""
+        not English...) and core.search.filters.FilterSyntaxError for a filter written wrong. A
+        child query in any language the lexicon reads (English, Russian) gets the disclaimer
+        first: the law answers before "English only" does. The query's words are searched; its
+        exclusions, filters, order and least score (core.search.filters) then apply to the hits."""
         started = time.perf_counter()
         text = clean_query(query)
         _check_top_k(top_k)
-        if is_child_query(text):
+        parsed = parse_query(text)
+        if is_child_query(parsed.text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
-        require_english(text)
-        vector = self.bundle.encode_queries([text])[0]
+        require_english(parsed.text)
+        vectors = self.bundle.encode_queries([parsed.text, *parsed.exclude])
+        vector = vectors[0]
         found = self.gallery.index.search(vector, top_k)
-        cosines = np.array([h.similarity for h in found.hits], dtype=np.float64)
-        scores = self.bundle.score(self.bundle.tower.centred_cosine(cosines, vector[None, :]))
-        hits = [
-            SearchHit(h.id, self.gallery.path_of(h.id), float(s), h.similarity, rank)
-            for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)
-        ]
+        ranked = [(h, float(s)) for h, s in zip(found.hits, self._scores(found.hits, vector), strict=True)]
+        if not parsed.plain:
+            ranked = refine(parsed, ranked, top_k, self.gallery.index, vector, self.gallery.facts,
+                            self.gallery.descriptions, lambda hits: self._scores(hits, vector),
+                            lambda photo: self._scores_of(vectors[1:], photo))
+        hits = [SearchHit(h.id, self.gallery.path_of(h.id), s, h.similarity, rank)
+                for rank, (h, s) in enumerate(ranked, start=1)]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(text, None, hits, found.withheld, took, vector=vector)
+
+    def _scores(self, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
+        cosines = np.array([h.similarity for h in hits], dtype=np.float64)
+        return self.bundle.score(self.bundle.tower.centred_cosine(cosines, vector[None, :]))
+
+    def _scores_of(self, texts: np.ndarray, photo: np.ndarray) -> np.ndarray:
+        """Calibrated scores of one photo against several texts' vectors."""
+        cosines = texts @ np.asarray(photo, np.float32)
+        return self.bundle.score(self.bundle.tower.centred_cosine(cosines, texts))
 
     def search_like(self, photo: str | Path | bytes, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """The gallery's photos nearest to ``photo`` (image to image, cosine in the two-tower
