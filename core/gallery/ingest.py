@@ -231,7 +231,7 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
             from core.index.pgvector import PgVectorIndex
 
             mirror = cleanup.enter_context(PgVectorIndex.open(settings.index_url, name, dim=stored.dim))
-            mirror.sync_from(stored.index())
+            mirror.sync_from(replace(stored, flags=stored.flags | stored.fact_flags("child_terms")).index())
             mirrors.insert(0, mirror)
         writer = _Writer(settings, stored, mirrors)
         known = set(stored.ids)  # ids the gallery held before this run

@@ -11,7 +11,7 @@ import io
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
 from core.index.exact import Hit, StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
+from core.legal.markets import STRICT, Market, market_of, withheld
 from core.search.filters import parse_query, refine
 from core.text.query import clean_query, require_english
 
@@ -95,6 +96,7 @@ class Gallery:
     index: VectorIndex
     descriptions: Mapping[str, str] = field(default_factory=dict)
     facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    market: Market = STRICT  # the law its index was opened under (core.legal.markets)
 
     def path_of(self, image_id: str) -> Path:
         return self.root / image_id
@@ -108,8 +110,15 @@ LIBRARY = "all"
 
 def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = None) -> Gallery:
     """A stored gallery ready to search; with ``bundle``, one made by another model is refused
-    (core.gallery.store.StaleGalleryError, naming the command that re-indexes it)."""
+    (core.gallery.store.StaleGalleryError, naming the command that re-indexes it).
+
+    Its index withholds what the settings' market withholds (core.legal.markets): photos the
+    image check flags or whose description names a child, where the child rule applies, unless
+    consent was recorded and the market honours it. In pgvector mode the table's flags (image
+    check or description, core.gallery.ingest) stand in every market: releases are not applied
+    there (stricter, never looser)."""
     stored = read_gallery(settings, name)
+    market = market_of(settings)
     if bundle is not None:
         stored.check_model(bundle.fingerprint())
     if settings.index_url:
@@ -117,9 +126,10 @@ def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = Non
 
         index: VectorIndex = PgVectorIndex.open(settings.index_url, name)
     else:
-        index = stored.index()
+        flags = withheld(stored.flags, stored.fact_flags("child_terms"), stored.fact_flags("consent"), market)
+        index = replace(stored, flags=flags).index()
     return Gallery(name=name, root=stored.root, index=index, descriptions=stored.descriptions,
-                   facts=stored.facts)
+                   facts=stored.facts, market=market)
 
 
 class SearchService:
@@ -137,7 +147,7 @@ class SearchService:
         text = clean_query(query)
         _check_top_k(top_k)
         parsed = parse_query(text)
-        if is_child_query(parsed.text):
+        if self.gallery.market.child_rule and is_child_query(parsed.text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
         require_english(parsed.text)
         vectors = self.bundle.encode_queries([parsed.text, *parsed.exclude])
@@ -185,7 +195,7 @@ class SearchService:
             # model's) and the flag that lets it appear among text results (its own captions,
             # where it has some, can catch a child the classifier misses): nothing to redo
             vector, flagged = stored.vector, stored.flagged
-        if flagged:
+        if flagged and self.gallery.market.child_rule:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
         found = self.gallery.index.search(vector, top_k + 1)
