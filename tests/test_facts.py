@@ -5,6 +5,8 @@ command line and by upload, shown in a result's details."""
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,7 @@ def test_exif_xmp_and_iptc_are_read(source_jpeg: bytes, tmp_path: Path) -> None:
     assert facts["country"] == "Norway" and facts["credit"] == "Ann Example"
     lines = dict(fact_lines(facts))
     assert lines["Camera"] == "Canon EOS 5D Mark IV" and lines["Place"] == "Bergen, Norway"
-    assert lines["Taken"] == "2019-07-14 18:30:05" and lines["GPS"] == "60.39167, 5.32000"
+    assert lines["Taken"] == "2019-07-14 18:30:05" and lines["GPS"] == "position recorded (not shown)"
 
     iptc_only = tmp_path / "iptc.jpg"  # no XMP caption: the IPTC one is read
     iptc_only.write_bytes(described_jpeg(source_jpeg, caption="", iptc_caption="Harbour at dawn"))
@@ -101,3 +103,55 @@ def test_format_3_galleries_read_unchanged(tmp_path: Path) -> None:
     assert old.ids == gallery.ids and old.facts == {} and old.descriptions == {}
     smaller = back.with_rows([0, 2], [], [], np.zeros((0, 8)), np.zeros(0, bool), np.zeros(0))
     assert list(smaller.facts) == ["a.jpg"]
+
+
+def test_facts_through_the_command_line_and_an_upload(trained_settings, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from conftest import cleared_photos_of, index_env
+
+    from core.bundle import ModelBundle
+    from core.cli.commands import main
+    from core.gallery.ingest import ingest_uploads
+    from core.search.details import fact_text
+    from core.search.service import SearchService, open_gallery
+
+    bundle = ModelBundle.load(trained_settings.artifacts_dir)
+    first, second = cleared_photos_of(trained_settings, bundle, 2)
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    (folder / "fjord.jpg").write_bytes(described_jpeg(first.read_bytes()))
+    (folder / "broken.jpg").write_bytes(described_jpeg(second.read_bytes(), broken_exif=True))
+    (folder / "descriptions.csv").write_text("file,description\nbroken.jpg,Harbour cranes at dawn\n"
+                                             "missing.jpg,Nothing\n", encoding="utf-8")
+    settings = replace(trained_settings, artifacts_dir=tmp_path / "artifacts", data_dir=tmp_path / "data",
+                       index_url="")
+    settings.artifacts_dir.mkdir()
+    shutil.copy(trained_settings.artifacts_dir / "model.pt", settings.artifacts_dir / "model.pt")
+    index_env(monkeypatch, settings)
+    assert main(["index", str(folder)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["added"] == 2  # the broken EXIF block did not stop the photo
+    assert report["skipped"] == {"descriptions.csv: missing.jpg": "names no photo of the folder"}
+
+    gallery = open_gallery(settings, "shoot", bundle)
+    hits = {h.image: h for h in SearchService(bundle, gallery).search("a boat on the water", 2).results}
+    assert set(hits) == {"fjord.jpg", "broken.jpg"}
+    shown = fact_text(gallery.facts["fjord.jpg"])
+    for line in ("Camera: Canon EOS 5D Mark IV", "Lens: EF50mm f/1.8 STM", "Taken: 2019-07-14 18:30:05",
+                 "Exposure: 1/250 s", "Aperture: f/2.8", "ISO: 400", "Focal length: 50 mm",
+                 "Place: Bergen, Norway", "Keywords: boat, fjord",
+                 "Caption: A red boat on the fjord at sunset"):
+        assert line in shown, shown
+    broken = fact_text(gallery.facts["broken.jpg"])
+    assert "Description: Harbour cranes at dawn" in broken and not any(s.startswith("Camera") for s in broken)
+    assert gallery.descriptions["broken.jpg"].startswith("Fjord evening. A red boat")
+
+    (folder / "descriptions.csv").write_text("file,description\nbroken.jpg,Cranes\n", encoding="utf-8")
+    assert main(["index", str(folder)]) == 0  # unchanged photos, a new description: kept
+    assert "Description: Cranes" in fact_text(read_gallery(settings, "shoot").facts["broken.jpg"])
+
+    upload = ingest_uploads(settings, [("mine.jpg", described_jpeg(first.read_bytes(), model="EOS R5"))],
+                            bundle=bundle, description="Evening ferry", consent=True)
+    facts = read_gallery(settings, "uploads").facts[upload.added[0]]
+    assert facts["model"] == "EOS R5" and facts["description"] == "Evening ferry" and facts["consent"] is True
+    assert "Consent: recorded" in fact_text(facts)

@@ -222,15 +222,17 @@ def finish(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def fact_lines(facts: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) of every fact a person reads in a result's details, as plain text."""
+    """(label, value) of every fact a person reads in a result's details, as plain text. The
+    GPS position is only said to be there: the pages never send where a photo was taken (the
+    thumbnails carry pixels only), and its city and country say enough."""
     shown = dict(facts)
     camera = " ".join(str(facts[k]) for k in ("make", "model") if facts.get(k))
     if facts.get("make") and str(facts.get("model", "")).lower().startswith(str(facts["make"]).lower()):
         camera = str(facts["model"])  # "Canon Canon EOS 5D" reads as "Canon EOS 5D"
     shown.update(camera=camera, place=", ".join(str(facts[k]) for k in ("city", "country") if facts.get(k)),
                  keywords=", ".join(facts.get("keywords", ())))
-    if "latitude" in facts:
-        shown["gps"] = f"{facts['latitude']:.5f}, {facts['longitude']:.5f}"
+    if "latitude" in facts:  # kept, never shown: the app does not tell where a photo was taken
+        shown["gps"] = "position recorded (not shown)"
     if "width" in facts:
         shown["size"] = f"{facts['width']} x {facts['height']}"
     if "aperture" in facts:

@@ -80,7 +80,9 @@ class Notes:
     def facts(self, image_id: str, path: Path, old: Mapping[str, Any] | None, read: bool) -> dict[str, Any]:
         """A photo's facts after this run: its file's (read again when ``read``, or when it has
         none stored: a gallery indexed before facts existed) with what is written now."""
-        base = read_facts(path) if read or old is None else old
-        if self.whole or image_id in self.written:
-            return with_written(base, self.written.get(image_id, {}))
-        return with_written(base, old or {})
+        speaks = self.whole or image_id in self.written
+        written = self.written.get(image_id, {}) if speaks else {k: v for k, v in (old or {}).items()
+                                                                    if k in WRITTEN}
+        if old is not None and not read and written == {k: v for k, v in old.items() if k in WRITTEN}:
+            return dict(old)  # nothing new: the child check of its text is not run again
+        return with_written(read_facts(path) if read or old is None else old, written)
