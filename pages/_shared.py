@@ -126,11 +126,28 @@ def visitor(settings: Settings) -> str:
     return str(st.session_state[VISITOR])
 
 
-def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Callable[[int], None]
-                ) -> IngestReport:
-    """Store and index uploaded photos in this visitor's own gallery with the cached model; the
-    gallery's file changes, so the next search reads its new version."""
-    return visitors.add_uploads(settings, visitor(settings), files, progress, bundle=model(settings))
+def add_uploads(settings: Settings, files: list[tuple[str, bytes]], progress: Callable[[int], None],
+                description: str = "", consent: bool = False) -> IngestReport:
+    """Store and index uploaded photos in this visitor's own gallery with the cached model, with
+    the description and consent given for them; the gallery's file changes, so the next search
+    reads its new version."""
+    return visitors.add_uploads(settings, visitor(settings), files, progress, bundle=model(settings),
+                                description=description, consent=consent)
+
+
+def market_line(settings: Settings) -> str:
+    """Which market's law the search follows (core.legal.markets), as the Search page says it."""
+    from core.legal.markets import market_of
+
+    market = market_of(settings)
+    return wording.market_line(market.name, market.child_rule, market.consent_releases)
+
+
+def photo_facts(service: SearchService, image: str) -> list[str]:
+    """A result's facts (camera, date, place, what the photographer wrote) as lines of text."""
+    from core.search.details import fact_text
+
+    return fact_text(service.gallery.facts.get(image, {}))
 
 
 def list_galleries(settings: Settings) -> list[str]:

@@ -52,9 +52,13 @@ def leave_like() -> None:
         st.session_state["mode"] = links.TEXT
 
 
-def show_details(path: Path, query: str | None) -> None:
-    """What the dataset says of a result: its captions, the votes on this query-photo pair (a text
-    search's `query`) and the other queries judged against it."""
+def show_details(path: Path, query: str | None, facts: list[str]) -> None:
+    """What the camera and the photographer recorded (``facts``, plain text), then what the
+    dataset says of a result: its captions, the votes on this query-photo pair (a text search's
+    `query`) and the other queries judged against it."""
+    if facts:
+        st.caption("Recorded with the photo:")
+        st.text("\n".join(facts))  # a person's words: plain
     try:
         details = _shared.photo_details(settings, path)
     except _problems.EXPECTED_ERRORS as exc:
@@ -77,6 +81,11 @@ def show_details(path: Path, query: str | None) -> None:
 
 
 st.title("Search photos")
+try:
+    st.caption(_shared.market_line(settings))
+except _problems.EXPECTED_ERRORS as exc:  # a bad WITHSENSE_MARKET: every search would fail
+    _problems.show_problem(exc)
+    st.stop()
 if link_problems:  # each names what the link held: plain text
     st.warning(wording.LINK_SET_ASIDE, icon=":material/link_off:")
     for problem in link_problems:
@@ -86,7 +95,7 @@ query_col, gallery_col, k_col = st.columns([6, 2, 1.4], vertical_alignment="bott
 with query_col:  # first, so it can be typed in while the model loads
     query = st.text_input(
         "Describe the photo you are looking for, in English", key="query", on_change=use_text,
-        placeholder="e.g. two dogs running on snow",
+        placeholder="e.g. two dogs running on snow", help=wording.FILTER_HELP,
     )
 with st.spinner("Loading the search engine…"):
     galleries = _shared.search_galleries(settings)
@@ -121,6 +130,12 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
                                     settings.upload_max_mb, FILE_MB, ACCEPTED_NAMES))
     files = st.file_uploader(f"Photos ({ACCEPTED_NAMES})", type=UPLOAD_TYPES, accept_multiple_files=True,
                              key="upload_files", max_upload_size=FILE_MB)
+    description = st.text_area("What these photos show (optional): kept with each photo, and a child "
+                               "it names withholds the photo where the law asks", key="upload_description",
+                               max_chars=2000)
+    consent = st.checkbox("I hold the consent of the parents or guardians of any child shown",
+                          key="upload_consent", help="Recorded with each photo; honoured only in markets "
+                          "whose law lets a parental consent release a photo.")
     if files and st.button("Add to your uploads", key="add_uploads", icon=":material/upload:"):
         bar = st.progress(0.0, text="Checking and encoding photos…")
         done = [0]
@@ -130,7 +145,8 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
             bar.progress(min(1.0, done[0] / len(files)), text=f"Encoded {done[0]} of {len(files)}")
 
         try:
-            report = _shared.add_uploads(settings, [(f.name, f.getvalue()) for f in files], advance)
+            report = _shared.add_uploads(settings, [(f.name, f.getvalue()) for f in files], advance,
+                                         description, consent)
         except _problems.EXPECTED_ERRORS as exc:
             _problems.show_problem(exc)
         else:
@@ -246,4 +262,5 @@ for start in range(0, len(response.results), COLUMNS):
             with box:
                 st.text(wording.result_line(hit.image, hit.rank, hit.score, hit.similarity))
                 if box.open:
-                    show_details(hit.path, response.query if mode == links.TEXT else None)
+                    show_details(hit.path, response.query if mode == links.TEXT else None,
+                                 _shared.photo_facts(service, hit.image))

@@ -221,3 +221,82 @@ def trip_artifacts(trained_settings, tmp_path: Path) -> Path:  # type: ignore[no
     report = ingest_folder(replace(trained_settings, artifacts_dir=artifacts), folder, "trip", bundle=bundle)
     assert len(report.added) == 3 and not report.flagged, report.to_json()
     return artifacts
+
+
+# --------------------------------------------------------------------------------------------
+# Photos as photographers deliver them (tests/test_facts.py, test_filters.py, test_markets.py):
+# EXIF with GPS, an XMP packet and IPTC records, written into a real JPEG
+# --------------------------------------------------------------------------------------------
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    import struct
+
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _iptc(records: list[tuple[int, bytes]]) -> bytes:
+    """An APP13 Photoshop block holding IPTC records (2:dataset, value)."""
+    import struct
+
+    body = b"".join(b"\x1c\x02" + bytes([ds]) + struct.pack(">H", len(v)) + v for ds, v in records)
+    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\0\0" + struct.pack(">I", len(body)) + body
+    return b"Photoshop 3.0\0" + resource + (b"\0" if len(body) % 2 else b"")
+
+
+def described_jpeg(jpeg: bytes, *, make: str = "Canon", model: str = "Canon EOS 5D Mark IV",
+                   lens: str = "EF50mm f/1.8 STM", taken: str = "2019:07:14 18:30:05",
+                   title: str = "Fjord evening", caption: str = "A red boat on the fjord at sunset",
+                   keywords: tuple[str, ...] = ("boat", "fjord"), city: str = "Bergen",
+                   country: str = "Norway", focal: int = 50, iptc_caption: str = "",
+                   broken_exif: bool = False) -> bytes:
+    """The same JPEG (pixels untouched) with what a professional's camera and software write:
+    EXIF (camera, lens, date, exposure, ISO, aperture, focal length, orientation, GPS), an XMP
+    packet (title, description, keywords, city, country, credit) and, with ``iptc_caption``, an
+    IPTC caption. ``broken_exif`` damages the EXIF block's directory (a corrupt camera file)."""
+    from xml.sax.saxutils import quoteattr
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = make, model, 1
+    exif.get_ifd(0x8769).update({0x9003: taken, 0x829A: (1, 250), 0x8827: 400, 0x829D: (28, 10),
+                                 0x920A: (focal, 1), 0xA434: lens})
+    exif.get_ifd(0x8825).update({1: "N", 2: (60.0, 23.0, 30.0), 3: "E", 4: (5.0, 19.0, 12.0)})
+    block = exif.tobytes()
+    if broken_exif:  # a directory claiming 65535 entries, with 20 bytes of them there
+        block = b"Exif\0\0MM\0*\0\0\0\x08\xff\xff" + b"\x01" * 20
+    words = "".join(f"<rdf:li>{w}</rdf:li>" for w in keywords)
+    xmp = (f"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+           f"<rdf:Description xmlns:dc='http://purl.org/dc/elements/1.1/' "
+           f"xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/' photoshop:City={quoteattr(city)} "
+           f"photoshop:Country={quoteattr(country)} photoshop:Credit='Ann Example'>"
+           f"<dc:title><rdf:Alt><rdf:li xml:lang='x-default'>{title}</rdf:li></rdf:Alt></dc:title>"
+           f"<dc:description><rdf:Alt><rdf:li xml:lang='x-default'>{caption}</rdf:li></rdf:Alt>"
+           f"</dc:description><dc:subject><rdf:Bag>{words}</rdf:Bag></dc:subject>"
+           "</rdf:Description></rdf:RDF></x:xmpmeta>").encode()
+    segments = _segment(0xE1, block) + _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + xmp)
+    if iptc_caption:
+        segments += _segment(0xED, _iptc([(120, iptc_caption.encode()), (25, b"iptc keyword")]))
+    return jpeg[:2] + segments + jpeg[2:]
+
+
+def cleared_photos_of(settings, bundle, count: int) -> list[Path]:  # type: ignore[no-untyped-def]
+    """``count`` practicum test photos that neither their captions nor the child classifier flag."""
+    from ui.dataset import cleared_photos
+
+    photos = settings.practicum_dir / "test_images"
+    candidates = [photos / name for name in sorted(cleared_photos(settings, "test"))[:8 * count]]
+    flags = bundle.embed_photos(candidates)[1]
+    chosen = [photo for photo, flagged in zip(candidates, flags, strict=True) if not flagged][:count]
+    assert len(chosen) == count, f"the classifier flags {int(flags.sum())} of {len(candidates)} photos"
+    return chosen
+
+
+def index_env(monkeypatch: pytest.MonkeyPatch, settings, market: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Point `python -m core` (run in this process) at ``settings``' folders, in ``market``."""
+    for name, value in (("WITHSENSE_ARTIFACTS", settings.artifacts_dir),
+                        ("WITHSENSE_DATA", settings.data_dir),
+                        ("WITHSENSE_CACHE", settings.cache_dir), ("WITHSENSE_INDEX_URL", ""),
+                        ("WITHSENSE_MARKET", market)):
+        monkeypatch.setenv(name, str(value))

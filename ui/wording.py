@@ -41,6 +41,8 @@ PROBLEM_HEADLINES: dict[Problem, tuple[str, str]] = {
     Problem.NO_METRICS: ("**No metrics report yet.** Produce it with:", ":material/analytics:"),
     Problem.METRICS_UNREADABLE: ("**The metrics report cannot be read.**", ":material/analytics:"),
     Problem.BAD_QUERY: ("**This search cannot run as typed.**", ":material/edit_note:"),
+    Problem.BAD_FILTER: ("**A filter in this search is not written in a form search reads.**",
+                         ":material/filter_alt_off:"),
     Problem.BAD_DATA: ("**The dataset could not be read.**", ":material/database:"),
     Problem.CANNOT_RUN: ("**The model cannot run on this machine yet.**", ":material/build:"),
     Problem.BAD_PHOTO: ("**This photo cannot be used.**", ":material/broken_image:"),
@@ -186,7 +188,7 @@ def withheld_note(withheld: int, top_k: int) -> str | None:
     photos = "photo" if withheld == 1 else "photos"
     verb = "is" if withheld == 1 else "are"
     return (
-        f"{withheld} {photos} from the top {top_k} {verb} withheld: flagged as showing a child, "
+        f"{withheld} {photos} from the top {top_k} {verb} withheld: flagged or described as showing a child, "
         "which local legislation does not allow us to show."
     )
 
@@ -225,6 +227,21 @@ def uploads_note(ttl_hours: float, max_photos: int, max_mb: int, file_mb: int, a
             f"{ttl_hours:g} h after you add it (reloading the page starts afresh). Up to {max_photos} photos "
             f"and {max_mb} MB at a time, {file_mb} MB per photo. Accepted: {accepted}; camera RAW files "
             "(.cr2, .nef, .arw, .dng…): export them as JPEG or TIFF first.")
+
+
+FILTER_HELP = ("Words to search for, with filters if wanted: -word leaves out photos with that word, "
+               'camera:"EOS 5D", lens:50mm, taken:2019..2021 (or taken:2019-07), place:Norway, '
+               "sort:date (newest first) and min:0.6 (the least score). A photo without the fact a "
+               "filter asks about is left out.")
+
+
+def market_line(name: str, child_rule: bool, consent_releases: bool) -> str:
+    """The law the search follows, for the Search page (core.legal.markets)."""
+    if not child_rule:
+        return f"Market: {name} · the child-photo rule does not apply here."
+    consent = ("a recorded parental consent releases a photo" if consent_releases
+               else "recorded consent does not release photos")
+    return f"Market: {name} · photos that may show a child are withheld; {consent}."
 
 
 def upload_summary(report: dict[str, Any]) -> str:

@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="measure these sections again with the trained model and keep the rest of "
                          "the file (hybrid_simulated)")
     se = sub.add_parser("search", help="search the practicum test photos (or --gallery FOLDER)")
-    se.add_argument("query", nargs="?", help="a description of the photos to find")
+    se.add_argument("query", nargs="?", help="a description of the photos to find, with the search "
+                    "box's filters if wanted: -word camera:\"EOS 5D\" lens:50mm taken:2019..2021 "
+                    "place:Norway sort:date min:0.6")
     se.add_argument("--like", metavar="PHOTO", help="find photos that look like this one instead "
                                                     "(a file, or the name of a gallery photo)")
     se.add_argument("--top", type=int, default=10)

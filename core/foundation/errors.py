@@ -23,6 +23,7 @@ class Problem(StrEnum):
     NO_METRICS = "no_metrics"  # no metrics report yet: `python -m core evaluate`
     METRICS_UNREADABLE = "metrics_unreadable"
     BAD_QUERY = "bad_query"  # what the person typed
+    BAD_FILTER = "bad_filter"  # a filter typed in a form the search box does not read
     BAD_DATA = "bad_data"  # the dataset's files
     CANNOT_RUN = "cannot_run"  # weights, WordNet or a model config missing or wrong
     BAD_PHOTO = "bad_photo"  # a photo file that cannot be used
@@ -49,6 +50,7 @@ HANDLING: dict[Problem, Handling] = {
     Problem.NO_METRICS: Handling("info", USAGE),
     Problem.METRICS_UNREADABLE: Handling("error", USAGE),
     Problem.BAD_QUERY: Handling("warning", USAGE),
+    Problem.BAD_FILTER: Handling("warning", USAGE),
     Problem.BAD_DATA: Handling("error", USAGE),
     Problem.CANNOT_RUN: Handling("error", USAGE),
     Problem.BAD_PHOTO: Handling("warning", USAGE),

@@ -94,6 +94,12 @@ class Settings:
     image_encoder: str = field(default_factory=lambda: _configured_encoder("image"))
     # A postgresql:// URL switches the index to pgvector; empty means the in-process index.
     index_url: str = field(default_factory=lambda: os.environ.get("WITHSENSE_INDEX_URL", ""))
+    # The market served (core.legal.markets): a row of the markets table; empty means its
+    # default, the strictest one.
+    market: str = field(default_factory=lambda: os.environ.get("WITHSENSE_MARKET", "").strip())
+    markets_file: Path = field(
+        default_factory=lambda: _env_path("WITHSENSE_MARKETS", PROJECT_ROOT / "configs" / "markets.toml")
+    )
     seed: int = 42
     # A visitor's uploads (core.gallery.visitors): how long each photo is kept, and how many
     # photos and megabytes one visitor may hold at a time.

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from core.foundation.settings import Settings
 from core.gallery.engines import Engine, in_process
 from core.gallery.inputs import (
     IngestError,
+    IngestReport,
     Skipped,
     check_gallery_name,
     default_gallery_name,
@@ -49,6 +50,7 @@ from core.gallery.store import (
     read_gallery,
     write_gallery,
 )
+from core.gallery.written import SIDECAR, Notes, note, read_sidecar
 from core.index.exact import VectorIndex
 
 DEFAULT_BATCH = 256
@@ -56,34 +58,6 @@ MAX_SAVES = 100  # big runs use bigger batches, so rewriting the index stays O(n
 
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str, int], Progress]
-
-
-@dataclass
-class IngestReport:
-    gallery: str
-    root: Path
-    added: list[str] = field(default_factory=list)  # ids stored by this run
-    changed: list[str] = field(default_factory=list)  # ids re-encoded: new content, or a new model
-    removed: list[str] = field(default_factory=list)  # ids whose files are gone (or unreadable now)
-    unchanged: list[str] = field(default_factory=list)  # already indexed as they are
-    flagged: list[str] = field(default_factory=list)  # of those encoded, hidden as possible child photos
-    duplicates: dict[str, str] = field(default_factory=dict)  # name -> id holding the same photo
-    skipped: list[Skipped] = field(default_factory=list)  # unusable files, with the reason
-    labels: dict[str, str] = field(default_factory=dict)  # stored id -> uploaded file name
-    rebuilt: str = ""  # why every photo was encoded afresh ("" when the gallery was reused)
-    total: int = 0  # photos in the gallery after the run
-    seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        encoded = len(self.added) + len(self.changed)
-        return {
-            "gallery": self.gallery, "root": str(self.root), "added": len(self.added),
-            "changed": len(self.changed), "removed": len(self.removed), "unchanged": len(self.unchanged),
-            "flagged": len(self.flagged), "skipped": {s.name: s.reason for s in self.skipped},
-            "duplicates": self.duplicates, "rebuilt": self.rebuilt or None,
-            "total": self.total, "seconds": round(self.seconds, 2),
-            "photos_per_s": round(encoded / self.seconds, 1) if self.seconds > 0 and encoded else None,
-        }
 
 
 def _counter(progress: Progress | ProgressFactory | None, stage: str, total: int) -> Progress:
@@ -117,19 +91,26 @@ def ingest_folder(settings: Settings, folder: Path, gallery: str | None = None,
     root = folder.resolve()
     items, skipped = scan_folder(root)
     name = check_gallery_name(gallery or default_gallery_name(root))
+    written, unmatched = {}, []
+    if (root / SIDECAR).is_file():  # the folder's descriptions: read first, a bad table stops the run
+        written, unmatched = read_sidecar(root / SIDECAR, [image_id for image_id, _, _ in items])
+    skipped = [s for s in skipped if s.name != SIDECAR] + [
+        Skipped(f"{SIDECAR}: {row}", "names no photo of the folder") for row in unmatched]
     return _ingest(settings, name, root, items, skipped, progress, bundle, live_index, batch_size, {},
-                   on_wait, engine)
+                   on_wait, engine, Notes(written, whole=True))
 
 
 def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]], gallery: str, folder: Path,
                    progress: Progress | ProgressFactory | None = None, *, bundle: ModelBundle | None = None,
                    live_index: VectorIndex | None = None, batch_size: int = DEFAULT_BATCH,
-                   admit: Callable[[list[tuple[str, int]]], None] | None = None) -> IngestReport:
+                   admit: Callable[[list[tuple[str, int]]], None] | None = None,
+                   description: str = "", consent: bool = False) -> IngestReport:
     """Validate uploaded (file name, bytes), store each image as <content hash>.<format's
     extension> in ``folder`` and add it to ``gallery`` (a visitor's own: core.gallery.visitors).
     ``admit`` is shown the (stored name, size) of the photos new to the folder before any is
     stored, and raises to refuse them all (a visitor's cap). A photo stored again is stored
-    anew: its time in the folder (core.gallery.visitors' expiry) starts again."""
+    anew: its time in the folder (core.gallery.visitors' expiry) starts again. A ``description``
+    or ``consent`` given is recorded for each of these photos (replacing what was recorded)."""
     root = Path(folder).resolve()
     accepted: list[tuple[str, str, bytes]] = []  # (stored name, label, bytes)
     skipped: list[Skipped] = []
@@ -152,8 +133,10 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]], galle
             raise IngestError(f"cannot store uploads in {root} ({exc}); nothing was added") from exc
         labels.setdefault(stored, label)
         items.append((stored, root / stored, label))
+    written = note(description, consent)
+    notes = Notes({stored: written for stored, _, _ in items} if written else {})
     return _ingest(settings, check_gallery_name(gallery), root, items, skipped, progress, bundle, live_index,
-                   batch_size, labels, uploads=True)
+                   batch_size, labels, uploads=True, notes=notes)
 
 
 def _reason(message: str, name: str) -> str:
@@ -175,16 +158,33 @@ class _Writer:
         self.settings, self.stored, self.mirrors = settings, stored, mirrors
 
     def publish(self, remove: Sequence[str], ids: list[str], keys: list[str], vectors: np.ndarray,
-                flags: np.ndarray, probabilities: np.ndarray) -> None:
-        """One step as one new version: the file first (what a crash resumes from), then mirrors."""
+                flags: np.ndarray, probabilities: np.ndarray, facts: dict[str, dict[str, Any]] | None = None
+                ) -> None:
+        """One step as one new version: the file first (what a crash resumes from), then mirrors.
+        A mirror withholds a photo whose description names a child too, in every market (the
+        market's releases apply when a gallery is opened: core.search.service.open_gallery)."""
         if not remove and not ids:
             return
         drop = set(remove) | set(ids)
         keep = [i for i, image_id in enumerate(self.stored.ids) if image_id not in drop]
-        self.stored = self.stored.with_rows(keep, ids, keys, vectors, flags, probabilities)
+        self.stored = self.stored.with_rows(keep, ids, keys, vectors, flags, probabilities, facts)
         write_gallery(self.settings, self.stored)
+        written = np.array([bool((facts or {}).get(i, {}).get("child_terms")) for i in ids], dtype=bool)
         for mirror in self.mirrors:
-            mirror.update(ids, vectors, flags, remove=list(remove))
+            mirror.update(ids, vectors, np.asarray(flags, bool) | written, remove=list(remove))
+
+    def refresh(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Facts of stored photos changed (a new description, facts read for the first time)."""
+        changed = {i: f for i, f in updates.items() if self.stored.facts.get(i) != f}
+        if not changed:
+            return
+        self.stored = self.stored.with_facts(changed)
+        write_gallery(self.settings, self.stored)
+        rows = [k for k, image_id in enumerate(self.stored.ids) if image_id in changed]
+        ids = [self.stored.ids[k] for k in rows]
+        flags = self.stored.flags[rows] | self.stored.fact_flags("child_terms")[rows]
+        for mirror in self.mirrors:
+            mirror.update(ids, self.stored.vectors[rows], flags)
 
 
 def _open_stored(settings: Settings, name: str, root: Path, bundle: ModelBundle,
@@ -214,8 +214,9 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
             skipped: list[Skipped], progress: Progress | ProgressFactory | None, bundle: ModelBundle | None,
             live_index: VectorIndex | None, batch_size: int, labels: dict[str, str],
             on_wait: Callable[[], None] | None = None, engine: Engine = in_process, *,
-            uploads: bool = False) -> IngestReport:
+            uploads: bool = False, notes: Notes | None = None) -> IngestReport:
     started = time.perf_counter()
+    notes = notes or Notes()
     report = IngestReport(gallery=name, root=root, skipped=list(skipped), labels=labels)
     bundle = bundle or ModelBundle.load(settings.artifacts_dir)
     # The engine starts first: one that cannot start leaves the gallery as it was.
@@ -233,12 +234,15 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
             from core.index.pgvector import PgVectorIndex
 
             mirror = cleanup.enter_context(PgVectorIndex.open(settings.index_url, name, dim=stored.dim))
-            mirror.sync_from(stored.index())
+            mirror.sync_from(replace(stored, flags=stored.flags | stored.fact_flags("child_terms")).index())
             mirrors.insert(0, mirror)
         writer = _Writer(settings, stored, mirrors)
         known = set(stored.ids)  # ids the gallery held before this run
         todo, gone = _plan(stored, items, report, sync=not uploads)
         writer.publish(gone, [], [], np.zeros((0, stored.dim), np.float32), np.zeros(0, bool), np.zeros(0))
+        encoding, paths = {i for i, _, _ in todo}, {i: path for i, path, _ in items}
+        writer.refresh({i: notes.facts(i, paths[i], stored.facts.get(i), read=False)
+                        for i in writer.stored.ids if i not in encoding and i in paths})
         update(len(items) - len(todo))
         size = max(batch_size, math.ceil(len(todo) / MAX_SAVES))
         for chunk, vectors, flags, probability, failures in encode(todo, size):
@@ -248,8 +252,10 @@ def _ingest(settings: Settings, name: str, root: Path, items: list[tuple[str, Pa
             good = [j for j in range(len(chunk)) if j not in failures]
             ids = [chunk[j][0] for j in good]
             stale = [chunk[j][0] for j in failures if chunk[j][0] in known]  # unreadable now
+            facts = {chunk[j][0]: notes.facts(chunk[j][0], chunk[j][1], writer.stored.facts.get(chunk[j][0]),
+                                              read=True) for j in good}
             writer.publish(stale, ids, [chunk[j][2] for j in good], vectors[good], flags[good],
-                           probability[good])
+                           probability[good], facts)
             report.removed.extend(stale)
             report.changed.extend(i for i in ids if i in known)
             report.added.extend(i for i in ids if i not in known)

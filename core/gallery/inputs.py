@@ -1,14 +1,15 @@
 """What a run of core.gallery.ingest is given, checked before any photo is encoded: a folder's candidate
 photos (by file type; hidden files ignored), file names made safe to show, gallery names safe to
 use as file names, and each file's content hash with the reason it cannot be used (empty, too
-big, unreadable).
+big, unreadable); and what the run reports (IngestReport).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from core.encoders.cache import file_key
 from core.foundation.errors import Problem, WithSenseError
@@ -25,6 +26,34 @@ class IngestError(WithSenseError, RuntimeError):
 class Skipped:
     name: str
     reason: str
+
+
+@dataclass
+class IngestReport:
+    gallery: str
+    root: Path
+    added: list[str] = field(default_factory=list)  # ids stored by this run
+    changed: list[str] = field(default_factory=list)  # ids re-encoded: new content, or a new model
+    removed: list[str] = field(default_factory=list)  # ids whose files are gone (or unreadable now)
+    unchanged: list[str] = field(default_factory=list)  # already indexed as they are
+    flagged: list[str] = field(default_factory=list)  # of those encoded, hidden as possible child photos
+    duplicates: dict[str, str] = field(default_factory=dict)  # name -> id holding the same photo
+    skipped: list[Skipped] = field(default_factory=list)  # unusable files, with the reason
+    labels: dict[str, str] = field(default_factory=dict)  # stored id -> uploaded file name
+    rebuilt: str = ""  # why every photo was encoded afresh ("" when the gallery was reused)
+    total: int = 0  # photos in the gallery after the run
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        encoded = len(self.added) + len(self.changed)
+        return {
+            "gallery": self.gallery, "root": str(self.root), "added": len(self.added),
+            "changed": len(self.changed), "removed": len(self.removed), "unchanged": len(self.unchanged),
+            "flagged": len(self.flagged), "skipped": {s.name: s.reason for s in self.skipped},
+            "duplicates": self.duplicates, "rebuilt": self.rebuilt or None,
+            "total": self.total, "seconds": round(self.seconds, 2),
+            "photos_per_s": round(encoded / self.seconds, 1) if self.seconds > 0 and encoded else None,
+        }
 
 
 def default_gallery_name(folder: Path) -> str:

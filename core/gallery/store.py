@@ -1,8 +1,10 @@
 """The photo store: the one place that reads and writes galleries.
 
 A gallery is one file, ``<artifacts>/galleries/<name>.npz``: every photo's id (its path under
-the gallery's folder), content hash, vector, child flag and child probability, and a header with
-the folder, the fingerprint of the model that made it (``ModelBundle.fingerprint``) and counts.
+the gallery's folder), content hash, vector, child flag and child probability, its facts
+(core.gallery.facts: camera, date, place, what the photographer wrote; format 4), and a header
+with the folder, the fingerprint of the model that made it (``ModelBundle.fingerprint``) and
+counts. A format-3 gallery (no facts) is read as it is; its next indexing run adds the facts.
 It is written whole and atomically (core.foundation.atomic), so a reader gets one version of it; a gallery
 made by another model is refused with the command that re-indexes it. Writers hold
 :func:`gallery_lock`, so two runs never interleave their updates.
@@ -15,7 +17,7 @@ import fcntl
 import json
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,9 +28,11 @@ import numpy as np
 from core.foundation.atomic import UnwritableError, atomic_save_npz
 from core.foundation.errors import Problem
 from core.foundation.settings import ArtifactsMissingError, Settings
+from core.gallery.facts import description_text
 from core.index.exact import ExactIndex, IndexFileError
 
-STORE_FORMAT = 3  # 3: one file per gallery, with the model's fingerprint
+STORE_FORMAT = 4  # 3: one file per gallery, with the model's fingerprint; 4: and each photo's facts
+READABLE_FORMATS = (3, 4)  # a format-3 gallery reads as one whose photos have no facts yet
 # The practicum galleries and the library of every photo: flagged by their captions.
 BUILT_BY_TRAIN = frozenset({"test", "train", "all"})
 # A visitor's own uploads gallery is named this and the visitor's id (core.gallery.visitors):
@@ -67,6 +71,8 @@ class StoredGallery:
     probabilities: np.ndarray  # the child classifier's probability (1.0 when judged otherwise)
     fingerprint: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)  # counts and notes for the pages
+    # id -> facts (core.gallery.facts); a photo indexed before format 4 has none
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, name: str, root: Path, dim: int, fingerprint: dict[str, str]) -> StoredGallery:
@@ -83,6 +89,23 @@ class StoredGallery:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """id -> what the photographer wrote (title, caption, description, keywords as one text);
+        photos without any are absent."""
+        found = {image_id: description_text(self.facts.get(image_id, {})) for image_id in self.ids}
+        return {image_id: text for image_id, text in found.items() if text}
+
+    def fact_flags(self, key: str) -> np.ndarray:
+        """One bool per photo, in row order: whether its facts hold ``key`` (``consent``,
+        ``child_terms``: a child named in its description)."""
+        return np.array([bool(self.facts.get(i, {}).get(key)) for i in self.ids], dtype=bool)
+
+    def with_facts(self, updates: Mapping[str, dict[str, Any]]) -> StoredGallery:
+        """A new version whose photos in ``updates`` have those facts (ids it lacks are ignored)."""
+        present = set(self.ids)
+        return replace(self, facts={**self.facts, **{i: dict(f) for i, f in updates.items() if i in present}})
+
     def index(self) -> ExactIndex:
         return ExactIndex.from_arrays(self.ids, self.vectors, self.flags)
 
@@ -96,10 +119,15 @@ class StoredGallery:
                 f"re-index it: {reindex_command(self.name, self.root)}")
 
     def with_rows(self, keep: list[int], ids: list[str], keys: list[str], vectors: np.ndarray,
-                  flags: np.ndarray, probabilities: np.ndarray, **info: Any) -> StoredGallery:
-        """A new version: rows ``keep`` of this one, then the given rows."""
+                  flags: np.ndarray, probabilities: np.ndarray,
+                  facts: Mapping[str, dict[str, Any]] | None = None, **info: Any) -> StoredGallery:
+        """A new version: rows ``keep`` of this one, then the given rows (with their ``facts``)."""
+        added = set(ids)
+        kept = {self.ids[i]: self.facts[self.ids[i]] for i in keep if self.ids[i] in self.facts}
+        new = {i: dict(f) for i, f in (facts or {}).items() if i in added}
         return replace(
-            self, ids=[self.ids[i] for i in keep] + list(ids), keys=[self.keys[i] for i in keep] + list(keys),
+            self, facts={**{i: f for i, f in kept.items() if i not in added}, **new},
+            ids=[self.ids[i] for i in keep] + list(ids), keys=[self.keys[i] for i in keep] + list(keys),
             vectors=np.vstack([self.vectors[keep], np.asarray(vectors, np.float32).reshape(-1, self.dim)]),
             flags=np.concatenate([self.flags[keep], np.asarray(flags, bool)]),
             probabilities=np.concatenate([self.probabilities[keep], np.asarray(probabilities, np.float32)]),
@@ -139,13 +167,14 @@ def read_gallery(settings: Settings, name: str) -> StoredGallery:
                 name=name, root=Path(header["root"]), ids=data["ids"].tolist(), keys=data["keys"].tolist(),
                 vectors=data["vectors"], flags=data["flags"].astype(bool),
                 probabilities=data["probabilities"].astype(np.float32),
-                fingerprint=dict(header["fingerprint"]), info=dict(header.get("info", {})))
+                fingerprint=dict(header["fingerprint"]), info=dict(header.get("info", {})),
+                facts=json.loads(str(data["facts"])) if "facts" in data.files else {})
     except GalleryError:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise GalleryError(f"gallery file {path} is damaged ({exc}); re-index it: "
                            f"{reindex_command(name)}") from exc
-    if header.get("format") != STORE_FORMAT:
+    if header.get("format") not in READABLE_FORMATS:
         raise GalleryError(f"gallery {name!r} has format {header.get('format')}, this version reads "
                            f"{STORE_FORMAT}; re-index it: {reindex_command(name, gallery.root)}")
     return gallery
@@ -161,7 +190,8 @@ def write_gallery(settings: Settings, gallery: StoredGallery) -> None:
         atomic_save_npz(gallery_file(settings, gallery.name), header=np.array(json.dumps(header)),
                         ids=np.array(gallery.ids, dtype=str), keys=np.array(gallery.keys, dtype=str),
                         vectors=np.asarray(gallery.vectors, np.float32), flags=gallery.flags,
-                        probabilities=np.asarray(gallery.probabilities, np.float32))
+                        probabilities=np.asarray(gallery.probabilities, np.float32),
+                        facts=np.array(json.dumps(gallery.facts, ensure_ascii=False)))
     except UnwritableError as exc:
         raise GalleryError(f"{exc}: make {galleries_dir(settings)} writable (or set WITHSENSE_ARTIFACTS "
                            "to a writable folder)") from exc

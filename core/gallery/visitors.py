@@ -95,11 +95,13 @@ def _photos(folder: Path) -> list[Path]:
 
 def add_uploads(settings: Settings, visitor: str, files: Sequence[tuple[str, bytes]],
                 progress: Progress | ProgressFactory | None = None, *, bundle: ModelBundle | None = None,
-                batch_size: int = 256, now: float | None = None) -> IngestReport:
+                batch_size: int = 256, now: float | None = None, description: str = "",
+                consent: bool = False) -> IngestReport:
     """Add uploaded (file name, bytes) to the visitor's own gallery (core.gallery.ingest.ingest_uploads),
     after deleting everyone's expired uploads. UploadLimitError, with nothing stored, when the new
     photos would pass the visitor's cap. Interrupted (a closed tab stops the run), every photo
-    is either indexed whole or not stored at all."""
+    is either indexed whole or not stored at all. ``description`` and ``consent`` are recorded
+    with each photo (core.gallery.written)."""
     from core.gallery.ingest import ingest_uploads
 
     sweep_expired(settings, now)
@@ -113,7 +115,7 @@ def add_uploads(settings: Settings, visitor: str, files: Sequence[tuple[str, byt
     gallery = visitor_gallery(visitor)
     try:
         return ingest_uploads(settings, files, gallery, folder, progress, bundle=bundle,
-                              batch_size=batch_size, admit=admit)
+                              batch_size=batch_size, admit=admit, description=description, consent=consent)
     except BaseException:
         _drop_unindexed(settings, gallery, folder, new)
         raise

@@ -1,5 +1,6 @@
 """What the dataset says about one photo, for analysts: its captions and every query–photo pair
-judged about it (the three expert votes, the crowd's share of 'yes', the 0..1 training target).
+judged about it (the three expert votes, the crowd's share of 'yes', the 0..1 training target);
+and, for any indexed photo, its facts as lines of text (:func:`fact_text`).
 
 Looked up by the photo's file, so only photos in the dataset's own folders (practicum test and
 train photos, the extra corpus) have details: an upload that happens to share a dataset photo's
@@ -10,13 +11,16 @@ lines about holdout photos are dropped by ``load_flickr_captions`` before anythi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from core.data import dataset as data
 from core.foundation.settings import Settings
+from core.gallery.facts import fact_lines
 from core.text.query import tokenize
 
 
@@ -103,6 +107,12 @@ class DatasetDetails:
             for row in judged.itertuples(index=False)
         )
         return PhotoDetails(image, source, self._captions.get(image, ()), rows)
+
+
+def fact_text(facts: Mapping[str, Any]) -> list[str]:
+    """A result's facts (core.gallery.facts: camera, lens, date, place, what the photographer
+    wrote), one "Label: value" line each, for plain-text display."""
+    return [f"{label}: {value}" for label, value in fact_lines(facts)]
 
 
 def _judged_pairs(practicum: Path, train: pd.DataFrame) -> pd.DataFrame:

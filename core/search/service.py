@@ -11,7 +11,7 @@ import io
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,8 +22,10 @@ from core.foundation.errors import Problem, WithSenseError
 from core.foundation.images import ImageError, load_image_bytes
 from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
-from core.index.exact import StoredPhoto, VectorIndex
+from core.index.exact import Hit, StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
+from core.legal.markets import STRICT, Market, market_of, withheld
+from core.search.filters import parse_query, refine
 from core.search.hybrid import with_descriptions
 from core.text.query import clean_query, require_english
 
@@ -87,13 +89,16 @@ class SearchResponse:
 
 @dataclass(frozen=True)
 class Gallery:
-    """A named set of indexed photos: where the files are and their index."""
+    """A named set of indexed photos: where the files are, their index, and their facts
+    (core.gallery.facts) and descriptions (what the photographer wrote, as one text) by id."""
 
     name: str
     root: Path
     index: VectorIndex
     # image id -> the photographer's description text; photos without one are absent
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    market: Market = STRICT  # the law its index was opened under (core.legal.markets)
 
     def path_of(self, image_id: str) -> Path:
         return self.root / image_id
@@ -107,8 +112,15 @@ LIBRARY = "all"
 
 def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = None) -> Gallery:
     """A stored gallery ready to search; with ``bundle``, one made by another model is refused
-    (core.gallery.store.StaleGalleryError, naming the command that re-indexes it)."""
+    (core.gallery.store.StaleGalleryError, naming the command that re-indexes it).
+
+    Its index withholds what the settings' market withholds (core.legal.markets): photos the
+    image check flags or whose description names a child, where the child rule applies, unless
+    consent was recorded and the market honours it. In pgvector mode the table's flags (image
+    check or description, core.gallery.ingest) stand in every market: releases are not applied
+    there (stricter, never looser)."""
     stored = read_gallery(settings, name)
+    market = market_of(settings)
     if bundle is not None:
         stored.check_model(bundle.fingerprint())
     if settings.index_url:
@@ -116,8 +128,10 @@ def open_gallery(settings: Settings, name: str, bundle: ModelBundle | None = Non
 
         index: VectorIndex = PgVectorIndex.open(settings.index_url, name)
     else:
-        index = stored.index()
-    return Gallery(name=name, root=stored.root, index=index)
+        flags = withheld(stored.flags, stored.fact_flags("child_terms"), stored.fact_flags("consent"), market)
+        index = replace(stored, flags=flags).index()
+    return Gallery(name=name, root=stored.root, index=index, descriptions=stored.descriptions,
+                   facts=stored.facts, market=market)
 
 
 class SearchService:
@@ -127,28 +141,43 @@ class SearchService:
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long,
-        not English...). A child query in any language the lexicon reads (English, Russian) gets
-        the disclaimer first: the law answers before "English only" does."""
+        not English...) and core.search.filters.FilterSyntaxError for a filter written wrong. A
+        child query in any language the lexicon reads (English, Russian) gets the disclaimer
+        first: the law answers before "English only" does. The query's words are searched; its
+        exclusions, filters, order and least score (core.search.filters) then apply to the hits."""
         started = time.perf_counter()
         text = clean_query(query)
         _check_top_k(top_k)
-        if is_child_query(text):
+        parsed = parse_query(text)
+        if self.gallery.market.child_rule and is_child_query(parsed.text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
-        require_english(text)
-        vector = self.bundle.encode_queries([text])[0]
+        require_english(parsed.text)
+        vectors = self.bundle.encode_queries([parsed.text, *parsed.exclude])
+        vector = vectors[0]
         found = self.gallery.index.search(vector, top_k)
-        cosines = np.array([h.similarity for h in found.hits], dtype=np.float64)
-        scores = self.bundle.score(self.bundle.tower.centred_cosine(cosines, vector[None, :]))
-        hits = [
-            SearchHit(h.id, self.gallery.path_of(h.id), float(s), h.similarity, rank)
-            for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)
-        ]
-        if self.gallery.descriptions:  # the photographers' words fused in (core.search.hybrid, #36)
-            hits = [SearchHit(f.image, self.gallery.path_of(f.image), f.score, f.similarity, rank)
-                    for rank, f in enumerate(with_descriptions(self.bundle, self.gallery, text, vector,
-                                                               hits, top_k), start=1)]
+        ranked = [(h, float(s)) for h, s in zip(found.hits, self._scores(found.hits, vector), strict=True)]
+        if self.gallery.descriptions:  # the photographers' words fused in first (core.search.hybrid)
+            vision = [SearchHit(h.id, self.gallery.path_of(h.id), s, h.similarity, rank)
+                      for rank, (h, s) in enumerate(ranked, start=1)]
+            ranked = [(Hit(f.image, f.similarity), f.score) for f in
+                      with_descriptions(self.bundle, self.gallery, parsed.text, vector, vision, top_k)]
+        if not parsed.plain:  # so filters and exclusions judge photos found by words too
+            ranked = refine(parsed, ranked, top_k, self.gallery.index, vector, self.gallery.facts,
+                            self.gallery.descriptions, lambda hits: self._scores(hits, vector),
+                            lambda photo: self._scores_of(vectors[1:], photo))
+        hits = [SearchHit(h.id, self.gallery.path_of(h.id), s, h.similarity, rank)
+                for rank, (h, s) in enumerate(ranked, start=1)]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(text, None, hits, found.withheld, took, vector=vector)
+
+    def _scores(self, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
+        cosines = np.array([h.similarity for h in hits], dtype=np.float64)
+        return self.bundle.score(self.bundle.tower.centred_cosine(cosines, vector[None, :]))
+
+    def _scores_of(self, texts: np.ndarray, photo: np.ndarray) -> np.ndarray:
+        """Calibrated scores of one photo against several texts' vectors."""
+        cosines = texts @ np.asarray(photo, np.float32)
+        return self.bundle.score(self.bundle.tower.centred_cosine(cosines, texts))
 
     def search_like(self, photo: str | Path | bytes, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """The gallery's photos nearest to ``photo`` (image to image, cosine in the two-tower
@@ -173,7 +202,7 @@ class SearchService:
             # model's) and the flag that lets it appear among text results (its own captions,
             # where it has some, can catch a child the classifier misses): nothing to redo
             vector, flagged = stored.vector, stored.flagged
-        if flagged:
+        if flagged and self.gallery.market.child_rule:
             return SearchResponse(label, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000, "photo")
         # one extra: the query photo is in the gallery, usually first, and is dropped below
         found = self.gallery.index.search(vector, top_k + 1)
