@@ -22,6 +22,7 @@ PROBES = {
     "page_load": "where a first visitor's wait for search results goes, in a real browser",
     "child_shifts": "which child-photo threshold rule holds on shifted photos (training photos only)",
     "runtime_speed": "PyTorch, ONNX Runtime float32 or int8: which runs the photo networks fastest?",
+    "russian": "how Russian queries reach the photo space: centring, ridge or MLP students (selection)",
 }
 
 
