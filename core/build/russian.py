@@ -95,7 +95,7 @@ def train_russian(settings: Settings, text_encoder: str, lemmatize: bool,
         "data": {"russian_pairs": rows.counts["russian"], "english_pairs": rows.counts["english"],
                  "translations": str(translation_file("train").name),
                  "source": "the project's own Russian translations of one caption per photo of "
-                           "3,000 extra-corpus photos (targets: their English originals), and every "
+                           "3,000 extra-corpus photos (targets: their English originals), and their "
                            "English originals and the practicum train captions; never "
                            "practicum test or holdout captions"},
         "settings": params,
