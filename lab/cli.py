@@ -23,6 +23,7 @@ PROBES = {
     "child_shifts": "which child-photo threshold rule holds on shifted photos (training photos only)",
     "runtime_speed": "PyTorch, ONNX Runtime float32 or int8: which runs the photo networks fastest?",
     "runtime_quality": "does int8 (or float32) ONNX Runtime keep R@10 and the child flags? (selection)",
+    "russian": "how Russian queries reach the photo space: centring, ridge or MLP students (selection)",
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from core.measure.reports import PROVENANCE as PROVENANCE_KEYS
 from core.measure.reports import provenance
 from pages import _problems, _reports, _shared
 from ui import charts, wording
@@ -81,6 +82,15 @@ if not report.hybrid.empty:
                "descriptions alone (BM25 over lemmas); hybrid: vision and words fused. "
                + provenance("hybrid_simulated.selection") + " "
                + provenance("hybrid_simulated.holdout"))
+
+russian = charts.russian_table(report)
+if not russian.empty:
+    st.subheader("Russian queries")
+    _reports.figures_table(russian)
+    st.caption("The same captions and photos searched in English (the English text side) and in "
+               "Russian (the project's own hand translations, through multilingual-e5-small and the "
+               "Russian student). " + " ".join(provenance(f"russian.{split}") for split in report.russian
+                                              if f"russian.{split}" in PROVENANCE_KEYS))
 
 st.subheader("Encoders: frozen, joined and fine-tuned on captions")
 encoders = _reports.ablation(settings)

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.measure.reports import MetricsReport, model_label
+from core.measure.reports import SPLIT_LABELS, MetricsReport, model_label
 from ui.dataset import VOTE_LABELS
 from ui.wording import escape_markdown
 
@@ -198,6 +198,16 @@ def retrieval_figure(report: MetricsReport) -> go.Figure:
 def retrieval_table(report: MetricsReport) -> pd.DataFrame:
     return _shown(report.retrieval, {"Evaluation set": ("label", None), "R@1": ("r1", 1), "R@5": ("r5", 1),
                                      "R@10": ("r10", 1), "MRR": ("mrr", 3)})
+
+
+def russian_table(report: MetricsReport) -> pd.DataFrame:
+    """English and Russian R@k on the same captions and photos, by evaluation set (#39)."""
+    rows = [{"Evaluation set": SPLIT_LABELS.get(split, split), "Queries in": name,
+             **{f"R@{k}": round(float(values[language][f"r{k}"]), 1) for k in (1, 5, 10)}}
+            for split, values in report.russian.items() if isinstance(values, dict)
+            for language, name in (("english", "English"), ("russian", "Russian"))
+            if isinstance(values.get(language), dict)]
+    return pd.DataFrame(rows, columns=["Evaluation set", "Queries in", "R@1", "R@5", "R@10"])
 
 
 # --------------------------------------------------------------------------------------------

