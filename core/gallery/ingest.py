@@ -97,7 +97,7 @@ def ingest_folder(settings: Settings, folder: Path, gallery: str | None = None,
     skipped = [s for s in skipped if s.name != SIDECAR] + [
         Skipped(f"{SIDECAR}: {row}", "names no photo of the folder") for row in unmatched]
     return _ingest(settings, name, root, items, skipped, progress, bundle, live_index, batch_size, {},
-                   on_wait, engine, Notes(written, whole=True))
+                   on_wait, engine, notes=Notes(written, whole=True))
 
 
 def ingest_uploads(settings: Settings, files: Sequence[tuple[str, bytes]], gallery: str, folder: Path,
