@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.foundation.errors import Problem
 from core.foundation.settings import PROJECT_ROOT
+from core.legal.lexicon import DISCLAIMER
 from core.measure.reports import PROVENANCE
 
 if TYPE_CHECKING:
@@ -93,6 +94,8 @@ LEGAL_NOTE = (
 )
 
 WITHHELD_PHOTO = "Photo withheld: flagged as showing a child (local legislation)."
+# The law's words for a child query (core's; ui.wording_ru has them in Russian).
+DISCLAIMER_TEXT = DISCLAIMER
 
 GALLERY_LABELS = {
     "all": "All photos",
@@ -128,6 +131,26 @@ def escape_markdown(text: str) -> str:
     return _LINE_START.sub(
         lambda m: f"{m[1]}{m[2]}\\{m[3]}" if m[2] is not None else f"{m[4]}\\{m[5]}", escaped, count=1
     )
+
+
+def number(count: int) -> str:
+    """A whole number with its thousands marked: 6,999 (ui.wording_ru: 6 999)."""
+    return f"{count:,}"
+
+
+def core_message(message: str) -> str:
+    """core's message as a page shows it (ui.wording_ru translates the ones it knows)."""
+    return message
+
+
+def source_label(source: str) -> str:
+    """core.search.details' name for a part of the dataset ('practicum test')."""
+    return source
+
+
+def match_place(where: str) -> str:
+    """core.search.explain's words for where a photo matched most ('top left')."""
+    return where
 
 
 def results_for(query: str) -> str:
