@@ -100,4 +100,73 @@ TEXT: dict[str, str] = {
                      "a text search.",
     "link.bad_photo": "The link's photo is missing or is not a photo name; it is read as a text search.",
     "link.bad_query": "The link's search text was set aside: {why}",
+    # Dataset explorer
+    "explore.title": "Dataset explorer",
+    "explore.intro": (
+        "Each training pair is a query and a photo, scored 1–4 by three experts and yes/no by crowd "
+        "workers. The target the models learn is 0.6 × the expert majority (mapped to 0–1) + 0.4 × the "
+        "crowd's share of *yes*, or the expert score alone where no crowd votes exist."),
+    "explore.text": "Query text contains",
+    "explore.text_placeholder": "e.g. dog beach",
+    "explore.votes": "Expert majority vote",
+    "explore.votes_placeholder": "All votes",
+    "explore.agreement": "Expert agreement",
+    "choice.Any": "Any",
+    "choice.All 3 agree": "All 3 agree",
+    "choice.2 of 3 agree": "2 of 3 agree",
+    "choice.Shuffled": "Shuffled",
+    "choice.Target: high to low": "Target: high to low",
+    "choice.Target: low to high": "Target: low to high",
+    "choice.Photo name": "Photo name",
+    "vote.1": "1 · no match",
+    "vote.2": "2 · major errors",
+    "vote.3": "3 · minor errors",
+    "vote.4": "4 · full match",
+    "explore.matching": "{shown} of {total} pairs match.",
+    "explore.none": "No pair matches these filters.",
+    "explore.photos": "Photos",
+    "explore.table": "Table",
+    "explore.untrained": "Photos appear here once the model is trained: each photo is first checked for "
+                         "children. Build the model with `{command}`.",
+    "explore.order": "Order",
+    "explore.page": "Page (of {pages})",
+    "explore.charts": "Votes and targets",
+    "explore.dropped": "What aggregation dropped",
+    "explore.kept": "Of {pairs} expert-judged pairs, {kept} were kept.",
+    "explore.crowd": "Crowd file: {pairs} pairs rated.",
+    # Model comparison
+    "compare.title": "Model comparison",
+    "compare.intro": (
+        "Which model predicts best how well a photo matches a description? Each model is fitted on "
+        "four fifths of the practicum photos and scored on the rest, over five random splits (no photo "
+        "is on both sides of a split, but one photo can be tested in several); bars show the mean and "
+        "the error bars the spread across splits. Each figure says whether it is **clean** (it never "
+        "guided a choice) or a **selection** figure (it guided one, so it flatters what it chose)."),
+    "compare.produced": "Metrics produced {produced} · {source}",
+    "compare.linear": "Linear regression vs neural network",
+    "compare.no_relevance": "This metrics file has no relevance results; rerun the evaluation to add them.",
+    "compare.zero_shot": "Zero-shot reference: the two-tower similarity, trained on captions only (no expert "
+                         "data), agrees with the mean expert score at Kendall tau-c {tau}. ",
+    "compare.rmse_note": "RMSE and MAE on the 0–1 target (lower is better); std: spread of the RMSE over "
+                         "the 5 splits; τc: Kendall tau-c rank agreement with the target (higher is "
+                         "better). ",
+    "compare.search": "Search quality",
+    "compare.no_retrieval": "This metrics file has no retrieval results; rerun the evaluation to add them.",
+    "compare.recall_note": "R@k (%): share of descriptions whose own photo is among the first k results; "
+                           "MRR: mean reciprocal rank of that photo. ",
+    "compare.encoders": "Encoders: frozen, joined and fine-tuned on captions",
+    "compare.no_encoders": "No encoder comparison yet; each row is made by `python -m lab ablate LABEL`.",
+    "compare.encoders_note": (
+        "Each row measured the same way on training data only (retrieval over 1,000 held-out "
+        "extra-corpus photos and over the practicum test photos, CV RMSE over 5 splits, zero-shot "
+        "tau-c, the child head's out-of-sample figures, indexing speed on 2 CPU cores). These are "
+        "selection figures: they chose the encoders in use; holdout, above, was read once for "
+        "the chosen ones."),
+    "compare.legal": "Legal checks",
+    "compare.shifts_note": "The child check on holdout photos changed the way a host's photos differ from "
+                           "the training copies, one shift at a time. ",
+    "compare.classifiers_note": "Child-photo classifiers compared on training photos only (out of fold), "
+                                "each at the threshold it chose for recall ≥ 0.98 at 95% confidence: the "
+                                "first is in use. ",
+    "compare.settings": "Evaluation settings",
 }

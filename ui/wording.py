@@ -282,6 +282,11 @@ def retrieval_sizes(report: MetricsReport) -> str:
     return "; ".join(parts)
 
 
+def provenance(section: str) -> str:
+    """'Clean figure: ...' or 'Selection figure: ...' for a section of the report (core's words)."""
+    return PROVENANCE[section].note()
+
+
 def retrieval_provenance(report: MetricsReport) -> str:
     """'Practicum test: selection figure, ... Holdout: clean figure, ...' for the sets it holds."""
     parts = []
