@@ -65,7 +65,7 @@ else:
                     elif cleared:
                         st.caption(wording.WITHHELD_PHOTO)
                     st.text(row["query_text"])  # a person's description: plain text
-                    st.caption(dataset.pair_caption(row))
+                    st.caption(dataset.pair_caption(row, text))
     with table_tab:
         st.dataframe(
             dataset.explorer_table(shown),
@@ -87,7 +87,7 @@ drop_col, mix_col = st.columns(2)
 with drop_col:
     st.caption(text["explore.kept"].format(pairs=wording.number(report.expert_pairs),
                                            kept=wording.number(len(table))))
-    st.dataframe(dataset.drop_reasons(report), hide_index=True)
+    st.dataframe(dataset.drop_reasons(report, text), hide_index=True)
 with mix_col:
     st.caption(text["explore.crowd"].format(pairs=wording.number(report.crowd_pairs)))
-    st.dataframe(dataset.target_composition(report), hide_index=True)
+    st.dataframe(dataset.target_composition(report, text), hide_index=True)

@@ -65,13 +65,13 @@ def show_details(path: Path, query: str | None) -> None:
     st.text("\n".join(f"• {c}" for c in details.captions) or text["details.no_captions"])
     judged = details.judgement_for(query) if query is not None else None
     if judged is not None:
-        st.success(text["details.judged"].format(votes=dataset.judgement_line(judged)),
+        st.success(text["details.judged"].format(votes=dataset.judgement_line(judged, text)),
                    icon=":material/how_to_vote:")
     elif query is not None:
         st.caption(text["details.not_judged"])
     if details.judgements:
         st.caption(text["details.others"].format(count=len(details.judgements)))
-        st.dataframe(dataset.judgement_table(details), hide_index=True, height=180)
+        st.dataframe(dataset.judgement_table(details, text), hide_index=True, height=180)
 
 
 st.title(text["search.title"])
