@@ -34,13 +34,14 @@ def chart_beside_table(figure: Any, table: Any, key: str) -> Any:
 
 
 st.subheader(text["compare.linear"])
-verdict = charts.linear_vs_neural(report)
+verdict = charts.linear_vs_neural(report, text)
 if verdict:
     st.success(verdict, icon=":material/balance:")
 if report.relevance.empty:
     st.info(text["compare.no_relevance"])
 else:
-    table_col = chart_beside_table(charts.rmse_figure(report), charts.relevance_table(report), "rmse_chart")
+    table_col = chart_beside_table(charts.rmse_figure(report, text), charts.relevance_table(report, text),
+                                   "rmse_chart")
     with table_col:
         if report.expert_zero_shot_kendall_tau_c is not None:
             st.caption(
@@ -53,8 +54,8 @@ st.subheader(text["compare.search"])
 if report.retrieval.empty:
     st.info(text["compare.no_retrieval"])
 else:
-    table_col = chart_beside_table(charts.retrieval_figure(report), charts.retrieval_table(report),
-                                   "retrieval_chart")
+    table_col = chart_beside_table(charts.retrieval_figure(report, text),
+                                   charts.retrieval_table(report, text), "retrieval_chart")
     with table_col:
         st.caption(text["compare.recall_note"] + wording.retrieval_provenance(report))
         sizes = wording.retrieval_sizes(report)

@@ -79,8 +79,8 @@ else:
 
     st.subheader(text["explore.charts"])
     hist_votes, hist_target = st.columns(2)
-    hist_votes.plotly_chart(charts.votes_figure(shown), key="votes_chart")
-    hist_target.plotly_chart(charts.target_figure(shown), key="target_chart")
+    hist_votes.plotly_chart(charts.votes_figure(shown, text), key="votes_chart")
+    hist_target.plotly_chart(charts.target_figure(shown, text), key="target_chart")
 
 st.subheader(text["explore.dropped"])
 drop_col, mix_col = st.columns(2)
