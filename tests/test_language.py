@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import re
 from pathlib import Path
 from types import ModuleType
@@ -219,3 +220,27 @@ def test_a_russian_page_names_problems_in_russian(with_model: Path) -> None:
     headlines = _texts(at.warning)
     assert headlines == [wording_ru.PROBLEM_HEADLINES[Problem.BAD_QUERY][0]], headlines
     assert "Пока поиск понимает только английский: опишите сцену по-английски." in _texts(at.text)
+
+
+@pytest.mark.parametrize(("page", "title"),
+                         [("compare", "Сравнение моделей"), ("explore", "Обзор данных"),
+                          ("home", "With Sense")])
+def test_the_other_pages_in_russian(page: str, title: str, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a model: the comparison page reads a metrics file, the explorer the practicum data
+    (each says so in Russian where it is missing)."""
+    from test_app import METRICS
+
+    (tmp_path / "metrics.json").write_text(json.dumps(METRICS))
+    monkeypatch.setenv("WITHSENSE_REPORTS", str(tmp_path))
+    monkeypatch.setenv("WITHSENSE_ARTIFACTS", str(tmp_path / "none"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "ru"
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _texts(at.title) == [title]
+    shown = " ".join(_texts(at.subheader) + _texts(at.caption) + _texts(at.info) + _texts(at.markdown))
+    assert CYRILLIC.search(shown)
+    for english in ("Legal checks", "Votes and targets", "The dataset", "No trained model", "Search quality"):
+        assert english not in shown, english
