@@ -244,3 +244,11 @@ def test_the_other_pages_in_russian(page: str, title: str, tmp_path: Path,
     assert CYRILLIC.search(shown)
     for english in ("Legal checks", "Votes and targets", "The dataset", "No trained model", "Search quality"):
         assert english not in shown, english
+
+
+def test_english_labels_of_models_and_sets_are_cores() -> None:
+    """ui.texts_en repeats core's labels so the English pages stay as they were."""
+    from core.measure.reports import MODELS, SPLIT_LABELS
+
+    assert {key: texts_en.TEXT[f"model.{key}"] for key in MODELS} == {k: m.label for k, m in MODELS.items()}
+    assert {key: texts_en.TEXT[f"split.{key}"] for key in SPLIT_LABELS} == SPLIT_LABELS

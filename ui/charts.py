@@ -106,10 +106,16 @@ def child_shift_table(report: MetricsReport) -> pd.DataFrame:
     return with_decimals(report.child_shifts, CHILD_CLASSIFIER_DECIMALS)
 
 
+def _named(relevance: pd.DataFrame, text: Mapping[str, str]) -> pd.DataFrame:
+    """The relevance rows with each model's label in the language of `text` (core's otherwise)."""
+    pairs = zip(relevance["model"], relevance["label"], strict=True)
+    return relevance.assign(label=[text.get(f"model.{key}", label) for key, label in pairs])
+
+
 def relevance_table(report: MetricsReport, text: Mapping[str, str] = TEXT) -> pd.DataFrame:
     """The comparison table as shown: one row per model, rounded (words from `text`: ui.texts_en
     or ui.texts_ru, as for the figures below)."""
-    return _shown(report.relevance, {text["chart.model"]: ("label", None), "RMSE": ("rmse", 3),
+    return _shown(_named(report.relevance, text), {text["chart.model"]: ("label", None), "RMSE": ("rmse", 3),
                                      "std": ("rmse_std", 3), "MAE": ("mae", 3), "τc": ("kendall_tau_c", 3)})
 
 
@@ -136,14 +142,14 @@ def linear_vs_neural(report: MetricsReport, text: Mapping[str, str] = TEXT) -> s
     best = frame["rmse"].dropna()
     if len(best):
         name = str(best.idxmin())
-        verdict += text["verdict.lowest"].format(model=model_label(name))
+        verdict += text["verdict.lowest"].format(model=text.get(f"model.{name}", model_label(name)))
     return verdict
 
 
 def rmse_figure(report: MetricsReport, text: Mapping[str, str] = TEXT) -> go.Figure:
     """RMSE per model, mean ± std over the splits, coloured by kind (baseline/linear/neural).
     Horizontal bars: the model names stay readable in a half-page column of any width."""
-    frame = report.relevance
+    frame = _named(report.relevance, text)
     fig = go.Figure()
     for family, color in FAMILY_COLORS.items():
         part = frame[frame["family"] == family]

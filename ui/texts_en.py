@@ -214,4 +214,9 @@ TEXT: dict[str, str] = {
     "chart.target_title": "Combined target",
     "chart.target_axis": "target (0 no match, 1 match)",
     "chart.pairs": "pairs",
+    "model.constant": "Constant (mean)",
+    "model.linear_concat": "Linear regression",
+    "model.mlp_concat": "Neural network (MLP)",
+    "model.two_tower": "Two-tower",
+    "model.two_tower_mlp": "Two-tower + MLP",
 }

@@ -209,4 +209,9 @@ TEXT: dict[str, str] = {
     "chart.target_title": "Итоговая цель",
     "chart.target_axis": "цель (0 не совпадает, 1 совпадает)",
     "chart.pairs": "пары",
+    "model.constant": "Константа (среднее)",
+    "model.linear_concat": "Линейная регрессия",
+    "model.mlp_concat": "Нейросеть (MLP)",
+    "model.two_tower": "Двухбашенная",
+    "model.two_tower_mlp": "Двухбашенная + MLP",
 }
