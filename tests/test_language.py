@@ -164,8 +164,7 @@ def test_the_search_page_with_lang_ru_speaks_russian(with_model: Path) -> None:
     assert at.button(key="search").label == "Найти"
     examples = [b.label for b in at.button if b.key and b.key.startswith("example_")]
     assert examples == list(wording_ru.EXAMPLE_QUERIES)
-    assert at.radio(key=_language.SWITCH).value == "ru"
-    assert at.query_params["lang"] == "ru"
+    assert at.session_state[_language.LANGUAGE] == "ru" and at.query_params["lang"] == "ru"
 
 
 def test_a_russian_browser_gets_russian_and_an_english_one_english(with_model: Path) -> None:
@@ -202,17 +201,25 @@ def test_the_link_of_a_russian_page_carries_lang_ru(with_model: Path) -> None:
 
 
 def test_the_switch_changes_the_language_and_keeps_the_search(with_model: Path) -> None:
-    at = _search()
-    at.text_input(key="query").input("A man climbs a rock").run()
-    assert _texts(at.title) == ["Search photos"] and "lang" not in at.query_params
+    """app.py draws the switch in the sidebar of every page; AppTest shows app.py's own elements
+    only on a run of the default page (Home), so the switch is turned there."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert at.radio(key=_language.SWITCH).value == "en" and _texts(at.subheader)[0] == "How to use this demo"
     at.radio(key=_language.SWITCH).set_value("ru").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert _texts(at.title) == ["Поиск фотографий"]
-    assert at.query_params["lang"] == "ru" and at.query_params["q"] == "A man climbs a rock"
+    assert _texts(at.subheader)[0] == "Как пользоваться демо" and at.query_params == {"lang": "ru"}
+    at.switch_page("pages/search.py").run()
+    at.text_input(key="query").input("A man climbs a rock").run()
+    assert _texts(at.title) == ["Поиск фотографий"] and at.query_params["lang"] == "ru"
     assert "Результаты по запросу «A man climbs a rock»" in _texts(at.text) and len(at.image) == 12
+    at.switch_page("app.py").run()
     at.radio(key=_language.SWITCH).set_value("en").run()
+    assert _texts(at.subheader)[0] == "How to use this demo" and "lang" not in at.query_params
+    at.switch_page("pages/search.py").run()
+    assert not at.exception, [e.value for e in at.exception]
     assert _texts(at.title) == ["Search photos"] and "lang" not in at.query_params
-    assert "Results for “A man climbs a rock”" in _texts(at.text)
+    assert "Results for “A man climbs a rock”" in _texts(at.text) and len(at.image) == 12
 
 
 def test_a_russian_page_names_problems_in_russian(with_model: Path) -> None:
