@@ -259,3 +259,15 @@ def test_english_labels_of_models_and_sets_are_cores() -> None:
 
     assert {key: texts_en.TEXT[f"model.{key}"] for key in MODELS} == {k: m.label for k, m in MODELS.items()}
     assert {key: texts_en.TEXT[f"split.{key}"] for key in SPLIT_LABELS} == SPLIT_LABELS
+
+
+@pytest.mark.parametrize("query", ["", "   ", "1234 !!", "a" * 600, "собака бежит по снегу", 42])
+def test_cores_query_messages_read_russian_on_a_russian_page(query: object) -> None:
+    """ui.wording_ru knows core's own messages for a query that cannot run (by their text: a
+    change in core shows here, not as English on a Russian page)."""
+    from core.text.query import QueryError, validate_query
+
+    with pytest.raises(QueryError) as refused:
+        validate_query(query)
+    assert CYRILLIC.search(wording_ru.core_message(str(refused.value))), str(refused.value)
+    assert wording.core_message(str(refused.value)) == str(refused.value)

@@ -12,6 +12,7 @@ Nothing here imports torch or Streamlit.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.foundation.errors import Problem
@@ -80,7 +81,20 @@ CORE_MESSAGES: dict[str, str] = {
     "Search works in English for now; please describe the scene in English.":
         "Пока поиск понимает только английский: опишите сцену по-английски.",
     "Please type a search as text.": "Введите запрос текстом.",
+    "Please type what you are looking for, e.g. “two dogs running on snow”.":
+        "Напишите, что ищете, например «две собаки бегут по снегу».",
+    "Please describe the scene in words; the query has no letters.":
+        "Опишите сцену словами: в запросе нет ни одной буквы.",
 }
+# core's messages that carry a value (a length, a path, a name), as patterns
+CORE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"That query is (\d+) characters long; please keep it under (\d+)\.", re.DOTALL),
+     "Запрос слишком длинный ({0} зн.): сократите его до {1} знаков."),
+    (re.compile(r"No trained model at (.+)\. Build it with: (.+)", re.DOTALL),
+     "Обученной модели нет: {0}. Соберите её командой: {1}"),
+    (re.compile(r"There is no photo named (.+) in the (.+) gallery\.", re.DOTALL),
+     "Фотографии с именем {0} нет в галерее {1}."),
+)
 
 EXAMPLE_QUERIES: tuple[str, ...] = (
     "Собака в воде",
@@ -129,7 +143,12 @@ _PLACES = {"top": "вверху", "bottom": "внизу", "left": "слева", 
 
 def core_message(message: str) -> str:
     """core's message in Russian where this table has it, else as core wrote it."""
-    return CORE_MESSAGES.get(message, message)
+    if message in CORE_MESSAGES:
+        return CORE_MESSAGES[message]
+    for pattern, russian in CORE_PATTERNS:
+        if (found := pattern.fullmatch(message)) is not None:
+            return russian.format(*found.groups())
+    return message
 
 
 def source_label(source: str) -> str:
@@ -146,6 +165,8 @@ def results_for(query: str) -> str:
 
 
 def photos_like(name: str) -> str:
+    if name == "uploaded photo":  # core.search.service.UPLOAD_LABEL (that module imports torch)
+        return "Похожие на загруженную фотографию"
     return f"Похожие на «{name}»"
 
 
