@@ -11,14 +11,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _shared
+from pages import _language, _shared
 
 ROOT = Path(__file__).resolve().parent
 PAGES = ROOT / "pages"
 ASSETS = ROOT / "assets"
 
+text = _language.texts()  # the visitor's language: a link's lang=, else the browser's (pages/_language.py)
 st.set_page_config(
-    page_title="With Sense · photo search",
+    page_title=text["app.title"],
     page_icon=str(ASSETS / "icon.png"),
     layout="wide",
     initial_sidebar_state="expanded",
@@ -48,11 +49,13 @@ def _prewarm() -> threading.Thread:
 _prewarm()
 page = st.navigation(
     [
-        st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
-        st.Page(PAGES / "search.py", title="Search", icon=":material/image_search:"),
-        st.Page(PAGES / "compare.py", title="Model comparison", icon=":material/leaderboard:"),
-        st.Page(PAGES / "explore.py", title="Dataset explorer", icon=":material/table_view:"),
+        st.Page(PAGES / "home.py", title=text["nav.home"], icon=":material/home:", default=True),
+        st.Page(PAGES / "search.py", title=text["nav.search"], icon=":material/image_search:"),
+        st.Page(PAGES / "compare.py", title=text["nav.compare"], icon=":material/leaderboard:"),
+        st.Page(PAGES / "explore.py", title=text["nav.explore"], icon=":material/table_view:"),
     ]
 )
+_language.switch()
+_language.keep_in_address()
 _shared.enter_app()
 page.run()

@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.foundation.errors import Problem, WithSenseError
 from core.measure.reports import EVALUATE_COMMAND
+from pages import _language
 from ui import wording
 
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (WithSenseError,)
@@ -27,15 +28,16 @@ _COMMANDS = {Problem.NO_MODEL: wording.TRAIN_COMMAND, Problem.NO_METRICS: EVALUA
 def show_problem(exc: Exception) -> None:
     """Turn one of core's exceptions into a message (never a traceback): the headline in a box of
     the problem's level, the command that mends it (if any), then its message as plain text."""
+    words = _language.wording()  # the visitor's language; core's messages where it has them
     if not isinstance(exc, WithSenseError):
-        st.error(wording.UNEXPECTED_HEADLINE, icon=":material/error:")
-        st.text(str(exc))
+        st.error(words.UNEXPECTED_HEADLINE, icon=":material/error:")
+        st.text(words.core_message(str(exc)))
         return
-    headline, icon = wording.PROBLEM_HEADLINES[exc.problem]
+    headline, icon = words.PROBLEM_HEADLINES[exc.problem]
     show = {"info": st.info, "warning": st.warning}.get(exc.handling.level, st.error)
-    hint = wording.PROBLEM_HINTS.get(exc.problem)
+    hint = words.PROBLEM_HINTS.get(exc.problem)
     show(" ".join(part for part in (headline, hint) if part), icon=icon)
     command = _COMMANDS.get(exc.problem)
     if command is not None:
         st.code(command, language="bash")
-    st.text(str(exc))
+    st.text(words.core_message(str(exc)))

@@ -19,7 +19,8 @@ from core.data.dataset import TargetReport, load_relevance
 from core.foundation.images import ImageError
 from core.foundation.settings import Settings
 from core.gallery import store, visitors
-from ui import dataset, links, wording
+from pages import _language
+from ui import dataset, lang, links, wording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -140,7 +141,11 @@ def market_line(settings: Settings) -> str:
     from core.legal.markets import market_of
 
     market = market_of(settings)
-    return wording.market_line(market.name, market.child_rule, market.consent_releases)
+    text = _language.texts()
+    if not market.child_rule:
+        return text["search.market_free"].format(name=market.name)
+    consent = text["search.market_consent" if market.consent_releases else "search.market_no_consent"]
+    return text["search.market_rule"].format(name=market.name, consent=consent)
 
 
 def photo_facts(service: SearchService, image: str) -> list[str]:
@@ -181,12 +186,13 @@ def open_search_link(settings: Settings, keys: dict[str, str]) -> list[str]:
     Parameters the session wrote are its own state already; none at all (the page reached from
     the sidebar) leave the session's last search as it was."""
     params = st.query_params.to_dict()
+    params.pop(lang.PARAM, None)  # the language is app.py's (pages/_language.py), not the search's
     if not params or params == st.session_state.get(LINK_WRITTEN):
         return []
     galleries = search_galleries(settings) or ["test"]
     default_k, max_k = top_k_range()
     link, problems = links.read_link(params, galleries, wording.default_gallery(galleries) or galleries[0],
-                                     default_k, max_k)
+                                     default_k, max_k, _language.texts())
     for field, key in keys.items():
         st.session_state[key] = getattr(link, field)
     st.session_state[LINK_WRITTEN] = params
@@ -197,10 +203,12 @@ def keep_search_link(link: links.SearchLink | None) -> str | None:
     """Put the search shown into the URL (no parameters when there is none to share); returns the
     address that reopens it, or None."""
     params = link.params() if link is not None else {}
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
+    language = _language.link_value()  # a shared link opens in the language it was made in
+    address = {**params, lang.PARAM: language} if language else params
+    if st.query_params.to_dict() != address:
+        st.query_params.from_dict(address)
     st.session_state[LINK_WRITTEN] = params
-    return None if link is None else links.share_url(st.context.url, link)
+    return None if link is None else links.share_url(st.context.url, link, language)
 
 
 @st.cache_resource(show_spinner="Reading the dataset's captions and votes…", max_entries=2)

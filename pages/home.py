@@ -4,36 +4,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _problems, _shared
-from ui import dataset, wording
+from pages import _language, _problems, _shared
+from ui import dataset
 
 _shared.run_through_app(__file__)
+wording, text = _language.wording(), _language.texts()  # the visitor's language (ui/lang.py)
 settings = _shared.settings()
 
 st.title("With Sense")
-st.markdown(
-    "Describe a scene in plain English and With Sense finds the photos that match it, each with a "
-    "0–1 relevance score. Behind it is a two-tower model that places sentences and photos in one "
-    "space, trained on Flickr8k captions and calibrated on expert and crowd judgements."
-)
+st.markdown(text["home.intro"])
 st.caption(wording.LEGAL_NOTE)
 
-st.subheader("How to use this demo")
+st.subheader(text["home.how"])
 left, middle, right = st.columns(3)
 with left, st.container(border=True):
-    st.page_link("pages/search.py", label="**Search**", icon=":material/image_search:")
-    st.markdown("Type a description or pick an example; choose the photo gallery and how many "
-                "results to show.")
+    st.page_link("pages/search.py", label=text["home.search_link"], icon=":material/image_search:")
+    st.markdown(text["home.search_what"])
 with middle, st.container(border=True):
-    st.page_link("pages/compare.py", label="**Model comparison**", icon=":material/leaderboard:")
-    st.markdown("Linear regression vs neural networks: RMSE with error bars over five splits, "
-                "and search recall.")
+    st.page_link("pages/compare.py", label=text["home.compare_link"], icon=":material/leaderboard:")
+    st.markdown(text["home.compare_what"])
 with right, st.container(border=True):
-    st.page_link("pages/explore.py", label="**Dataset explorer**", icon=":material/table_view:")
-    st.markdown("Browse the judged query–photo pairs, their expert and crowd votes and the "
-                "training target.")
+    st.page_link("pages/explore.py", label=text["home.explore_link"], icon=":material/table_view:")
+    st.markdown(text["home.explore_what"])
 
-st.subheader("The dataset")
+st.subheader(text["home.dataset"])
 try:
     table, report = _shared.relevance(str(settings.practicum_dir))
 except _problems.EXPECTED_ERRORS as exc:
@@ -41,25 +35,23 @@ except _problems.EXPECTED_ERRORS as exc:
 else:
     figures = dataset.dataset_figures(table, report, settings.practicum_dir)
     cols = st.columns(4)
-    cols[0].metric("Photos", f"{figures.train_photos + figures.test_photos:,}",
-                   help=f"{figures.train_photos:,} training photos and {figures.test_photos:,} test photos")
-    cols[1].metric("Query–photo pairs judged", f"{figures.pairs_judged:,}",
-                   help="Pairs scored 1–4 by three experts each")
-    cols[2].metric("Pairs kept after aggregation", f"{figures.pairs_kept:,}",
-                   help="Pairs where at least two of the three experts agree, with a known query text")
-    cols[3].metric("Votes kept", f"{figures.expert_votes_kept + figures.crowd_votes_kept:,}",
-                   help=f"{figures.expert_votes_kept:,} expert votes and {figures.crowd_votes_kept:,} "
-                        "crowd votes behind the kept pairs")
-    st.caption(
-        f"{figures.queries:,} distinct queries. {figures.pairs_dropped:,} pairs were dropped "
-        f"({report.expert_dropped_no_majority:,} without an expert majority, "
-        f"{report.pairs_without_text:,} without query text); {figures.pairs_with_crowd:,} of the kept "
-        "pairs also have crowd votes. See the Dataset explorer for details."
-    )
+    cols[0].metric(text["home.photos"], wording.number(figures.train_photos + figures.test_photos),
+                   help=text["home.photos_help"].format(train=wording.number(figures.train_photos),
+                                                        test=wording.number(figures.test_photos)))
+    cols[1].metric(text["home.pairs"], wording.number(figures.pairs_judged), help=text["home.pairs_help"])
+    cols[2].metric(text["home.kept"], wording.number(figures.pairs_kept), help=text["home.kept_help"])
+    cols[3].metric(text["home.votes"], wording.number(figures.expert_votes_kept + figures.crowd_votes_kept),
+                   help=text["home.votes_help"].format(experts=wording.number(figures.expert_votes_kept),
+                                                       crowd=wording.number(figures.crowd_votes_kept)))
+    st.caption(text["home.dataset_note"].format(
+        queries=wording.number(figures.queries), dropped=wording.number(figures.pairs_dropped),
+        no_majority=wording.number(report.expert_dropped_no_majority),
+        no_text=wording.number(report.pairs_without_text),
+        with_crowd=wording.number(figures.pairs_with_crowd)))
 
-st.subheader("The model in use")
+st.subheader(text["home.model"])
 try:
-    with st.spinner("Loading the model…"):
+    with st.spinner(text["load.model"]):
         gallery = wording.default_gallery(_shared.list_galleries(settings)) or "test"
         service = _shared.search_service(settings, gallery)
 except _problems.EXPECTED_ERRORS as exc:
@@ -68,7 +60,7 @@ else:
     facts = wording.model_facts(service.bundle)
     # A static table (key-value facts): long values wrap instead of being cut in a narrow window.
     st.table(
-        {"Property": [label for label, _ in facts],
-         "Value": [wording.escape_markdown(value) for _, value in facts]},  # cells are Markdown
+        {text["home.property"]: [label for label, _ in facts],
+         text["home.value"]: [wording.escape_markdown(value) for _, value in facts]},  # cells are Markdown
         hide_index=True,
     )

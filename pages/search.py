@@ -9,10 +9,11 @@ import streamlit as st
 
 from core.foundation.images import ACCEPTED_NAMES, MAX_IMAGE_BYTES, UPLOAD_TYPES
 from core.gallery.visitors import MY_UPLOADS
-from pages import _problems, _shared
-from ui import dataset, links, wording
+from pages import _language, _problems, _shared
+from ui import dataset, links
 
 _shared.run_through_app(__file__)
+wording, text = _language.wording(), _language.texts()  # the visitor's language (ui/lang.py)
 COLUMNS = 4
 UPLOAD = "upload"  # a third mode beside links.TEXT and links.LIKE: a photo of one's own, never in a link
 FILE_MB = MAX_IMAGE_BYTES // 2**20  # the uploader refuses a larger file before it is sent
@@ -57,7 +58,7 @@ def show_details(path: Path, query: str | None, facts: list[str]) -> None:
     dataset says of a result: its captions, the votes on this query-photo pair (a text search's
     `query`) and the other queries judged against it."""
     if facts:
-        st.caption("Recorded with the photo:")
+        st.caption(text["details.recorded"])
         st.text("\n".join(facts))  # a person's words: plain
     try:
         details = _shared.photo_details(settings, path)
@@ -65,22 +66,23 @@ def show_details(path: Path, query: str | None, facts: list[str]) -> None:
         _problems.show_problem(exc)
         return
     if not details.source:
-        st.caption("Not a dataset photo: no captions or votes.")
+        st.caption(text["details.not_dataset"])
         return
-    st.caption(f"From the {details.source} photos. Captions:")
-    st.text("\n".join(f"• {c}" for c in details.captions) or "No captions.")  # a person's words: plain
+    st.caption(text["details.source"].format(source=wording.source_label(details.source)))
+    # a person's words: plain text
+    st.text("\n".join(f"• {c}" for c in details.captions) or text["details.no_captions"])
     judged = details.judgement_for(query) if query is not None else None
     if judged is not None:
-        st.success(f"This query–photo pair was judged: {dataset.judgement_line(judged)}",
+        st.success(text["details.judged"].format(votes=dataset.judgement_line(judged, text)),
                    icon=":material/how_to_vote:")
     elif query is not None:
-        st.caption("This query–photo pair was not judged in the dataset.")
+        st.caption(text["details.not_judged"])
     if details.judgements:
-        st.caption(f"Queries judged against this photo ({len(details.judgements)}):")
-        st.dataframe(dataset.judgement_table(details), hide_index=True, height=180)
+        st.caption(text["details.others"].format(count=len(details.judgements)))
+        st.dataframe(dataset.judgement_table(details, text), hide_index=True, height=180)
 
 
-st.title("Search photos")
+st.title(text["search.title"])
 try:
     st.caption(_shared.market_line(settings))
 except _problems.EXPECTED_ERRORS as exc:  # a bad WITHSENSE_MARKET: every search would fail
@@ -94,10 +96,10 @@ if link_problems:  # each names what the link held: plain text
 query_col, gallery_col, k_col = st.columns([6, 2, 1.4], vertical_alignment="bottom")  # K shows 2 digits
 with query_col:  # first, so it can be typed in while the model loads
     query = st.text_input(
-        "Describe the photo you are looking for, in English", key="query", on_change=use_text,
-        placeholder="e.g. two dogs running on snow", help=wording.FILTER_HELP,
+        text["search.query"], key="query", on_change=use_text, placeholder=text["search.placeholder"],
+        help=text["search.filter_help"],
     )
-with st.spinner("Loading the search engine…"):
+with st.spinner(text["load.engine"]):
     galleries = _shared.search_galleries(settings)
     default_k, max_k = _shared.top_k_range()
 with gallery_col:
@@ -105,44 +107,42 @@ with gallery_col:
     if st.session_state.get("gallery") not in options:
         st.session_state["gallery"] = wording.default_gallery(options) or options[0]
     gallery = st.selectbox(
-        "Photo gallery", options, format_func=wording.gallery_label, key="gallery", on_change=leave_like,
-        help="Which indexed photos to search: all photos, the practicum test or train photos, "
-             "or your own uploads (only you see them).",
+        text["search.gallery"], options, format_func=wording.gallery_label, key="gallery",
+        on_change=leave_like, help=text["search.gallery_help"],
     )
 with k_col:
     st.session_state.setdefault("top_k", default_k)
-    top_k = st.number_input("Top K", min_value=1, max_value=max_k, step=1, key="top_k",
-                            help="How many photos to show")
+    top_k = st.number_input(text["search.top_k"], min_value=1, max_value=max_k, step=1, key="top_k",
+                            help=text["search.top_k_help"])
 
 example_cols = st.columns([1] * len(wording.EXAMPLE_QUERIES) + [1], vertical_alignment="center")
 for i, (col, example) in enumerate(zip(example_cols, wording.EXAMPLE_QUERIES, strict=False)):
     col.button(example, key=f"example_{i}", on_click=use_example, args=(example,),
-               icon=":material/bolt:", width="stretch", type="tertiary", help=f"Search for “{example}”")
-searched = example_cols[-1].button("Search", key="search", type="primary", icon=":material/search:",
-                                   width="stretch", on_click=use_text)
+               icon=":material/bolt:", width="stretch", type="tertiary",
+               help=text["search.example_help"].format(example=example))
+searched = example_cols[-1].button(text["search.button"], key="search", type="primary",
+                                   icon=":material/search:", width="stretch", on_click=use_text)
 
-with st.expander("Search with a photo of your own", icon=":material/image_search:"):
-    st.file_uploader(f"A photo ({ACCEPTED_NAMES}): find the gallery's photos that look like it",
+with st.expander(text["search.by_photo"], icon=":material/image_search:"):
+    st.file_uploader(text["search.by_photo_label"].format(formats=ACCEPTED_NAMES),
                      type=UPLOAD_TYPES, key="query_photo", on_change=use_upload, max_upload_size=FILE_MB)
 
-with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
-    st.caption(wording.uploads_note(settings.upload_ttl_hours, settings.upload_max_photos,
-                                    settings.upload_max_mb, FILE_MB, ACCEPTED_NAMES))
-    files = st.file_uploader(f"Photos ({ACCEPTED_NAMES})", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key="upload_files", max_upload_size=FILE_MB)
-    description = st.text_area("What these photos show (optional): kept with each photo, and a child "
-                               "it names withholds the photo where the law asks", key="upload_description",
-                               max_chars=2000)
-    consent = st.checkbox("I hold the consent of the parents or guardians of any child shown",
-                          key="upload_consent", help="Recorded with each photo; honoured only in markets "
-                          "whose law lets a parental consent release a photo.")
-    if files and st.button("Add to your uploads", key="add_uploads", icon=":material/upload:"):
-        bar = st.progress(0.0, text="Checking and encoding photos…")
+with st.expander(text["search.add"], icon=":material/add_photo_alternate:"):
+    st.caption(text["search.uploads_note"].format(
+        hours=settings.upload_ttl_hours, photos=settings.upload_max_photos, mb=settings.upload_max_mb,
+        file_mb=FILE_MB, formats=ACCEPTED_NAMES))
+    files = st.file_uploader(text["search.add_label"].format(formats=ACCEPTED_NAMES), type=UPLOAD_TYPES,
+                             accept_multiple_files=True, key="upload_files", max_upload_size=FILE_MB)
+    description = st.text_area(text["search.description"], key="upload_description", max_chars=2000)
+    consent = st.checkbox(text["search.consent"], key="upload_consent", help=text["search.consent_help"])
+    if files and st.button(text["search.add_button"], key="add_uploads", icon=":material/upload:"):
+        bar = st.progress(0.0, text=text["search.encoding"])
         done = [0]
 
         def advance(count: int) -> None:
             done[0] += count
-            bar.progress(min(1.0, done[0] / len(files)), text=f"Encoded {done[0]} of {len(files)}")
+            bar.progress(min(1.0, done[0] / len(files)),
+                         text=text["search.encoded"].format(done=done[0], total=len(files)))
 
         try:
             report = _shared.add_uploads(settings, [(f.name, f.getvalue()) for f in files], advance,
@@ -156,8 +156,8 @@ with st.expander("Add your own photos", icon=":material/add_photo_alternate:"):
     added = st.session_state.pop(ADDED, None)
     if added is not None:
         st.success(wording.upload_summary(added), icon=":material/check_circle:")
-        for name, reason in added["skipped"].items():
-            st.text(f"Skipped {name}: {reason}")  # a file's name: plain text
+        for name, reason in added["skipped"].items():  # a file's name: plain text
+            st.text(text["search.skipped"].format(name=name, reason=reason))
 
 mode = st.session_state["mode"]
 upload = st.session_state.get("query_photo")
@@ -180,8 +180,7 @@ except _problems.EXPECTED_ERRORS as exc:
     st.stop()
 
 if mode == links.TEXT and not query and not searched:
-    st.info("Type a description above, pick one of the examples, or search with a photo.",
-            icon=":material/lightbulb:")
+    st.info(text["search.start"], icon=":material/lightbulb:")
     st.stop()
 
 try:
@@ -203,16 +202,16 @@ else:
                  else _shared.photo_bytes(gallery_photo))
         photo_col, text_col = st.columns([1, 4], vertical_alignment="center")
         if thumb is not None and not response.disclaimer:  # a child's photo is not shown back either
-            photo_col.image(thumb, width="stretch", alt="Query photo")
+            photo_col.image(thumb, width="stretch", alt=text["search.query_photo"])
         text_col.text(wording.photos_like(response.query))
-        text_col.button("Back to text search", key="back_to_text", on_click=use_text,
+        text_col.button(text["search.back"], key="back_to_text", on_click=use_text,
                         icon=":material/arrow_back:", type="tertiary")
 shown = None if response.disclaimer else len(response.results)
 took_col.caption(wording.took_note(response.took_ms, shown, len(service.gallery.index)),
                  text_alignment="right")
 
 if response.disclaimer:
-    st.warning(response.disclaimer, icon=":material/gavel:")
+    st.warning(wording.DISCLAIMER_TEXT, icon=":material/gavel:")  # core's words, in the visitor's language
     st.stop()
 
 note = wording.withheld_note(response.withheld, int(top_k))
@@ -220,19 +219,19 @@ if note:
     st.info(note, icon=":material/gavel:")
 
 if not response.results:
-    st.info("No photos to show for this search.")
+    st.info(text["search.nothing"])
     st.stop()
 
 link_col, csv_col = st.columns([3, 2], vertical_alignment="center")
-with link_col.popover("Copy link", icon=":material/link:"):
+with link_col.popover(text["search.copy_link"], icon=":material/link:"):
     if share_url is None:
         st.caption(wording.LINK_UNAVAILABLE)
     else:
-        st.caption("This address reopens the same search (copy button on the right):")
+        st.caption(text["search.link_note"])
         st.code(share_url, language=None, wrap_lines=True)
-csv_col.download_button("Download results (CSV)", response.to_csv(), file_name="withsense-results.csv",
+csv_col.download_button(text["search.csv"], response.to_csv(), file_name="withsense-results.csv",
                         mime="text/csv", key="download_csv", icon=":material/download:", width="stretch")
-explain = st.toggle("Why this photo", key="explain", help=wording.EXPLAIN_HELP)
+explain = st.toggle(text["search.explain"], key="explain", help=wording.EXPLAIN_HELP)
 if explain:
     st.caption(wording.EXPLAIN_LEGEND)
 
@@ -243,21 +242,21 @@ for start in range(0, len(response.results), COLUMNS):
             why = _shared.match_thumbnail(settings, hit.path, response.vector) if explain else None
             photo = why[0] if why else _shared.photo_bytes(hit.path)
             if photo is None:
-                st.warning("This photo is missing on disk.", icon=":material/broken_image:")
+                st.warning(text["search.missing"], icon=":material/broken_image:")
             else:
-                st.image(photo, width="stretch", alt=f"Result {hit.rank}")
+                st.image(photo, width="stretch", alt=text["search.result"].format(rank=hit.rank))
             if hit.score is None:
                 st.caption(f"**#{hit.rank}** · {wording.similarity_text(hit.similarity)}")
             else:
                 score = wording.format_score(hit.score)
-                st.progress(float(score), text=f"**#{hit.rank}** · Score **{score}**")
+                st.progress(float(score), text=text["search.score"].format(rank=hit.rank, score=score))
             if why:
-                st.caption(wording.BEST_MATCH + why[1])
-            st.button("Similar photos", key=f"like_{hit.rank}", on_click=use_like, args=(hit.image,),
+                st.caption(wording.BEST_MATCH + wording.match_place(why[1]))
+            st.button(text["search.similar"], key=f"like_{hit.rank}", on_click=use_like, args=(hit.image,),
                       icon=":material/photo_library:", type="tertiary")
             # Lazy: a card's captions and votes are read and drawn only once it is opened (12
             # closed cards with tables made the first results paint about a second later).
-            box = st.expander("Details", icon=":material/info:", key=f"details_{hit.image}",
+            box = st.expander(text["search.details"], icon=":material/info:", key=f"details_{hit.image}",
                               on_change="rerun")
             with box:
                 st.text(wording.result_line(hit.image, hit.rank, hit.score, hit.similarity))

@@ -242,3 +242,61 @@ def test_names_and_queries_stay_text_in_a_real_browser(trip_server: tuple[str, f
             assert not dialogs, dialogs
         finally:
             browser.close()
+
+
+def test_the_demo_in_russian_in_a_real_browser(server: tuple[str, float]) -> None:
+    """The pages in Russian (#39): a browser set to Russian gets the Search page in Russian; a
+    Russian child query gets the disclaimer in Russian and no photos; an English query still
+    finds photos on the Russian page; its link carries lang=ru and opens in Russian in an English
+    browser. Saves ru-*.png under <reports>/screenshots/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from ui import texts_ru, wording_ru
+
+    server, _ = server
+    shots = Settings().reports_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    placeholder = texts_ru.TEXT["search.placeholder"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            russian = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 800})
+            page = russian.new_page()
+            page.goto(f"{server}/search", wait_until="domcontentloaded")
+            box = page.get_by_placeholder(placeholder)
+            expect(box).to_be_visible(timeout=FIRST_SEARCH_S * 1000)
+            expect(page.get_by_role("heading", name=texts_ru.TEXT["search.title"])).to_be_visible()
+            nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+            assert "Сравнение моделей" in nav and "Model comparison" not in nav, nav
+            page.screenshot(path=str(shots / "ru-search.png"))
+
+            box.fill("дети играют в парке")
+            box.press("Enter")
+            expect(page.get_by_text(wording_ru.DISCLAIMER_TEXT)).to_be_visible(timeout=STEP_S * 1000)
+            assert page.locator("[data-testid='stMain'] [data-testid='stImage'] img").count() == 0
+            page.screenshot(path=str(shots / "ru-child-query.png"))
+
+            box.fill(QUERY)
+            box.press("Enter")
+            expect(page.get_by_text(wording_ru.results_for(QUERY))).to_be_visible(timeout=STEP_S * 1000)
+            _painted(page)
+            assert len(re.findall(r"Оценка (0\.\d\d|1\.00)", _main_text(page))) == 12
+            page.screenshot(path=str(shots / "ru-english-query.png"))
+            assert "lang=ru" in page.url, page.url
+            page.get_by_role("button", name=texts_ru.TEXT["search.copy_link"]).click()
+            shared_url = page.locator("[data-testid='stPopover'] code, [data-testid='stCode'] code").last
+            expect(shared_url).to_contain_text("lang=ru", timeout=STEP_S * 1000)
+            page.screenshot(path=str(shots / "ru-copy-link.png"))
+            address = shared_url.inner_text().strip()
+
+            english = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+            colleague = english.new_page()
+            colleague.goto(address, wait_until="domcontentloaded")
+            _painted(colleague)
+            expect(colleague.get_by_text(wording_ru.results_for(QUERY))).to_be_visible()
+            expect(colleague.get_by_role("heading", name=texts_ru.TEXT["search.title"])).to_be_visible()
+            colleague.screenshot(path=str(shots / "ru-shared-link.png"))
+        finally:
+            browser.close()
+    for name in ("ru-search", "ru-child-query", "ru-english-query", "ru-copy-link", "ru-shared-link"):
+        assert (shots / f"{name}.png").stat().st_size > 10_000, name

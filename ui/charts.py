@@ -7,13 +7,14 @@ Nothing here imports torch or Streamlit; the pages only display what these funct
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from core.measure.reports import SPLIT_LABELS, MetricsReport, model_label
-from ui.dataset import VOTE_LABELS
+from ui.texts_en import TEXT
 from ui.wording import escape_markdown
 
 # --------------------------------------------------------------------------------------------
@@ -110,13 +111,20 @@ def hybrid_table(report: MetricsReport) -> pd.DataFrame:
     return with_decimals(report.hybrid, {c: 1 for c in report.hybrid.columns if "R@" in c})
 
 
-def relevance_table(report: MetricsReport) -> pd.DataFrame:
-    """The comparison table as shown: one row per model, rounded."""
-    return _shown(report.relevance, {"Model": ("label", None), "RMSE": ("rmse", 3), "std": ("rmse_std", 3),
-                                     "MAE": ("mae", 3), "τc": ("kendall_tau_c", 3)})
+def _named(relevance: pd.DataFrame, text: Mapping[str, str]) -> pd.DataFrame:
+    """The relevance rows with each model's label in the language of `text` (core's otherwise)."""
+    pairs = zip(relevance["model"], relevance["label"], strict=True)
+    return relevance.assign(label=[text.get(f"model.{key}", label) for key, label in pairs])
 
 
-def linear_vs_neural(report: MetricsReport) -> str | None:
+def relevance_table(report: MetricsReport, text: Mapping[str, str] = TEXT) -> pd.DataFrame:
+    """The comparison table as shown: one row per model, rounded (words from `text`: ui.texts_en
+    or ui.texts_ru, as for the figures below)."""
+    return _shown(_named(report.relevance, text), {text["chart.model"]: ("label", None), "RMSE": ("rmse", 3),
+                                     "std": ("rmse_std", 3), "MAE": ("mae", 3), "τc": ("kendall_tau_c", 3)})
+
+
+def linear_vs_neural(report: MetricsReport, text: Mapping[str, str] = TEXT) -> str | None:
     """One sentence answering 'linear regression or neural network?' from the RMSE error bars,
     or None when the report lacks either model."""
     frame = report.relevance.set_index("model")
@@ -131,30 +139,29 @@ def linear_vs_neural(report: MetricsReport) -> str | None:
     diff = lin["rmse"] - mlp["rmse"]
     figures = f"(RMSE {lin['rmse']:.3f} ± {lin['rmse_std']:.3f} vs {mlp['rmse']:.3f} ± {mlp['rmse_std']:.3f})"
     if abs(diff) <= spread:
-        verdict = (f"Linear regression and the neural network are within each other's error bars "
-                   f"{figures}: on the same features, neither is clearly better.")
+        verdict = text["verdict.tie"].format(figures=figures)
     elif diff > 0:
-        verdict = f"The neural network beats linear regression beyond the error bars {figures}."
+        verdict = text["verdict.neural"].format(figures=figures)
     else:
-        verdict = f"Linear regression beats the neural network beyond the error bars {figures}."
+        verdict = text["verdict.linear"].format(figures=figures)
     best = frame["rmse"].dropna()
     if len(best):
         name = str(best.idxmin())
-        verdict += f" Lowest RMSE overall: {model_label(name)}."
+        verdict += text["verdict.lowest"].format(model=text.get(f"model.{name}", model_label(name)))
     return verdict
 
 
-def rmse_figure(report: MetricsReport) -> go.Figure:
+def rmse_figure(report: MetricsReport, text: Mapping[str, str] = TEXT) -> go.Figure:
     """RMSE per model, mean ± std over the splits, coloured by kind (baseline/linear/neural).
     Horizontal bars: the model names stay readable in a half-page column of any width."""
-    frame = report.relevance
+    frame = _named(report.relevance, text)
     fig = go.Figure()
     for family, color in FAMILY_COLORS.items():
         part = frame[frame["family"] == family]
         if part.empty:
             continue
         fig.add_trace(go.Bar(
-            name=family,
+            name=text[f"family.{family}"],
             orientation="h",
             y=part["label"].tolist(),
             x=part["rmse"],
@@ -169,34 +176,38 @@ def rmse_figure(report: MetricsReport) -> go.Figure:
     # the table's order, first model on top
     fig.update_yaxes(categoryorder="array", categoryarray=frame["label"].tolist(), autorange="reversed",
                      automargin=True)
-    return layout(fig, "RMSE per model (mean ± std)", xaxis_title="RMSE (lower is better)",
+    return layout(fig, text["chart.rmse_title"], xaxis_title=text["chart.rmse_axis"],
                   barmode="overlay")
 
 
-def retrieval_figure(report: MetricsReport) -> go.Figure:
+def retrieval_figure(report: MetricsReport, text: Mapping[str, str] = TEXT) -> go.Figure:
     """Recall@1/5/10 (%) of the text-to-photo search on each evaluation set."""
     fig = go.Figure()
     colors = [PRIMARY, ACCENT, SOFT, MUTED]
     for i, row in enumerate(report.retrieval.itertuples(index=False)):
         values = [row.r1, row.r5, row.r10]
+        label = text.get(f"split.{row.split}", row.label)
         fig.add_trace(go.Bar(
-            name=row.label,
+            name=label,
             x=["R@1", "R@5", "R@10"],
             y=values,
             marker_color=colors[i % len(colors)],
             text=["" if math.isnan(v) else f"{v:.1f}%" for v in values],
             textposition="outside",
             cliponaxis=False,  # a label above a bar near 100% draws into the margin, not cut off
-            hovertemplate=f"{row.label}<br>%{{x}} %{{y:.1f}}%<extra></extra>",
+            hovertemplate=f"{label}<br>%{{x}} %{{y:.1f}}%<extra></extra>",
         ))
     top = max([v for v in report.retrieval[["r1", "r5", "r10"]].to_numpy().ravel() if not math.isnan(v)],
               default=100.0)
     fig.update_yaxes(range=[0, min(100.0, top * 1.15 + 2)], ticksuffix="%")
-    return layout(fig, "Recall@k", barmode="group", yaxis_title="described photo in the top k")
+    return layout(fig, "Recall@k", barmode="group", yaxis_title=text["chart.recall_axis"])
 
 
-def retrieval_table(report: MetricsReport) -> pd.DataFrame:
-    return _shown(report.retrieval, {"Evaluation set": ("label", None), "R@1": ("r1", 1), "R@5": ("r5", 1),
+def retrieval_table(report: MetricsReport, text: Mapping[str, str] = TEXT) -> pd.DataFrame:
+    shown = report.retrieval.assign(label=[text.get(f"split.{split}", label) for split, label
+                                           in zip(report.retrieval["split"], report.retrieval["label"],
+                                                  strict=True)])
+    return _shown(shown, {text["chart.set"]: ("label", None), "R@1": ("r1", 1), "R@5": ("r5", 1),
                                      "R@10": ("r10", 1), "MRR": ("mrr", 3)})
 
 
@@ -215,34 +226,34 @@ def russian_table(report: MetricsReport) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def votes_figure(table: pd.DataFrame) -> go.Figure:
+def votes_figure(table: pd.DataFrame, text: Mapping[str, str] = TEXT) -> go.Figure:
     """Counts of each score 1..4: every single expert vote, and the majority per pair."""
     single = pd.concat([table[c] for c in ("expert_1", "expert_2", "expert_3")]).astype(int)
     single_counts = single.value_counts().reindex(range(1, 5), fill_value=0)
     majority_counts = table["expert_majority"].astype(int).value_counts().reindex(range(1, 5), fill_value=0)
-    labels = [VOTE_LABELS[v] for v in range(1, 5)]
+    labels = [text[f"vote.{v}"] for v in range(1, 5)]
     fig = go.Figure(  # horizontal, so the scores' names stay readable in a narrow column
         [
-            go.Bar(name="Every expert vote", y=labels, x=single_counts.tolist(), orientation="h",
+            go.Bar(name=text["chart.every_vote"], y=labels, x=single_counts.tolist(), orientation="h",
                    marker_color=SOFT),
-            go.Bar(name="Majority vote per pair", y=labels, x=majority_counts.tolist(), orientation="h",
+            go.Bar(name=text["chart.majority"], y=labels, x=majority_counts.tolist(), orientation="h",
                    marker_color=PRIMARY),
         ]
     )
     fig.update_yaxes(autorange="reversed", automargin=True)  # 1 (no match) on top
-    return layout(fig, "Expert votes per score", barmode="group", xaxis_title="votes")
+    return layout(fig, text["chart.votes_title"], barmode="group", xaxis_title=text["chart.votes_axis"])
 
 
-def target_figure(table: pd.DataFrame) -> go.Figure:
+def target_figure(table: pd.DataFrame, text: Mapping[str, str] = TEXT) -> go.Figure:
     """Histogram of the combined 0..1 target, split by whether crowd votes were blended in."""
     with_crowd = table["crowd_share"].notna()
     fig = go.Figure(
         [
-            go.Histogram(name="Expert + crowd", x=table.loc[with_crowd, "target"],
+            go.Histogram(name=text["chart.blend"], x=table.loc[with_crowd, "target"],
                          xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PRIMARY),
-            go.Histogram(name="Expert only", x=table.loc[~with_crowd, "target"],
+            go.Histogram(name=text["chart.experts_only"], x=table.loc[~with_crowd, "target"],
                          xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=ACCENT),
         ]
     )
-    return layout(fig, "Combined target", barmode="stack", xaxis_title="target (0 no match, 1 match)",
-                  yaxis_title="pairs", bargap=0.05)
+    return layout(fig, text["chart.target_title"], barmode="stack", xaxis_title=text["chart.target_axis"],
+                  yaxis_title=text["chart.pairs"], bargap=0.05)

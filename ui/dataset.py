@@ -19,6 +19,10 @@ from PIL import Image, ImageOps
 
 from core.data.dataset import TargetReport, list_photos
 from core.foundation.images import ImageError, load_image, load_image_bytes
+from ui.texts_en import TEXT
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 if TYPE_CHECKING:
     from core.foundation.settings import Settings
@@ -94,26 +98,21 @@ def dataset_figures(table: pd.DataFrame, report: TargetReport, practicum_dir: Pa
     )
 
 
-def drop_reasons(report: TargetReport) -> pd.DataFrame:
-    """How many expert-judged pairs each aggregation step dropped, and why."""
+def drop_reasons(report: TargetReport, text: Mapping[str, str] = TEXT) -> pd.DataFrame:
+    """How many expert-judged pairs each aggregation step dropped, and why (words from `text`:
+    ui.texts_en or ui.texts_ru, as for the functions below)."""
     return pd.DataFrame(
-        [
-            ("No majority: the three experts gave three different scores",
-             report.expert_dropped_no_majority),
-            ("Query text not found in train_dataset.csv", report.pairs_without_text),
-        ],
-        columns=["Reason", "Pairs dropped"],
+        [(text["drop.no_majority"], report.expert_dropped_no_majority),
+         (text["drop.no_text"], report.pairs_without_text)],
+        columns=[text["drop.reason"], text["drop.pairs"]],
     )
 
 
-def target_composition(report: TargetReport) -> pd.DataFrame:
+def target_composition(report: TargetReport, text: Mapping[str, str] = TEXT) -> pd.DataFrame:
     """Of the kept pairs, how many blend expert and crowd, and how many use experts alone."""
     return pd.DataFrame(
-        [
-            ("Expert majority and crowd share (0.6 · expert + 0.4 · crowd)", report.with_crowd),
-            ("Expert majority only (no crowd votes for the pair)", report.expert_only),
-        ],
-        columns=["Target", "Pairs"],
+        [(text["target.blend"], report.with_crowd), (text["target.experts"], report.expert_only)],
+        columns=[text["target.target"], text["target.pairs"]],
     )
 
 
@@ -207,12 +206,14 @@ def page_of(table: pd.DataFrame, page: int, per_page: int) -> pd.DataFrame:
     return table.iloc[(page - 1) * per_page : page * per_page]
 
 
-def pair_caption(row: pd.Series) -> str:
+def pair_caption(row: pd.Series, text: Mapping[str, str] = TEXT) -> str:
     """One line of the votes behind a pair, e.g. 'Experts 3 · 3 · 2 → 3 | crowd 0.33 | target 0.60'."""
     experts = " · ".join(str(int(row[c])) for c in ("expert_1", "expert_2", "expert_3"))
     crowd = row.get("crowd_share")
-    crowd_text = "no crowd votes" if crowd is None or pd.isna(crowd) else f"crowd {float(crowd):.2f}"
-    return f"Experts {experts} → {int(row['expert_majority'])} | {crowd_text} | target {row['target']:.2f}"
+    crowd_text = (text["votes.no_crowd"] if crowd is None or pd.isna(crowd)
+                  else text["votes.crowd_share"].format(share=f"{float(crowd):.2f}"))
+    return text["votes.pair"].format(experts=experts, majority=int(row["expert_majority"]), crowd=crowd_text,
+                                     target=f"{row['target']:.2f}")
 
 
 def explorer_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -227,26 +228,28 @@ def explorer_table(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def judgement_line(judgement: Judgement) -> str:
+def judgement_line(judgement: Judgement, text: Mapping[str, str] = TEXT) -> str:
     """The votes on one pair, e.g. 'Experts 3 · 3 · 2 (of 1–4) | crowd 2 of 3 said yes (0.67) |
     target 0.60'."""
     votes = judgement.expert_votes
-    parts = ["no expert votes" if votes is None else f"Experts {' · '.join(map(str, votes))} (of 1–4)"]
+    parts = [text["votes.no_experts"] if votes is None
+             else text["votes.experts"].format(votes=" · ".join(map(str, votes)))]
     if judgement.crowd_share is None:
-        parts.append("no crowd votes")
+        parts.append(text["votes.no_crowd"])
     else:
         asked = (judgement.crowd_yes or 0) + (judgement.crowd_no or 0)
-        parts.append(f"crowd {judgement.crowd_yes} of {asked} said yes ({judgement.crowd_share:.2f})")
+        parts.append(text["votes.crowd"].format(yes=judgement.crowd_yes, asked=asked,
+                                                share=f"{judgement.crowd_share:.2f}"))
     if judgement.target is not None:
-        parts.append(f"target {judgement.target:.2f}")
+        parts.append(text["votes.target"].format(target=f"{judgement.target:.2f}"))
     return " | ".join(parts)
 
 
-def judgement_table(details: PhotoDetails) -> pd.DataFrame:
+def judgement_table(details: PhotoDetails, text: Mapping[str, str] = TEXT) -> pd.DataFrame:
     """Every judged query of a photo, one row each, for a table."""
+    columns = [text["judged.query"], text["judged.experts"], text["judged.crowd"], text["judged.target"]]
     return pd.DataFrame(
-        [{"query": j.query_text,
-          "experts (1–4)": "" if j.expert_votes is None else " · ".join(map(str, j.expert_votes)),
-          "crowd share": j.crowd_share, "target": j.target} for j in details.judgements],
-        columns=["query", "experts (1–4)", "crowd share", "target"],
+        [(j.query_text, "" if j.expert_votes is None else " · ".join(map(str, j.expert_votes)),
+          j.crowd_share, j.target) for j in details.judgements],
+        columns=columns,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from core.text.query import QueryError, clean_query
+from ui import lang, texts_en
 
 # The URL parameter names: short, as people paste these links into chats.
 QUERY, PHOTO, GALLERY, TOP_K, MODE = "q", "photo", "gallery", "k", "mode"
@@ -45,8 +46,10 @@ def _one(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
 
 
 def read_link(params: Mapping[str, str | Sequence[str]], galleries: Sequence[str], default_gallery: str,
-              default_k: int, max_k: int) -> tuple[SearchLink, list[str]]:
-    """(the search a link asks for, a sentence for each value set aside for its default).
+              default_k: int, max_k: int, text: Mapping[str, str] = texts_en.TEXT
+              ) -> tuple[SearchLink, list[str]]:
+    """(the search a link asks for, a sentence for each value set aside for its default), the
+    sentences from ``text`` (ui.texts_en or ui.texts_ru).
 
     Whether a LIKE link's photo is in the gallery is for the search to say (it knows the index).
     """
@@ -54,8 +57,7 @@ def read_link(params: Mapping[str, str | Sequence[str]], galleries: Sequence[str
     gallery = _one(params, GALLERY)
     if gallery is not None and gallery not in galleries:
         shown = gallery if len(gallery) <= 40 else gallery[:40] + "…"
-        problems.append(f"The link names a gallery “{shown}” that does not exist here; "
-                        f"showing the {default_gallery!r} gallery instead.")
+        problems.append(text["link.bad_gallery"].format(gallery=shown, default=default_gallery))
         gallery = None
     raw_k = _one(params, TOP_K)
     top_k = default_k
@@ -65,24 +67,22 @@ def read_link(params: Mapping[str, str | Sequence[str]], galleries: Sequence[str
         except ValueError:
             top_k = -1
         if not 1 <= top_k <= max_k:
-            problems.append(f"The link asks for {raw_k[:20]!r} results; it must be a whole number "
-                            f"from 1 to {max_k}, so {default_k} are shown.")
+            problems.append(text["link.bad_k"].format(raw=raw_k[:20], max_k=max_k, default_k=default_k))
             top_k = default_k
     mode = _one(params, MODE) or TEXT
     if mode not in (TEXT, LIKE):
-        problems.append(f"The link's mode {mode[:20]!r} is unknown (it can be {TEXT!r} or {LIKE!r}); "
-                        "it is read as a text search.")
+        problems.append(text["link.bad_mode"].format(mode=mode[:20], text=TEXT, like=LIKE))
         mode = TEXT
     query, photo = _one(params, QUERY) or "", _one(params, PHOTO) or ""
     if mode == LIKE and not (photo.strip() and len(photo) <= MAX_NAME_CHARS and "/" not in photo
                              and "\\" not in photo):
-        problems.append("The link's photo is missing or is not a photo name; it is read as a text search.")
+        problems.append(text["link.bad_photo"])
         mode, photo = TEXT, ""
     if mode == TEXT and query:
         try:
             query = clean_query(query)  # its language is the search's to judge, after the child check
         except QueryError as exc:
-            problems.append(f"The link's search text was set aside: {exc}")
+            problems.append(text["link.bad_query"].format(why=exc))
             query = ""
     if mode == LIKE:
         query = ""
@@ -91,6 +91,8 @@ def read_link(params: Mapping[str, str | Sequence[str]], galleries: Sequence[str
     return SearchLink(mode, query, photo, gallery or default_gallery, top_k), problems
 
 
-def share_url(page_url: str | None, link: SearchLink) -> str:
-    """The address that reopens ``link`` (a relative '?…' when the page's URL is unknown)."""
-    return f"{page_url or ''}?{urlencode(link.params())}"
+def share_url(page_url: str | None, link: SearchLink, language: str | None = None) -> str:
+    """The address that reopens ``link`` (a relative '?…' when the page's URL is unknown), in
+    ``language`` when given (``lang=ru``: see ui.lang.link_value)."""
+    params = link.params() | ({lang.PARAM: language} if language else {})
+    return f"{page_url or ''}?{urlencode(params)}"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.foundation.errors import Problem
 from core.foundation.settings import PROJECT_ROOT
+from core.legal.lexicon import DISCLAIMER
 from core.measure.reports import PROVENANCE
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ LEGAL_NOTE = (
 )
 
 WITHHELD_PHOTO = "Photo withheld: flagged as showing a child (local legislation)."
+# The law's words for a child query (core's; ui.wording_ru has them in Russian).
+DISCLAIMER_TEXT = DISCLAIMER
 
 GALLERY_LABELS = {
     "all": "All photos",
@@ -131,6 +134,26 @@ def escape_markdown(text: str) -> str:
     return _LINE_START.sub(
         lambda m: f"{m[1]}{m[2]}\\{m[3]}" if m[2] is not None else f"{m[4]}\\{m[5]}", escaped, count=1
     )
+
+
+def number(count: int) -> str:
+    """A whole number with its thousands marked: 6,999 (ui.wording_ru: 6 999)."""
+    return f"{count:,}"
+
+
+def core_message(message: str) -> str:
+    """core's message as a page shows it (ui.wording_ru translates the ones it knows)."""
+    return message
+
+
+def source_label(source: str) -> str:
+    """core.search.details' name for a part of the dataset ('practicum test')."""
+    return source
+
+
+def match_place(where: str) -> str:
+    """core.search.explain's words for where a photo matched most ('top left')."""
+    return where
 
 
 def results_for(query: str) -> str:
@@ -220,30 +243,6 @@ def model_facts(bundle: ModelBundle) -> list[tuple[str, str]]:
     return rows
 
 
-def uploads_note(ttl_hours: float, max_photos: int, max_mb: int, file_mb: int, accepted: str) -> str:
-    """What the Search page says of adding photos: where they go, who sees them, for how long."""
-    return (f"Photos you add go to “Your uploads”, which only you can see and search, in this browser tab: "
-            f"not other visitors, not a link you share. Each is deleted, with its search vector, "
-            f"{ttl_hours:g} h after you add it (reloading the page starts afresh). Up to {max_photos} photos "
-            f"and {max_mb} MB at a time, {file_mb} MB per photo. Accepted: {accepted}; camera RAW files "
-            "(.cr2, .nef, .arw, .dng…): export them as JPEG or TIFF first.")
-
-
-FILTER_HELP = ("Words to search for, with filters if wanted: -word leaves out photos with that word, "
-               'camera:"EOS 5D", lens:50mm, taken:2019..2021 (or taken:2019-07), place:Norway, '
-               "sort:date (newest first) and min:0.6 (the least score). A photo without the fact a "
-               "filter asks about is left out.")
-
-
-def market_line(name: str, child_rule: bool, consent_releases: bool) -> str:
-    """The law the search follows, for the Search page (core.legal.markets)."""
-    if not child_rule:
-        return f"Market: {name} · the child-photo rule does not apply here."
-    consent = ("a recorded parental consent releases a photo" if consent_releases
-               else "recorded consent does not release photos")
-    return f"Market: {name} · photos that may show a child are withheld; {consent}."
-
-
 def upload_summary(report: dict[str, Any]) -> str:
     """One sentence on what an upload did (counts only: file names are shown as plain text)."""
     parts = [f"{report['added']} photo(s) added to your uploads"]
@@ -284,6 +283,11 @@ def retrieval_sizes(report: MetricsReport) -> str:
         if not (math.isnan(row.queries) or math.isnan(row.images)):
             parts.append(f"{row.label}: {int(row.queries):,} descriptions of {int(row.images):,} photos")
     return "; ".join(parts)
+
+
+def provenance(section: str) -> str:
+    """'Clean figure: ...' or 'Selection figure: ...' for a section of the report (core's words)."""
+    return PROVENANCE[section].note()
 
 
 def retrieval_provenance(report: MetricsReport) -> str:
