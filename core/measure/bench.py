@@ -28,15 +28,7 @@ from core.foundation.errors import Problem, WithSenseError
 from core.foundation.settings import Settings, photo_runtime, torch_thread_count
 from core.gallery.store import GalleryError, GalleryMissingError, list_galleries, read_gallery
 from core.index.exact import ExactIndex, VectorIndex
-from core.measure.bench_photos import (
-    big_photo_figures,
-    cli_cold_start,
-    indexing_by_runtime,
-    indexing_on_ray,
-    indexing_rate,
-    practicum_photos,
-    stage_times,
-)
+from core.measure.bench_photos import photo_side, practicum_photos
 from core.measure.reports import machine
 from core.measure.russian import russian_latency
 from core.search.service import Gallery, SearchService
@@ -132,19 +124,9 @@ def run_bench(settings: Settings, sizes: Sequence[int] | None = None, backends: 
             from core.index.pgconnect import stop_local_server
 
             stop_local_server(url)
-    say("indexing throughput")
-    photos = practicum_photos(settings, index_photos)
-    out.update(indexing_rate(bundle, photos))
-    say("indexing stages, 24-megapixel photos, a search from a cold shell")
-    out["indexing_stages"] = stage_times(bundle, photos) if photos else {}
-    if runtimes:
-        say("indexing in each runtime")
-        out["indexing_by_runtime"] = indexing_by_runtime(bundle, photos)
-    if ray:
-        say("indexing on Ray, started here")
-        out["indexing_ray_local"] = indexing_on_ray(settings, bundle, photos)
-    out["big_photos"] = big_photo_figures(bundle, photos, big_photos)
-    out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
+    say("indexing: throughput, stages, each runtime, Ray, 24-megapixel photos; a search from a cold shell")
+    out.update(photo_side(settings, bundle, practicum_photos(settings, index_photos), big_photos, cli_runs,
+                          runtimes, ray))
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["machine"] = machine()
     out["torch_threads"] = torch_thread_count()

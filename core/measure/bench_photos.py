@@ -54,6 +54,21 @@ def indexing_rate(bundle: ModelBundle, photos: Sequence[Path]) -> dict[str, Any]
             "indexing": {"photos": len(photos), "seconds": round(seconds, 2), "failures": len(failures)}}
 
 
+def photo_side(settings: Settings, bundle: ModelBundle, photos: Sequence[Path], big_photos: int,
+               cli_runs: int, runtimes: bool = True, ray: bool = True) -> dict[str, Any]:
+    """bench's photo figures: indexing throughput and stages, each runtime's (``runtimes``), on Ray
+    started here (``ray``), 24-megapixel photos, and a search from a cold shell."""
+    out = indexing_rate(bundle, photos)
+    out["indexing_stages"] = stage_times(bundle, photos) if photos else {}
+    if runtimes:
+        out["indexing_by_runtime"] = indexing_by_runtime(bundle, photos)
+    if ray:
+        out["indexing_ray_local"] = indexing_on_ray(settings, bundle, photos)
+    out["big_photos"] = big_photo_figures(bundle, photos, big_photos)
+    out["cli_cold_start"] = cli_cold_start(settings, cli_runs)
+    return out
+
+
 def indexing_by_runtime(bundle: ModelBundle, photos: Sequence[Path]) -> dict[str, Any]:
     """:func:`indexing_rate` and the networks' time per photo in each runtime (core.encoders.runtime).
     int8 needs the networks calibrated on training photos first (`train` does it), else noted."""
