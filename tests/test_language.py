@@ -235,10 +235,10 @@ def test_a_new_language_keeps_the_search_shown(with_model: Path) -> None:
 
 
 def test_a_russian_page_names_problems_in_russian(with_model: Path) -> None:
-    at = _search({"lang": "ru", "q": "собака бежит по снегу"})
+    at = _search({"lang": "ru", "q": "δύο σκυλιά τρέχουν στο χιόνι"})  # neither English nor Russian
     headlines = _texts(at.warning)
     assert headlines == [wording_ru.PROBLEM_HEADLINES[Problem.BAD_QUERY][0]], headlines
-    assert "Пока поиск понимает только английский: опишите сцену по-английски." in _texts(at.text)
+    assert "Поиск понимает английский и русский: опишите сцену на одном из них." in _texts(at.text)
 
 
 @pytest.mark.parametrize(("page", "title"),

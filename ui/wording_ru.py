@@ -86,6 +86,9 @@ CORE_MESSAGES: dict[str, str] = {
     "Please type a search as text.": "Введите запрос текстом.",
     "Please type what you are looking for, e.g. “two dogs running on snow”.":
         "Напишите, что ищете, например «две собаки бегут по снегу».",
+    ("Search works in English and Russian; please describe the scene in one of them. "
+     "Поиск понимает английский и русский: опишите сцену на одном из них."):
+        "Поиск понимает английский и русский: опишите сцену на одном из них.",
     "Please describe the scene in words; the query has no letters.":
         "Опишите сцену словами: в запросе нет ни одной буквы.",
 }

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.encoders import onnx_export
+from core.foundation.atomic import UnwritableError
 from core.foundation.errors import WithSenseError
 from core.foundation.settings import cache_root, photo_runtime, torch_thread_count
 
@@ -123,6 +124,8 @@ class PhotoRuntime:
             if not path.is_file():
                 self.export(cache)
                 logger.info("%s: exported to ONNX as %s", self.name, path)
+        except UnwritableError as exc:  # a read-only cache: PyTorch needs none
+            return self._say(choice, f"the exported network cannot be kept ({exc})")
         except WithSenseError:
             raise  # the weights themselves are missing or damaged: PyTorch would fail alike
         except Exception as exc:  # the exporter raises many kinds for an unsupported network
