@@ -2,10 +2,10 @@
 
 A folder of real photos (practicum train and Flickr8k copies, a copy of one, a file that is
 not a photo) is indexed in rounds, each into its own temporary artifacts folder and cache: runs
-killed one after another (each resumes what the last left), then one run to the end. A kill
-lands at a seeded random moment: a random time after the start, a random time after the k-th
-save (mid-encoding), or as the k-th save's temporary file appears (the store's write and swap;
-inotify wakes us at once, so the kill lands while the file is written).
+killed one after another (each resumes what the last left), then one run to the end. Kills
+take three kinds in turn, each at a seeded random moment: a random time after the start, a
+random time after the k-th save (mid-encoding), or as the k-th save's temporary file appears
+(the store's write and swap; inotify wakes us at once, so the kill lands as the file is written).
 
 After every kill: the gallery loads as the product loads it (or is absent when no save had
 happened yet); each stored photo's vector is finite and of norm 1, its child flag and
@@ -253,7 +253,7 @@ def run_killtest(data_dir: Path, model: Path, workdir: Path, *, photos: int = 60
             stored_before = check_gallery(settings, folder, wanted)[0]
             if stored_before == len(wanted):
                 break  # nothing left to interrupt: this round's run to the end, then a new round
-            kill = Kill(round_no, rng.choice(MODES), "")
+            kill = Kill(round_no, MODES[len(outcome.kills) % len(MODES)], "")  # each kind in turn
             todo = len(wanted) - max(stored_before, 0) + 1  # the non-photo is tried by every run
             if not kill_one(settings, folder, batch, kill, rng, pace, todo):
                 log(f"round {round_no}: the run finished before its kill ({kill.aim}); next round")
