@@ -121,6 +121,12 @@ def cmd_killtest(args: argparse.Namespace, settings: Settings) -> int:
     return command(args, settings)
 
 
+def cmd_loadcheck(args: argparse.Namespace, settings: Settings) -> int:
+    from lab.loadcheck import command
+
+    return command(args, settings)
+
+
 def cmd_probe(args: argparse.Namespace, settings: Settings) -> int:
     module = importlib.import_module(f"lab.probes.{args.name}")
     return int(module.main(args.rest) or 0)
@@ -129,6 +135,7 @@ def cmd_probe(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS: dict[str, Command] = {
     "sweep": cmd_sweep, "finetune": cmd_finetune, "finetune-text": cmd_finetune_text,
     "ablate": cmd_ablate, "probe": cmd_probe, "killtest": cmd_killtest,
+    "loadcheck": cmd_loadcheck,
 }
 
 
@@ -175,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     kt.add_argument("--seed", type=int, default=37)
     kt.add_argument("--model", help="model.pt to index with (default: the artifacts folder's)")
     kt.add_argument("--output", help="also write the kills and rounds as JSON here")
+    lc = sub.add_parser("loadcheck", help="visitors at once through the app in real Chromium contexts: "
+                                          "errors, time to first results, server CPU and memory")
+    lc.add_argument("--visitors", default="1,2,4,8", help="visitors at once, a round each (default 1,2,4,8)")
+    lc.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="let server and browsers share every core (default: server alone on core 0)")
+    lc.add_argument("--output", help="write the figures as JSON here (e.g. reports/load.json)")
     pr = sub.add_parser("probe", help="run a probe: " + "; ".join(f"{k} ({v})" for k, v in PROBES.items()))
     pr.add_argument("name", choices=sorted(PROBES))
     pr.add_argument("rest", nargs=argparse.REMAINDER, help="the probe's own options")
