@@ -231,7 +231,8 @@ def _machine() -> str:
 def command(args: Any, settings: Settings) -> int:
     """The lab command (options parsed by lab/cli.py); 0 when no visit failed."""
     with tempfile.TemporaryDirectory(prefix="withsense-load-") as work:
-        result = run_loadcheck(settings, [int(n) for n in args.visitors.split(",")], Path(work), args.pin)
+        result = run_loadcheck(settings, [int(n) for n in args.visitors.split(",")], Path(work), args.pin,
+                               log=lambda line: print(line, flush=True))
     print(json.dumps(result["capacity"], indent=2))
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
