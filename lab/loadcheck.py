@@ -91,7 +91,7 @@ class Server:
             except psutil.Error:
                 return
 
-    def wait_ready(self, limit_s: float = 600) -> float:
+    def wait_ready(self, limit_s: float = 1800) -> float:  # a starved machine took over 600 s
         deadline = time.monotonic() + limit_s
         while not (ready := re.search(r"withsense: ready ([\d.]+) s", self.log.read_text(errors="replace"))):
             if self.proc.poll() is not None or time.monotonic() > deadline:
