@@ -174,7 +174,7 @@ def kill_one(settings: Settings, folder: Path, batch: int, kill: Kill, rng: rand
     """Start an index run (``remaining`` files to encode) and SIGKILL it at the moment ``kill.mode``
     draws; False if it finished first."""
     batches = max(1, -(-remaining // batch))
-    k = rng.randint(1, batches)
+    k = rng.randint(1, max(1, batches - (kill.mode == "after-save")))  # after the last save it just exits
     when = None  # the time to kill at, once known
     if kill.mode == "time":
         delay = rng.uniform(0.0, pace.start_s + batches * pace.batch_s)

@@ -119,6 +119,7 @@ async def visitor(browser: Any, port: int, number: int, photo: Path) -> dict[str
     result: dict[str, Any] = {"visitor": number}
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
+    page.set_default_timeout(STEP_S * 1000)  # typing too: its default of 30 s failed on a starved machine
     step = "open"
     try:
         opened = time.monotonic()
