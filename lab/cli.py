@@ -117,6 +117,16 @@ def cmd_ablate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_killtest(args: argparse.Namespace, settings: Settings) -> int:
+    from lab.killtest import command
+
+    return command(args, settings)
+
+
+def cmd_loadcheck(args: argparse.Namespace, settings: Settings) -> int:
+    from lab.loadcheck import command
+
+    return command(args, settings)
 
 
 def cmd_probe(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,7 +136,8 @@ def cmd_probe(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS: dict[str, Command] = {
     "sweep": cmd_sweep, "finetune": cmd_finetune, "finetune-text": cmd_finetune_text,
-    "ablate": cmd_ablate, "probe": cmd_probe,
+    "ablate": cmd_ablate, "probe": cmd_probe, "killtest": cmd_killtest,
+    "loadcheck": cmd_loadcheck,
 }
 
 
@@ -164,6 +175,21 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--note", help="what the row changes")
     ab.add_argument("--output", help="table file (default: reports/ablation.json)")
     ab.add_argument("--speed-only", action="store_true", help="only re-time the indexing of a recorded row")
+    kt = sub.add_parser("killtest", help="SIGKILL `python -m core index` at random moments, check the "
+                                         "gallery after each (lab/killtest.py)")
+    kt.add_argument("--photos", type=int, default=60, help="real photos in the folder (default 60)")
+    kt.add_argument("--kills", type=int, default=20)
+    kt.add_argument("--per-round", type=int, default=5, help="kills before a round's run to the end")
+    kt.add_argument("--batch-size", type=int, default=4, help="photos per save (index --batch-size)")
+    kt.add_argument("--seed", type=int, default=37)
+    kt.add_argument("--model", help="model.pt to index with (default: the artifacts folder's)")
+    kt.add_argument("--output", help="also write the kills and rounds as JSON here")
+    lc = sub.add_parser("loadcheck", help="visitors at once through the app in real Chromium contexts: "
+                                          "errors, time to first results, server CPU and memory")
+    lc.add_argument("--visitors", default="1,2,4,8", help="visitors at once, a round each (default 1,2,4,8)")
+    lc.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="let server and browsers share every core (default: server alone on core 0)")
+    lc.add_argument("--output", help="write the figures as JSON here (e.g. reports/load.json)")
     pr = sub.add_parser("probe", help="run a probe: " + "; ".join(f"{k} ({v})" for k, v in PROBES.items()))
     pr.add_argument("name", choices=sorted(PROBES))
     pr.add_argument("rest", nargs=argparse.REMAINDER, help="the probe's own options")

@@ -177,7 +177,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         engine = RayEngine(address=args.ray_address, workers=args.ray_workers)
     elif args.ray_address or args.ray_workers:
         raise ValueError("--ray-address and --ray-workers go with --engine ray")
-    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=tqdm_factory(),
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError("--batch-size must be at least 1")
+    sized = {"batch_size": args.batch_size} if args.batch_size else {}
+    report = ingest_folder(settings, Path(args.folder), gallery=args.name, progress=tqdm_factory(), **sized,
                            on_wait=lambda: print("another run is indexing this gallery: waiting for it "
                                                  "to finish", file=sys.stderr), engine=engine)
     print(json.dumps(report.to_json(), indent=2))

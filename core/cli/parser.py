@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="add the photos of a folder to a gallery")
     ix.add_argument("folder")
     ix.add_argument("--name", help="gallery name (default: the folder's name)")
+    ix.add_argument("--batch-size", type=int, default=None, metavar="N",
+                    help="photos encoded and saved per step (default 256; a crash loses at most one step)")
     ix.add_argument("--engine", choices=("local", "ray"), default="local",
                     help="what encodes the photos: this process (local), or Ray Data's workers (ray)")
     ix.add_argument("--ray-address", metavar="ADDRESS", help="with --engine ray: a running Ray cluster "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -222,4 +223,15 @@ def gallery_lock(settings: Settings, name: str, on_wait: Callable[[], None] | No
             if on_wait is not None:
                 on_wait()
             fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        _remove_dead_temps(folder, name)
         yield
+
+
+def _remove_dead_temps(folder: Path, name: str) -> None:
+    """Delete the temporary files of this gallery's writes that a killed writer left behind
+    (core.foundation.atomic names them .<name>.npz.<uuid hex>.tmp): with the lock held, no other
+    writer of this gallery is running, so none of them will ever be renamed into place."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.npz\.[0-9a-f]{{32}}\.tmp")
+    for entry in folder.iterdir():
+        if pattern.fullmatch(entry.name):
+            entry.unlink(missing_ok=True)
