@@ -118,6 +118,11 @@ def render_bench(b: dict) -> str:
         cells = [f"{per[str(n)]['p50']:.1f} / {per[str(n)]['p95']:.1f}" if str(n) in per else "not run"
                  for n in sizes]
         lines.append(f"| {backend} | " + " | ".join(cells) + " |")
+    extra = [(f"with `{b.get('filtered_query', '')}` added (#36)", b.get("filtered_query_latency_ms")),
+             ("a Russian query, e5 and the student (#39)", b.get("russian_query_latency_ms"))]
+    parts = [f"{what}: {ms['p50']:.1f} / {ms['p95']:.1f}" for what, ms in extra if ms and "p50" in ms]
+    if parts:
+        lines += ["", f"At {sizes[0]:,} photos (exact), p50 / p95 in ms, " + "; ".join(parts) + "."]
     c = b["concurrency"]
     lines += ["", f"Indexing: {b['indexing_photos_per_s']:.0f} photos/s in {b.get('runtime', 'torch')} "
               "(decode + resize + encode + child check). "
