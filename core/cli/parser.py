@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--output", help="metrics file (default: reports/metrics.json)")
     ev.add_argument("--only", metavar="SECTION[,SECTION]",
                     help="measure these sections again with the trained model and keep the rest of "
-                         "the file (hybrid_simulated)")
+                         "the file (hybrid_simulated, russian)")
     se = sub.add_parser("search", help="search the practicum test photos (or --gallery FOLDER)")
     se.add_argument("query", nargs="?", help="a description of the photos to find, with the search "
                     "box's filters if wanted: -word camera:\"EOS 5D\" lens:50mm taken:2019..2021 "

@@ -15,14 +15,29 @@ from pathlib import Path
 from typing import Any
 
 from core.build.train import ProgressFactory, no_progress
+from core.bundle import ModelBundle
 from core.foundation.errors import Problem, WithSenseError
-from core.foundation.settings import Settings
+from core.foundation.settings import ArtifactsMissingError, Settings
 from core.measure.hybrid_figures import evaluate_hybrid
 from core.measure.reports import read_metrics_json
+from core.measure.russian import russian_figures
 
 Section = Callable[[Settings, ProgressFactory], dict[str, Any]]
+
+
+def trained_russian(settings: Settings, progress: ProgressFactory = no_progress) -> dict[str, Any]:
+    """The "russian" section with the trained model's tower (evaluate fits the same one)."""
+    try:
+        bundle = ModelBundle.load(settings.artifacts_dir)
+    except ArtifactsMissingError as exc:
+        return {"unavailable": str(exc)}
+    figures = russian_figures(settings, bundle.tower, bundle.text_encoder, bundle.lemmatize, progress)
+    return {**figures, "model_sha256": bundle.sha256}
+
+
 SECTIONS: dict[str, Section] = {
     "hybrid_simulated": evaluate_hybrid,
+    "russian": trained_russian,
 }
 
 
