@@ -40,6 +40,7 @@ import psutil
 from core.foundation.settings import PROJECT_ROOT, Settings, child_process_env
 from lab.browser import CHROMIUM, CHROMIUM_ARGS, PAINTED, PLACEHOLDER, SHOWN, free_port
 from ui import wording
+from ui.texts_en import TEXT
 
 QUERIES = ("A dog runs through the water", "Two people ride bicycles down a street",
            "A child plays in the sand", "A man climbs a rock wall", "A black dog catches a ball",
@@ -139,11 +140,11 @@ async def visitor(browser: Any, port: int, number: int, photo: Path) -> dict[str
             result[name] = time.monotonic() - started
         step = "upload_s"
         started = time.monotonic()
-        adder = page.get_by_test_id("stExpander").filter(has_text="Add your own photos")
-        await adder.get_by_text("Add your own photos").click()
+        adder = page.get_by_test_id("stExpander").filter(has_text=TEXT["search.add"])
+        await adder.get_by_text(TEXT["search.add"]).click()
         await adder.locator("input[type=file]").set_input_files(str(photo))
-        await adder.get_by_role("button", name="Add to the Uploads gallery").click()
-        await adder.get_by_text(re.compile(r"added to the Uploads gallery")).wait_for(timeout=STEP_S * 1000)
+        await adder.get_by_role("button", name=TEXT["search.add_button"]).click()
+        await adder.get_by_text(re.compile(r"added to your uploads")).wait_for(timeout=STEP_S * 1000)
         result["upload_s"] = time.monotonic() - started
         if await page.get_by_test_id("stException").count():
             raise RuntimeError("the page shows an exception")
