@@ -51,3 +51,11 @@ def test_loadcheck_states_capacity_from_p95_and_from_the_servers_cpu() -> None:
     assert found["burst_a_2_core_server_answers_in_5s"] == 6  # 10 CPU-seconds / 1.6 per visitor
     assert found["visitors_per_s_per_core"] == 0.62
     assert capacity([row(1, 6.0, 2.0)])["measured_max_visitors_p95_under_5s"] == 0
+
+
+def test_no_loadcheck_query_gets_the_disclaimer() -> None:
+    """A visitor waits for 12 photos: a child query (the disclaimer, no photos) would time out."""
+    from core.legal.lexicon import is_child_query
+    from lab.loadcheck import QUERIES
+
+    assert not [q for q in QUERIES if is_child_query(q)]
