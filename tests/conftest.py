@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -11,7 +13,7 @@ from typing import NoReturn
 import pytest
 
 from core.foundation.memory import keep_freed_memory
-from core.foundation.settings import PROJECT_ROOT
+from core.foundation.settings import PROJECT_ROOT, Settings
 
 keep_freed_memory()  # the tests train and encode in this process, as the commands do
 
@@ -37,6 +39,25 @@ def fresh_encoder(name: str):  # type: ignore[no-untyped-def]
 
     spec = REGISTRY[name]
     return spec.factory(spec)
+
+
+@pytest.fixture(scope="session")
+def bundle(trained_artifacts: Path):  # type: ignore[no-untyped-def]
+    """The trained test model, loaded once."""
+    from core.bundle import ModelBundle
+
+    return ModelBundle.load(trained_artifacts)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, trained_artifacts: Path) -> Settings:
+    """Settings over a copy of the trained test model, everything else in a temporary folder
+    (artifacts, cache, data, reports; no pgvector): indexing tests write their own galleries."""
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
+    return replace(Settings(), artifacts_dir=artifacts, cache_dir=tmp_path / "cache",
+                   data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", index_url="")
 
 
 def damaged_copy(models: Path, name: str, into: Path) -> Path:

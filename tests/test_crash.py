@@ -6,7 +6,6 @@ version, so CI keeps it honest."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,23 +15,11 @@ from conftest import require
 
 from core.bundle import ModelBundle
 from core.foundation.settings import Settings
-from core.gallery.ingest import UPLOADS_GALLERY, ingest_uploads
+from core.gallery.ingest import ingest_uploads
 from core.gallery.store import GalleryMissingError, StoredGallery, gallery_file, read_gallery, write_gallery
 from lab.killtest import MODES, NAME, check_gallery, run_killtest
 
-
-@pytest.fixture(scope="module")
-def bundle(trained_artifacts: Path) -> ModelBundle:
-    return ModelBundle.load(trained_artifacts)
-
-
-@pytest.fixture
-def settings(tmp_path: Path, trained_artifacts: Path) -> Settings:
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
-    return replace(Settings(), artifacts_dir=artifacts, cache_dir=tmp_path / "cache",
-                   data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", index_url="")
+UPLOADS = "some-uploads"  # an uploads gallery (core.gallery.visitors names a visitor's own)
 
 
 def _sha1(data: bytes) -> str:
@@ -77,7 +64,7 @@ def _check_uploads(settings: Settings, contents: dict[str, bytes]) -> list[str]:
     """The uploads gallery is whole: it loads, each photo once, each id the stored file of its
     content, vectors finite and of norm 1; returns its ids (none when it was never saved)."""
     try:
-        gallery = read_gallery(settings, UPLOADS_GALLERY)
+        gallery = read_gallery(settings, UPLOADS)
     except GalleryMissingError:
         return []
     assert len(set(gallery.ids)) == len(gallery.ids) and len(set(gallery.keys)) == len(gallery.keys)
@@ -101,7 +88,7 @@ def test_an_upload_cut_off_by_a_closed_tab_keeps_whole_photos_and_a_retry_adds_t
     photos = sorted((practicum_dir / "test_images").glob("*.jpg"))[:5]
     files = [(p.name, p.read_bytes()) for p in photos] + [("notes.jpg", b"not a photo")]
     contents = {_sha1(data): data for _, data in files[:5]}
-    ingest_uploads(settings, files[:1], bundle=bundle)  # a photo uploaded before
+    ingest_uploads(settings, files[:1], UPLOADS, settings.uploads_dir, bundle=bundle)  # uploaded before
     before = _check_uploads(settings, contents)
     assert len(before) == 1
     stops, seen = 0, [before]
@@ -114,7 +101,8 @@ def test_an_upload_cut_off_by_a_closed_tab_keeps_whole_photos_and_a_retry_adds_t
                 raise stop()
 
         try:
-            ingest_uploads(settings, files, closed_tab, bundle=bundle, batch_size=batch_size)
+            ingest_uploads(settings, files, UPLOADS, settings.uploads_dir, closed_tab, bundle=bundle,
+                           batch_size=batch_size)
         except stop:
             stops += 1
             now = _check_uploads(settings, contents)
@@ -125,6 +113,6 @@ def test_an_upload_cut_off_by_a_closed_tab_keeps_whole_photos_and_a_retry_adds_t
         else:
             break
     assert stops >= 2 and len({tuple(ids) for ids in seen}) >= 2  # stopped before and after a save
-    report = ingest_uploads(settings, files, bundle=bundle)
+    report = ingest_uploads(settings, files, UPLOADS, settings.uploads_dir, bundle=bundle)
     assert _check_uploads(settings, contents) == sorted(f"{k}.jpg" for k in contents)
     assert [s.name for s in report.skipped] == ["notes.jpg"]

@@ -27,20 +27,6 @@ UPLOADS = "some-uploads"  # a gallery of uploads (core.gallery.visitors names a 
 
 
 @pytest.fixture(scope="session")
-def bundle(trained_artifacts: Path) -> ModelBundle:
-    return ModelBundle.load(trained_artifacts)
-
-
-@pytest.fixture
-def settings(tmp_path: Path, trained_artifacts: Path) -> Settings:
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
-    return replace(Settings(), artifacts_dir=artifacts, cache_dir=tmp_path / "cache",
-                   data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", index_url="")
-
-
-@pytest.fixture(scope="session")
 def photos(practicum_dir: Path) -> list[Path]:
     """Real JPEGs from the practicum test set (read-only: tests copy them)."""
     found = sorted((practicum_dir / "test_images").glob("*.jpg"))

@@ -16,7 +16,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,20 +48,6 @@ def ray_here() -> Iterator[Any]:
     yield ray  # a run stalled 3 minutes (actors that never start) fails instead of hanging
     context.execution_no_progress_timeout_s = patience
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def bundle(trained_artifacts: Path) -> ModelBundle:
-    return ModelBundle.load(trained_artifacts)
-
-
-@pytest.fixture
-def settings(tmp_path: Path, trained_artifacts: Path) -> Settings:
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    shutil.copy(trained_artifacts / "model.pt", artifacts / "model.pt")
-    return replace(Settings(), artifacts_dir=artifacts, cache_dir=tmp_path / "cache",
-                   data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", index_url="")
 
 
 @pytest.fixture
