@@ -51,10 +51,11 @@ def test_every_committed_section_has_labels_and_provenance() -> None:
         assert reports.provenance(section).startswith(("Clean figure: ", "Selection figure: "))
     # What the issues settled: holdout retrieval and the child check under shift (#34, read only
     # after the rule was chosen on training photos) and the simulated hybrid search on holdout (#36,
-    # read once after the words' weight was fixed on practicum test) are clean; the plain child
-    # holdout figure is not.
+    # read once after the words' weight was fixed on practicum test) and the Russian holdout
+    # translations (#39, read once after the student was chosen on practicum test) are clean; the
+    # plain child holdout figure is not.
     clean = {k for k, p in reports.PROVENANCE.items() if p.kind == reports.CLEAN}
-    assert clean == {"retrieval.holdout", "legal.image_shifts", "hybrid_simulated.holdout"}
+    assert clean == {"retrieval.holdout", "legal.image_shifts", "hybrid_simulated.holdout", "russian.holdout"}
     assert "after a holdout read" in reports.provenance("legal.image_holdout")
 
 
