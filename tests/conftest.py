@@ -321,3 +321,16 @@ def index_env(monkeypatch: pytest.MonkeyPatch, settings, market: str = "") -> No
                         ("WITHSENSE_CACHE", settings.cache_dir), ("WITHSENSE_INDEX_URL", ""),
                         ("WITHSENSE_MARKET", market)):
         monkeypatch.setenv(name, str(value))
+
+
+def index_with_copy(trained_settings, root: Path, folder: Path):  # type: ignore[no-untyped-def]
+    """``python -m core index folder`` over a copy of the trained test model in ``root``; the settings."""
+    from core.cli.commands import main
+
+    settings = replace(trained_settings, artifacts_dir=root / "artifacts", index_url="")
+    settings.artifacts_dir.mkdir()
+    shutil.copy(trained_settings.artifacts_dir / "model.pt", settings.artifacts_dir / "model.pt")
+    with pytest.MonkeyPatch.context() as patch:
+        index_env(patch, settings)
+        assert main(["index", str(folder)]) == 0
+    return settings

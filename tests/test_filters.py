@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -63,7 +62,7 @@ def trip(trained_settings, tmp_path_factory: pytest.TempPathFactory):  # type: i
     EOS 5D, 50 mm, Bergen, Norway, 2019, "a red boat on the fjord"), town.jpg (Nikon D850, 24 mm,
     Rome, Italy, 2021, "an old town street market") and plain.jpg (no facts). Returns (settings,
     folder, bundle)."""
-    from conftest import cleared_photos_of, index_env
+    from conftest import cleared_photos_of, index_with_copy
 
     from core.bundle import ModelBundle
 
@@ -78,12 +77,7 @@ def trip(trained_settings, tmp_path_factory: pytest.TempPathFactory):  # type: i
         taken="2021:05:02 10:00:00", title="Market day", caption="An old town street market",
         keywords=("market", "street"), city="Rome", country="Italy", focal=24))
     shutil.copy(plain, folder / "plain.jpg")
-    settings = replace(trained_settings, artifacts_dir=root / "artifacts", index_url="")
-    settings.artifacts_dir.mkdir()
-    shutil.copy(trained_settings.artifacts_dir / "model.pt", settings.artifacts_dir / "model.pt")
-    with pytest.MonkeyPatch.context() as patch:
-        index_env(patch, settings)
-        assert main(["index", str(folder)]) == 0
+    settings = index_with_copy(trained_settings, root, folder)
     return settings, folder, bundle
 
 

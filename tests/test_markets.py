@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cleared_photos_of, index_env
+from conftest import cleared_photos_of, index_env, index_with_copy
 
-from core.cli.commands import main
 from core.foundation.settings import SettingError, Settings
 from core.legal.markets import Market, MarketsFileError, load_markets, market_of, withheld
 
@@ -66,12 +65,7 @@ def family(trained_settings, tmp_path_factory: pytest.TempPathFactory):  # type:
     (folder / "descriptions.csv").write_text(
         "file,description,consent\nboy.jpg,A little boy with a kite on the beach,yes\n"
         "girl.jpg,Девочка у моря,\nboat.jpg,A red boat,no\n", encoding="utf-8")
-    settings = replace(trained_settings, artifacts_dir=root / "artifacts", index_url="")
-    settings.artifacts_dir.mkdir()
-    shutil.copy(trained_settings.artifacts_dir / "model.pt", settings.artifacts_dir / "model.pt")
-    with pytest.MonkeyPatch.context() as patch:
-        index_env(patch, settings)
-        assert main(["index", str(folder)]) == 0
+    settings = index_with_copy(trained_settings, root, folder)
     return settings, bundle
 
 
